@@ -1,0 +1,27 @@
+"""Name -> attack class. Adding an attack is one module plus one line here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trustbench.attacks.base import Attack
+from trustbench.attacks.fgsm import FGSM
+from trustbench.attacks.pgd import PGD
+from trustbench.errors import InputError
+
+__all__ = ["REGISTRY", "get_attack"]
+
+REGISTRY: dict[str, type[Attack]] = {
+    "fgsm": FGSM,
+    "pgd": PGD,
+}
+
+
+def get_attack(name: str, **params: Any) -> Attack:
+    """Build the registered attack ``name`` with ``params``."""
+    try:
+        cls = REGISTRY[name]
+    except KeyError:
+        raise InputError(f"unknown attack {name!r}",
+                         fix=f"use one of: {', '.join(sorted(REGISTRY))}") from None
+    return cls(**params)

@@ -1,0 +1,35 @@
+"""Exception types for trustbench.
+
+Every error a user can cause is a :class:`TrustbenchError`. Its message names what was
+wrong (the file, field or parameter), what was expected and how to fix it, so the CLI can
+print it on one line and exit with code 2 instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InputError", "TrustbenchError", "UnsafeModelError"]
+
+
+class TrustbenchError(Exception):
+    """Base class of every error trustbench raises on purpose."""
+
+
+class InputError(TrustbenchError, ValueError):
+    """Bad user input: a file, a field, a parameter or data that cannot be used.
+
+    Parameters
+    ----------
+    message
+        What is wrong, naming the file, field or parameter.
+    fix
+        What the user can do about it; appended to the message.
+    """
+
+    def __init__(self, message: str, *, fix: str | None = None) -> None:
+        self.problem = message
+        self.fix = fix
+        super().__init__(f"{message} -- {fix}" if fix else message)
+
+
+class UnsafeModelError(InputError):
+    """A model file would be loaded through pickle, which can run arbitrary code."""

@@ -1,0 +1,35 @@
+"""Model adapters: one contract (:class:`Model`) for torch, scikit-learn, ONNX and callables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trustbench.models.base import Capabilities, Model
+from trustbench.models.callable import CallableModel
+from trustbench.models.sklearn import SklearnModel
+from trustbench.models.torch import TorchModel
+
+__all__ = ["CallableModel", "Capabilities", "Model", "SklearnModel", "TorchModel", "as_model"]
+
+
+def as_model(obj: Any, **kwargs: Any) -> Model:
+    """Wrap ``obj`` in the adapter that fits it.
+
+    ``nn.Module`` -> :class:`TorchModel`; an estimator with ``predict_proba`` ->
+    :class:`SklearnModel`; a :class:`Model` is returned as is; any other callable ->
+    :class:`CallableModel`. ``kwargs`` go to the adapter.
+    """
+    from torch import nn
+
+    if isinstance(obj, Model):
+        return obj
+    if isinstance(obj, nn.Module):
+        return TorchModel(obj, **kwargs)
+    if hasattr(obj, "predict_proba") and hasattr(obj, "fit"):
+        return SklearnModel(obj, **kwargs)
+    if callable(obj):
+        return CallableModel(obj, **kwargs)
+    raise TypeError(
+        f"cannot use a {type(obj).__name__} as a model: pass an nn.Module, a fitted "
+        "scikit-learn classifier, or a callable returning class probabilities"
+    )

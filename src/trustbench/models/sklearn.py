@@ -1,0 +1,68 @@
+"""scikit-learn adapter: estimators and Pipelines with ``predict_proba`` (black-box)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from trustbench.errors import InputError
+from trustbench.models.base import Capabilities, Model
+
+__all__ = ["SklearnModel"]
+
+
+class SklearnModel(Model):
+    """Wrap a fitted scikit-learn classifier (or Pipeline) that has ``predict_proba``.
+
+    Parameters
+    ----------
+    estimator
+        Fitted; its ``classes_`` give the label of each probability column.
+    to_input
+        Optional function from the float array the attacks see to what the estimator
+        takes (e.g. a DataFrame with the original column names and categories). The
+        loaders set it from the data's schema when the estimator was fitted on a frame.
+    """
+
+    capabilities = Capabilities(differentiable=False, outputs="probabilities")
+
+    def __init__(
+        self,
+        estimator: Any,
+        *,
+        to_input: Callable[[np.ndarray], Any] | None = None,
+        batch_size: int = 4096,
+    ) -> None:
+        if not hasattr(estimator, "predict_proba"):
+            raise InputError(
+                f"{type(estimator).__name__} has no predict_proba",
+                fix="use a probabilistic classifier, or wrap it, e.g. "
+                "CalibratedClassifierCV(estimator)",
+            )
+        classes = getattr(estimator, "classes_", None)
+        if classes is None:
+            raise InputError(
+                f"{type(estimator).__name__} is not fitted (it has no classes_)",
+                fix="fit the estimator before scanning it",
+            )
+        super().__init__(n_classes=len(classes))
+        self.estimator = estimator
+        self.classes = np.asarray(classes)
+        self.to_input = to_input
+        self.batch_size = batch_size
+
+    @property
+    def description(self) -> str:
+        return f"SklearnModel({type(self.estimator).__name__})"
+
+    def _scores_numpy(self, x: np.ndarray) -> np.ndarray:
+        x2 = x.reshape(len(x), -1)
+        inp = self.to_input(x2) if self.to_input is not None else x2
+        return np.asarray(self.estimator.predict_proba(inp), dtype=np.float32)
+
+    def fingerprint(self) -> str:
+        import joblib
+
+        return "joblib:" + joblib.hash(self.estimator)

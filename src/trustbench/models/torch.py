@@ -1,0 +1,122 @@
+"""PyTorch adapter: white-box, logits and gradients stay in torch."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+
+from trustbench.models.base import Capabilities, Model
+
+__all__ = ["TorchModel"]
+
+
+class TorchModel(Model):
+    """Wrap an ``nn.Module`` that maps raw inputs (after ``preprocess``) to logits.
+
+    The module is run in eval mode; its training flags are restored after every call and
+    its parameters and their ``.grad`` are never touched (gradients are taken with
+    ``torch.autograd.grad`` with respect to the input only).
+
+    Parameters
+    ----------
+    module
+        Returns (N, C) logits. If it returns probabilities (a final softmax), the scan's
+        validity check warns that gradient attacks may be weakened.
+    mean, std
+        Optional per-channel normalisation applied inside the adapter, so attacks run in
+        raw input space: ``(x - mean) / std``, broadcast over dimension 1.
+    preprocess
+        Any other differentiable torch function applied before ``module``.
+    n_classes
+        Learned from the first forward pass if not given.
+    batch_size
+        Rows per forward pass when predicting.
+    """
+
+    capabilities = Capabilities(differentiable=True, outputs="logits")
+
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        n_classes: int | None = None,
+        batch_size: int = 512,
+    ) -> None:
+        super().__init__(n_classes=n_classes)
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"TorchModel needs an nn.Module, got {type(module).__name__}")
+        self.module = module
+        self.preprocess = preprocess
+        self.batch_size = batch_size
+        try:
+            p = next(module.parameters())
+            self.device, self.dtype = p.device, p.dtype
+        except StopIteration:
+            self.device, self.dtype = torch.device("cpu"), torch.float32
+        self._mean = None if mean is None else torch.tensor(mean, dtype=self.dtype, device=self.device)
+        self._std = None if std is None else torch.tensor(std, dtype=self.dtype, device=self.device)
+
+    @property
+    def description(self) -> str:
+        return f"TorchModel({type(self.module).__name__})"
+
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        modules = list(self.module.modules())
+        flags = [m.training for m in modules]
+        if any(flags):
+            for m in modules:
+                m.training = False
+        try:
+            yield
+        finally:
+            if any(flags):
+                for m, f in zip(modules, flags, strict=True):
+                    m.training = f
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(device=self.device, dtype=self.dtype)
+        if self._mean is not None or self._std is not None:
+            shape = (1, -1) + (1,) * (x.ndim - 2)
+            if self._mean is not None:
+                x = x - self._mean.view(shape)
+            if self._std is not None:
+                x = x / self._std.view(shape)
+        if self.preprocess is not None:
+            x = self.preprocess(x)
+        return x
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C) logits of raw inputs ``x``; differentiable with respect to ``x``."""
+        with self._eval_mode():
+            return self.module(self._prepare(x))
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        out = []
+        with torch.inference_mode(), self._eval_mode():
+            for i in range(0, len(x), self.batch_size):
+                out.append(self.module(self._prepare(x[i : i + self.batch_size])).float())
+        if not out:
+            return torch.zeros((0, self._n_classes or 0))
+        return torch.cat(out).cpu()
+
+    def _scores_numpy(self, x: np.ndarray) -> np.ndarray:
+        return self.scores(torch.from_numpy(x)).numpy()
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256(type(self.module).__qualname__.encode())
+        for name, t in sorted(self.module.state_dict().items()):
+            h.update(name.encode())
+            h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        for t in (self._mean, self._std):
+            if t is not None:
+                h.update(t.cpu().numpy().tobytes())
+        return "sha256:" + h.hexdigest()
