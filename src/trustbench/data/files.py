@@ -1,0 +1,236 @@
+"""Load datasets from CSV, Parquet and NPZ files, or by built-in name."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trustbench.data.builtin import BUILTIN, Split, load_builtin
+from trustbench.data.dataset import Dataset
+from trustbench.data.schema import FeatureType, Schema
+from trustbench.errors import InputError
+
+__all__ = ["load_data"]
+
+_LABEL_GUESSES = ("target", "label", "y", "class")
+
+
+def load_data(
+    spec: str | Path,
+    *,
+    target: str | None = None,
+    group: str | None = None,
+    bounds: tuple[float, float] | None = None,
+    schema: str | Path | None = None,
+    split: Split = "test",
+    seed: int = 0,
+) -> Dataset:
+    """Load a dataset from a built-in name or a file.
+
+    Parameters
+    ----------
+    spec
+        ``digits``, ``breast_cancer``, or a ``.csv``, ``.parquet`` or ``.npz`` path.
+    target
+        Label column of a table. If not given, a column named ``target``, ``label``, ``y``
+        or ``class`` is used when there is exactly one.
+    group
+        Column (or NPZ key ``groups``) holding a sensitive or slice attribute.
+    bounds
+        ``(lower, upper)`` declared for every feature; otherwise the schema file's, the
+        NPZ's ``lower``/``upper`` arrays, or the data's own min/max (noted in the scorecard).
+    schema
+        JSON file: ``{"modality": ..., "bounds": [lo, hi], "features": {name: {"type":
+        "numeric|integer|categorical|immutable", "min": ..., "max": ...}}}``.
+    split
+        For built-in datasets only.
+    """
+    spec_s = str(spec)
+    if spec_s in BUILTIN:
+        ds = load_builtin(spec_s, split=split, seed=seed)
+        if bounds is not None or schema is not None:
+            ds = _with_schema(ds, bounds, _read_schema(schema) if schema else None)
+        return ds
+    path = Path(spec_s)
+    if not path.exists():
+        raise InputError(f"{path}: no such file",
+                         fix=f"pass a .csv, .parquet or .npz file, or one of: {', '.join(BUILTIN)}")
+    suffix = path.suffix.lower()
+    schema_d = _read_schema(schema) if schema else None
+    if suffix == ".npz":
+        ds = _load_npz(path, bounds, schema_d)
+    elif suffix in (".csv", ".parquet", ".pq"):
+        ds = _load_table(path, target, group, bounds, schema_d)
+    else:
+        raise InputError(f"{path}: unknown data format {suffix or '(no extension)'}",
+                         fix="use .csv, .parquet or .npz")
+    return ds
+
+
+def _read_schema(path: str | Path) -> dict[str, Any]:
+    try:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the schema file ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: schema is not valid JSON ({e.msg}, line {e.lineno})") from None
+    if not isinstance(d, dict):
+        raise InputError(f"{path}: the schema must be a JSON object")
+    unknown = set(d) - {"modality", "bounds", "features"}
+    if unknown:
+        raise InputError(f"{path}: unknown schema field {sorted(unknown)[0]!r}",
+                         fix="use 'modality', 'bounds' and 'features'")
+    d["_path"] = str(path)
+    return d
+
+
+def _with_schema(ds: Dataset, bounds: tuple[float, float] | None,
+                 schema_d: dict[str, Any] | None) -> Dataset:
+    s = ds.schema
+    lo, hi, source = s.lower.copy(), s.upper.copy(), s.bounds_source
+    types = list(s.feature_types) if s.feature_types is not None else None
+    modality = s.modality
+    if schema_d is not None:
+        modality = schema_d.get("modality", modality)
+        if "bounds" in schema_d:
+            b = schema_d["bounds"]
+            if not (isinstance(b, list) and len(b) == 2):
+                raise InputError(f"{schema_d['_path']}: 'bounds' must be [lower, upper]")
+            lo[...], hi[...], source = b[0], b[1], "declared"
+        feats = schema_d.get("features", {})
+        if feats:
+            names = s.feature_names
+            if names is None:
+                raise InputError(f"{schema_d['_path']}: 'features' applies to tables only")
+            types = types or ["numeric"] * len(names)
+            for name, spec in feats.items():
+                if name not in names:
+                    raise InputError(f"{schema_d['_path']}: feature {name!r} is not a column "
+                                     "of the data", fix=f"columns are: {', '.join(names)}")
+                i = names.index(name)
+                types[i] = spec.get("type", types[i])
+                if "min" in spec:
+                    lo[i], source = spec["min"], "declared"
+                if "max" in spec:
+                    hi[i], source = spec["max"], "declared"
+    if bounds is not None:
+        lo[...], hi[...], source = bounds[0], bounds[1], "declared"
+    new = Schema(modality, lo, hi, source, s.feature_names, types, s.categories)
+    new.validate(ds.x, source=ds.name)
+    notes = [n for n in ds.notes if "bounds" not in n] if source == "declared" else ds.notes
+    return Dataset(ds.x, ds.y, new, ds.name, ds.groups, notes)
+
+
+def _load_npz(path: Path, bounds: tuple[float, float] | None,
+              schema_d: dict[str, Any] | None) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except ValueError as e:
+        raise InputError(f"{path}: cannot read NPZ without pickle ({e})",
+                         fix="save plain numeric arrays with np.savez") from None
+    except Exception as e:
+        raise InputError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+    for key in ("x", "y"):
+        if key not in arrays:
+            raise InputError(f"{path}: no array named {key!r} (found: {', '.join(arrays)})",
+                             fix="save the inputs as 'x' and the labels as 'y'")
+    x, y = arrays["x"], arrays["y"]
+    if x.dtype.kind not in "fiub":
+        raise InputError(f"{path}: 'x' has dtype {x.dtype}; expected numbers")
+    if x.ndim < 2:
+        raise InputError(f"{path}: 'x' has shape {x.shape}; expected (N, features) or (N, C, H, W)")
+    notes: list[str] = []
+    if "lower" in arrays and "upper" in arrays:
+        schema = Schema("image" if x.ndim >= 3 else "tabular",
+                        np.broadcast_to(arrays["lower"], x.shape[1:]),
+                        np.broadcast_to(arrays["upper"], x.shape[1:]), "declared")
+    else:
+        schema = Schema.from_data(x.astype(np.float32), bounds=bounds)
+        if bounds is None:
+            notes.append(f"{path.name}: no bounds declared, so the data's own min and max are "
+                         "used; declare them with --bounds or a schema file")
+    if x.ndim == 2 and schema.feature_names is None:
+        schema.feature_names = [f"x{i}" for i in range(x.shape[1])]
+    ds = Dataset(x, y, schema, name=str(path), groups=arrays.get("groups"), notes=notes)
+    schema.validate(ds.x, source=str(path))
+    if schema_d is not None or (bounds is not None and "lower" in arrays):
+        ds = _with_schema(ds, bounds, schema_d)
+    return ds
+
+
+def _load_table(path: Path, target: str | None, group: str | None,
+                bounds: tuple[float, float] | None, schema_d: dict[str, Any] | None) -> Dataset:
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    except Exception as e:
+        raise InputError(f"{path}: cannot read it ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0][:160]})") from None
+    if len(df) == 0:
+        raise InputError(f"{path}: the table has no rows")
+    cols = [str(c) for c in df.columns]
+    df.columns = cols
+    if target is None:
+        guesses = [c for c in cols if c.lower() in _LABEL_GUESSES]
+        if len(guesses) != 1:
+            raise InputError(f"{path}: which column is the label?",
+                             fix=f"pass --target COLUMN; columns are: {', '.join(cols)}")
+        target = guesses[0]
+    for name, col in (("--target", target), ("--group", group)):
+        if col is not None and col not in cols:
+            raise InputError(f"{path}: {name} column {col!r} does not exist",
+                             fix=f"columns are: {', '.join(cols)}")
+    feature_cols = [c for c in cols if c not in (target, group)]
+    if not feature_cols:
+        raise InputError(f"{path}: no feature columns besides the label")
+    y = df[target].to_numpy()
+    if pd.isna(df[target]).any():
+        raise InputError(f"{path}: column {target!r} (the label) has "
+                         f"{int(pd.isna(df[target]).sum())} missing values",
+                         fix="drop the unlabelled rows")
+    types: list[FeatureType] = []
+    categories: dict[int, list[Any]] = {}
+    columns = []
+    for i, c in enumerate(feature_cols):
+        s = df[c]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
+            columns.append(s.to_numpy(np.float32))
+            types.append("integer")
+        elif pd.api.types.is_float_dtype(s):
+            columns.append(s.to_numpy(np.float32))
+            types.append("numeric")
+        elif (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+              or isinstance(s.dtype, pd.CategoricalDtype)):
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            if (codes < 0).any():
+                raise InputError(f"{path}: column {c!r} has {int((codes < 0).sum())} missing "
+                                 "values", fix="impute or drop them before scanning")
+            columns.append(codes.astype(np.float32))
+            categories[i] = list(uniques)
+            types.append("categorical")
+        else:
+            raise InputError(f"{path}: column {c!r} has type {s.dtype} that trustbench cannot "
+                             "use as a feature", fix="convert it to numbers or text categories")
+    x = np.stack(columns, axis=1)  # (N, F)
+    nonfinite = ~np.isfinite(x)
+    if nonfinite.any():
+        bad = [feature_cols[j] for j in np.flatnonzero(nonfinite.any(0))]
+        raise InputError(f"{path}: {int(nonfinite.any(1).sum())} rows hold missing or infinite "
+                         f"values in columns {', '.join(bad[:5])}",
+                         fix="impute or drop those rows before scanning")
+    schema = Schema.from_data(x, modality="tabular", feature_names=feature_cols,
+                              feature_types=types, bounds=bounds)
+    schema.categories = categories
+    notes = [] if bounds is not None else [
+        f"{path.name}: feature bounds are the min and max of this file; declare them with "
+        "--bounds or a schema file"]
+    groups = None if group is None else df[group].astype(str).to_numpy()
+    ds = Dataset(x, y, schema, name=str(path), groups=groups, notes=notes)
+    if schema_d is not None:
+        ds = _with_schema(ds, bounds, schema_d)
+    return ds
