@@ -44,12 +44,16 @@ class Domain:
         (immutable and categorical tabular features). ``None``: all mutable.
     integer
         Bool tensor; ``True`` features stay integer-valued. ``None``: none.
+    integer_step
+        Size of one integer unit in these coordinates (``1 / range`` when the attack runs
+        on range-normalised features); 1 if ``None``.
     """
 
     lower: torch.Tensor | float = float("-inf")
     upper: torch.Tensor | float = float("inf")
     mutable: torch.Tensor | None = None
     integer: torch.Tensor | None = None
+    integer_step: torch.Tensor | None = None
 
     @property
     def span(self) -> float:
@@ -80,7 +84,13 @@ class Domain:
         delta = project_ball(delta, norm=norm, eps=eps)
         out = self.clip(x + delta)
         if self.integer is not None:
-            out = torch.where(self.integer, x + torch.trunc(out - x), out)
+            if self.integer_step is None:
+                whole = x + torch.trunc(out - x)
+            else:  # trunc in integer units; a zero step (constant feature) means no change
+                step = self.integer_step.to(out.dtype)
+                safe = torch.where(step > 0, step, torch.ones_like(step))
+                whole = torch.where(step > 0, x + torch.trunc((out - x) / safe) * safe, x)
+            out = torch.where(self.integer, whole, out)
         return out
 
     def contains(self, x: torch.Tensor, atol: float = 1e-6) -> bool:

@@ -114,16 +114,42 @@ class Schema:
                 df[names[i]] = np.rint(x[:, i]).astype(np.int64)
         return df
 
-    def domain(self) -> Domain:
-        """The torch :class:`~trustbench.domain.Domain` that attacks keep inputs inside."""
-        mutable = integer = None
+    @property
+    def span(self) -> np.ndarray:
+        """``upper - lower`` per feature (0 for constant features)."""
+        return self.upper - self.lower
+
+    def to_units(self, x: np.ndarray) -> np.ndarray:
+        """Map raw inputs to range units: 0 at ``lower``, 1 at ``upper`` (0 where constant)."""
+        span = self.span
+        return np.where(span > 0, (x - self.lower) / np.where(span > 0, span, 1), 0).astype(
+            np.float32)
+
+    def from_units(self, u: np.ndarray) -> np.ndarray:
+        return (self.lower + u * self.span).astype(np.float32)
+
+    def domain(self, *, units: Literal["raw", "range"] = "raw") -> Domain:
+        """The torch :class:`~trustbench.domain.Domain` that attacks keep inputs inside.
+
+        With ``units="range"`` it describes range-normalised inputs (see :meth:`to_units`):
+        bounds [0, 1] (a constant feature is pinned at 0) and integer steps of 1/range.
+        """
+        mutable = integer = step = None
         if self.feature_types is not None:
             types = np.asarray(self.feature_types)
             if np.any(np.isin(types, ["categorical", "immutable"])):
                 mutable = torch.from_numpy(~np.isin(types, ["categorical", "immutable"]))
             if np.any(types == "integer"):
                 integer = torch.from_numpy(types == "integer")
-        return Domain(torch.from_numpy(self.lower), torch.from_numpy(self.upper), mutable, integer)
+        if units == "raw":
+            return Domain(torch.from_numpy(self.lower), torch.from_numpy(self.upper), mutable,
+                          integer)
+        span = self.span
+        with np.errstate(divide="ignore"):
+            step = torch.from_numpy(np.where(span > 0, 1.0 / np.where(span > 0, span, 1), 0)
+                                    .astype(np.float32)) if integer is not None else None
+        return Domain(torch.zeros(span.shape), torch.from_numpy((span > 0).astype(np.float32)),
+                      mutable, integer, step)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

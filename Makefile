@@ -1,0 +1,41 @@
+# trustbench: the two set-up commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Exactly this torch: a CPU wheel of it is available locally; other versions pull CUDA builds.
+TORCH  := torch==2.13.0
+
+.PHONY: demo test lint bench install install-dev clean
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created pyproject.toml
+	$(PIP) install --quiet $(TORCH)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(PIP) install --quiet $(TORCH) -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Train the demo CNN on built-in digits (cached), scan it, print the scorecard.
+demo: $(VENV)/.installed
+	$(VENV)/bin/trustbench demo
+
+## Lint and run the test suite.
+test: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info trustbench-report

@@ -1,0 +1,89 @@
+"""What every check receives: the prepared model and data, the config and shared state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from trustbench.domain import Domain, Norm
+from trustbench.models.base import Model
+
+__all__ = ["CheckContext", "ProgressFactory", "ScanConfig"]
+
+#: ``progress_factory(description, total)`` returns ``advance(n)``; the CLI draws a bar.
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def _no_progress(description: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+@dataclass
+class ScanConfig:
+    """Everything that decides what a scan measures.
+
+    Attributes
+    ----------
+    eps
+        Radii of the threat model, ascending; ``None``: a default for the data's modality.
+    norm
+        ``"linf"`` or ``"l2"``.
+    eps_units
+        ``"raw"``: eps in the data's own units (images in [0, 1]); ``"range"``: eps as a
+        fraction of each feature's range (tabular default). ``None`` picks by modality.
+    attacks
+        Registry names; ``None``: ``fgsm``, ``pgd`` and ``standard`` for differentiable
+        models, ``square`` for black-box ones. Attacks that need gradients are skipped
+        (and reported) on black-box models.
+    n
+        Points to evaluate (a seeded random sample); ``None``: all.
+    seed
+        Seeds sampling and every attack.
+    validity
+        Run the evaluation-validity checks.
+    batch_size
+        Points per attack batch.
+    attack_params
+        Extra parameters per attack name, e.g. ``{"pgd": {"steps": 50}}``.
+    """
+
+    eps: list[float] | None = None
+    norm: Norm = "linf"
+    eps_units: Literal["raw", "range"] | None = None
+    attacks: list[str] | None = None
+    n: int | None = None
+    seed: int = 0
+    validity: bool = True
+    batch_size: int = 500
+    attack_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "eps": self.eps, "norm": self.norm, "eps_units": self.eps_units,
+            "attacks": self.attacks, "n": self.n, "seed": self.seed,
+            "validity": self.validity, "batch_size": self.batch_size,
+            "attack_params": self.attack_params,
+        }
+
+
+@dataclass
+class CheckContext:
+    """State shared by the checks of one scan (results of earlier checks, progress)."""
+
+    model: Model  # the model as attacks see it (range-scaled for tabular data)
+    x: torch.Tensor  # (N, ...) inputs in attack units
+    y: torch.Tensor  # (N,) class indices
+    domain: Domain
+    config: ScanConfig
+    clean_pred: torch.Tensor  # (N,)
+    progress: ProgressFactory = _no_progress
+    results: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def clean_correct(self) -> np.ndarray:
+        return (self.clean_pred == self.y).numpy()

@@ -1,0 +1,106 @@
+"""Adversarial robustness: every selected attack over the eps curve, plus the worst case."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from trustbench import nist
+from trustbench.attacks import REGISTRY, AttackResult, get_attack, robustness_curve
+from trustbench.checks.base import CheckContext
+from trustbench.findings import Finding, Metric
+from trustbench.metrics import median_or_nan, wilson_interval
+
+__all__ = ["adversarial_robustness", "norm_label"]
+
+log = logging.getLogger(__name__)
+
+
+def norm_label(norm: str) -> str:
+    return {"linf": "L∞", "l2": "L2"}.get(norm, norm)
+
+
+def _result_finding(name: str, res: AttackResult, x: torch.Tensor, units: str) -> Finding:
+    n = len(res.fooled)
+    robust = int((~res.fooled).sum())
+    succeeded = res.fooled & res.clean_correct
+    sizes = res.perturbation_norms(x)[succeeded].numpy()
+    attacked = int(res.clean_correct.sum())
+    return Finding(
+        id=f"robustness.{name}.{res.norm}.{res.eps:g}",
+        title=f"{name}: robust accuracy {robust / n:.1%} at {norm_label(res.norm)} "
+        f"eps={res.eps:g}",
+        severity="info",
+        metrics={
+            "robust_accuracy": Metric(robust / n, wilson_interval(robust, n), "fraction"),
+            "attack_success_rate": Metric(
+                int(succeeded.sum()) / attacked if attacked else float("nan"),
+                wilson_interval(int(succeeded.sum()), attacked), "fraction"),
+            "median_perturbation": Metric(median_or_nan(sizes), unit=f"{res.norm} ({units})"),
+            "grad_evals": Metric(res.grad_evals, unit="count"),
+            "queries": Metric(res.queries, unit="count"),
+            "wall_time": Metric(res.wall_time, unit="seconds"),
+        },
+        tags=nist.ROBUSTNESS,
+        evidence={"attack": name, "norm": res.norm, "eps": res.eps, "eps_units": units,
+                  "n": n, "n_attacked": attacked},
+    )
+
+
+def adversarial_robustness(ctx: CheckContext, eps_values: list[float], units: str) -> list[Finding]:
+    """Run each applicable attack over ``eps_values`` (points fooled at a smaller eps are
+    carried forward, not attacked again) and report the worst case over attacks."""
+    cfg = ctx.config
+    differentiable = ctx.model.capabilities.differentiable
+    names = cfg.attacks or (["fgsm", "pgd", "standard"] if differentiable else ["square"])
+    findings: list[Finding] = []
+    per_eps: dict[float, list[tuple[str, AttackResult]]] = {e: [] for e in eps_values}
+    for name in names:
+        if name not in REGISTRY:
+            get_attack(name)  # raises the InputError listing the valid names
+        cls = REGISTRY[name]
+        if cls.requires_gradients and not differentiable:
+            ctx.skipped.append(f"{name}: needs gradients, and {ctx.model.description} is "
+                               "black-box")
+            continue
+        if cfg.norm not in cls.norms:
+            ctx.skipped.append(f"{name}: does not support the {cfg.norm} norm")
+            continue
+        params = {"eps": eps_values[0], "norm": cfg.norm, "seed": cfg.seed,
+                  **cfg.attack_params.get(name, {})}
+        attack = get_attack(name, **params)
+        advance = ctx.progress(f"{name} ({norm_label(cfg.norm)}, {len(eps_values)} eps)",
+                               len(ctx.y) * len(eps_values))
+        results = robustness_curve(attack, ctx.model, ctx.x, ctx.y, eps_values,
+                                   domain=ctx.domain, batch_size=cfg.batch_size,
+                                   progress=advance, clean_pred=ctx.clean_pred)
+        for res in results:
+            per_eps[res.eps].append((name, res))
+            findings.append(_result_finding(name, res, ctx.x, units))
+    ctx.results["attacks"] = per_eps
+    for eps, runs in per_eps.items():
+        if not runs:
+            continue
+        fooled = torch.stack([r.fooled for _, r in runs]).any(0).numpy()
+        n, robust = len(fooled), int((~fooled).sum())
+        best = min(runs, key=lambda nr: nr[1].robust_accuracy)
+        findings.append(Finding(
+            id=f"robustness.worst.{cfg.norm}.{eps:g}",
+            title=f"Worst-case robust accuracy {robust / n:.1%} at {norm_label(cfg.norm)} "
+            f"eps={eps:g} ({units} units) over {len(runs)} attack(s)",
+            severity="info",
+            metrics={"robust_accuracy": Metric(robust / n, wilson_interval(robust, n),
+                                               "fraction"),
+                     "strongest_single_attack_accuracy": Metric(best[1].robust_accuracy,
+                                                                unit="fraction")},
+            tags=nist.ROBUSTNESS,
+            detail="A point counts as robust only if no attack fooled it. An upper bound on "
+            "the true robust accuracy: a stronger attack can only lower it.",
+            evidence={"attacks": [nm for nm, _ in runs], "strongest_attack": best[0],
+                      "eps": eps, "norm": cfg.norm, "eps_units": units,
+                      "n_robust": robust, "robust_index_sample":
+                      np.flatnonzero(~fooled)[:20].tolist()},
+        ))
+    return findings

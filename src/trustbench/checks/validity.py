@@ -1,0 +1,180 @@
+"""Evaluation-validity checks: signs that a robustness evaluation overstates robustness.
+
+References
+----------
+Athalye, Carlini & Wagner, "Obfuscated Gradients Give a False Sense of Security", ICML 2018.
+Carlini et al., "On Evaluating Adversarial Robustness", arXiv:1902.06705 (2019).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from trustbench import nist
+from trustbench.attacks import PGD, Square
+from trustbench.attacks.fgsm import normalized_step
+from trustbench.checks.base import CheckContext
+from trustbench.findings import Finding, Metric
+
+__all__ = ["validity_checks"]
+
+#: Points used by the validity checks (a seeded subset of the clean-correct points).
+N_POINTS = 200
+#: Robust accuracy above this at an unlimited budget means the attacks are not working.
+LARGE_EPS_MAX_ACCURACY = 0.1
+#: Black-box success may exceed white-box success by at most this much.
+BLACKBOX_MARGIN = 0.05
+
+
+def _subset(ctx: CheckContext) -> tuple[torch.Tensor, torch.Tensor]:
+    idx = torch.nonzero(ctx.clean_pred == ctx.y).flatten()
+    if len(idx) > N_POINTS:
+        g = torch.Generator().manual_seed(ctx.config.seed)
+        idx = idx[torch.randperm(len(idx), generator=g)[:N_POINTS]].sort().values
+    return ctx.x[idx], ctx.y[idx]
+
+
+def _finding(key: str, ok: bool, title_ok: str, title_bad: str, detail: str,
+             metrics: dict[str, Metric], evidence: dict | None = None) -> Finding:
+    return Finding(id=f"validity.{key}", title=title_ok if ok else title_bad,
+                   severity="info" if ok else "warn", metrics=metrics, tags=nist.VALIDITY,
+                   detail=detail, evidence=evidence or {})
+
+
+def _large_eps(ctx: CheckContext, x: torch.Tensor, y: torch.Tensor) -> Finding:
+    span = ctx.domain.span
+    d = x[0].numel()
+    eps = span if ctx.config.norm == "linf" else span * math.sqrt(d)
+    if ctx.model.capabilities.differentiable:
+        attack = PGD(eps=eps, norm=ctx.config.norm, steps=20, seed=ctx.config.seed)
+    else:
+        attack = Square(eps=eps, norm=ctx.config.norm, n_queries=500, seed=ctx.config.seed)
+    res = attack.run(ctx.model, x, y, domain=ctx.domain, batch_size=ctx.config.batch_size)
+    acc = res.robust_accuracy
+    ok = acc <= LARGE_EPS_MAX_ACCURACY
+    constrained = ctx.domain.mutable is not None and not bool(ctx.domain.mutable.all())
+    return _finding(
+        "large_eps", ok,
+        f"Sanity: {attack.name} at a very large eps ({eps:g}) fools {1 - acc:.0%} of points",
+        f"Robust accuracy stays {acc:.0%} at a very large eps ({eps:g}): the evaluation may "
+        "overstate robustness",
+        "With a budget that covers the whole input range an attack should fool nearly every "
+        "point. If it does not, gradients are likely masked or obfuscated (non-differentiable "
+        "preprocessing, saturated softmax, randomness), and every robust accuracy in this "
+        "report is an overestimate."
+        + (" Note: immutable or categorical features cannot change, which can legitimately "
+           "keep some points robust." if constrained else ""),
+        {"robust_accuracy_at_large_eps": Metric(acc, unit="fraction"),
+         "eps": Metric(eps, unit=ctx.config.norm)},
+        {"attack": attack.name, "n": len(y)},
+    )
+
+
+def _saturation(ctx: CheckContext, x: torch.Tensor, y: torch.Tensor) -> list[Finding]:
+    with torch.no_grad():
+        out = ctx.model.scores(x)  # (n, C)
+    looks_prob = bool(out.min() >= 0 and out.max() <= 1
+                      and torch.allclose(out.sum(1), torch.ones(len(out)), atol=1e-3))
+    x_req = x.clone().requires_grad_(True)
+    with torch.enable_grad():
+        loss = F.cross_entropy(ctx.model.logits(x_req), y, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, x_req)
+    zero = float((grad.flatten(1).abs().amax(1) == 0).float().mean())
+    ok = not looks_prob and zero <= 0.5
+    reason = []
+    if looks_prob:
+        reason.append("the model outputs probabilities (rows in [0, 1] summing to 1) where "
+                      "logits are expected; cross-entropy on them flattens gradients -- remove "
+                      "the final softmax for the scan")
+    if zero > 0.5:
+        reason.append(f"the loss gradient is exactly zero for {zero:.0%} of points "
+                      "(saturated or non-differentiable operations)")
+    return [_finding(
+        "saturated_outputs", ok,
+        "Sanity: the model returns logits with informative gradients",
+        "Gradients look saturated or uninformative: the evaluation may overstate robustness",
+        "; ".join(reason) or "Outputs look like logits and input gradients are non-zero.",
+        {"zero_gradient_fraction": Metric(zero, unit="fraction"),
+         "outputs_look_like_probabilities": Metric(float(looks_prob), unit="bool")},
+    )]
+
+
+def _loss_rises(ctx: CheckContext, x: torch.Tensor, y: torch.Tensor, eps: float) -> Finding:
+    steps, step = 10, 2.5 * eps / 10
+    xa = x.clone()
+    losses = []
+    for _ in range(steps):
+        xr = xa.clone().requires_grad_(True)
+        with torch.enable_grad():
+            loss = F.cross_entropy(ctx.model.logits(xr), y, reduction="none")  # (n,)
+            (grad,) = torch.autograd.grad(loss.sum(), xr)
+        losses.append(loss.detach())
+        xa = ctx.domain.project(xa + step * normalized_step(grad, ctx.config.norm), x,
+                                norm=ctx.config.norm, eps=eps)
+    with torch.no_grad():
+        losses.append(F.cross_entropy(ctx.model.logits(xa), y, reduction="none"))
+    start, end = losses[0], losses[-1]
+    rose = float((end > start + 1e-6).float().mean())
+    ok = rose >= 0.5
+    return _finding(
+        "loss_rises", ok,
+        f"Sanity: PGD raised the loss on {rose:.0%} of points at eps={eps:g}",
+        f"PGD raised the loss on only {rose:.0%} of points at eps={eps:g}: gradients may be "
+        "masked and the evaluation may overstate robustness",
+        "Ten PGD steps from the clean point (no random start) should increase cross-entropy "
+        "on most points; if they do not, the gradient does not point where the loss grows.",
+        {"fraction_loss_rose": Metric(rose, unit="fraction"),
+         "mean_loss_start": Metric(float(start.mean())),
+         "mean_loss_end": Metric(float(end.mean()))},
+    )
+
+
+def _blackbox_vs_whitebox(ctx: CheckContext) -> list[Finding]:
+    out = []
+    for eps, runs in ctx.results.get("attacks", {}).items():
+        black = [(n, r) for n, r in runs if n == "square"]
+        white = [(n, r) for n, r in runs if n != "square"]
+        if not black or not white:
+            continue
+        sb = black[0][1].success_rate
+        name_w, rw = max(white, key=lambda nr: nr[1].success_rate)
+        sw = rw.success_rate
+        ok = not (sb > sw + BLACKBOX_MARGIN)
+        out.append(_finding(
+            f"blackbox_vs_whitebox.{eps:g}", ok,
+            f"Sanity: white-box attacks are at least as strong as black-box at eps={eps:g}",
+            f"Black-box square fools {sb:.0%} but the best white-box attack ({name_w}) only "
+            f"{sw:.0%} at eps={eps:g}: gradients may be masked",
+            "A score-based black-box attack should not beat gradient attacks by a wide margin "
+            "on a differentiable model; when it does, the gradients mislead.",
+            {"blackbox_success": Metric(sb, unit="fraction"),
+             "whitebox_success": Metric(sw, unit="fraction")},
+        ))
+    return out
+
+
+def validity_checks(ctx: CheckContext, eps_values: list[float]) -> list[Finding]:
+    """All validity checks that apply to the model."""
+    x, y = _subset(ctx)
+    if len(y) == 0:
+        return [Finding("validity.skipped", "Validity checks skipped: no point is classified "
+                        "correctly", "warn", tags=nist.VALIDITY)]
+    advance = ctx.progress("validity checks", 3)
+    findings = [_large_eps(ctx, x, y)]
+    advance(1)
+    if ctx.model.capabilities.differentiable:
+        findings += _saturation(ctx, x, y)
+        findings.append(_loss_rises(ctx, x, y, max(eps_values)))
+        findings += _blackbox_vs_whitebox(ctx)
+    else:
+        findings.append(Finding(
+            "validity.blackbox_only", "Only black-box attacks apply to this model", "info",
+            tags=nist.VALIDITY,
+            detail="Without gradients, robustness is measured by score-based attacks, which "
+            "are weaker than white-box attacks: robust accuracy is an upper bound that a "
+            "white-box evaluation of the same model (e.g. its torch original) may lower."))
+    advance(2)
+    return findings

@@ -1,0 +1,44 @@
+"""Small statistics shared by checks: confidence intervals and robust summaries."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["median_or_nan", "wilson_interval"]
+
+
+def wilson_interval(successes: int, n: int, *, alpha: float = 0.05) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion.
+
+    Better behaved than the normal approximation near 0 and 1, where robust accuracies
+    often sit. Returns ``(nan, nan)`` for ``n == 0``.
+
+    References
+    ----------
+    Wilson, "Probable inference, the law of succession, and statistical inference",
+    JASA 22 (1927).
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(50, 100)
+    >>> round(lo, 3), round(hi, 3)
+    (0.404, 0.596)
+    """
+    if n == 0:
+        return (float("nan"), float("nan"))
+    from scipy.stats import norm
+
+    z = float(norm.ppf(1 - alpha / 2))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def median_or_nan(values: np.ndarray) -> float:
+    """Median of ``values``, ``nan`` when there are none."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(np.median(values)) if values.size else float("nan")

@@ -1,0 +1,82 @@
+"""Render a Scorecard for the terminal with rich."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from trustbench.scorecard import Scorecard
+
+__all__ = ["render_terminal"]
+
+_STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
+_SEV = {"info": "green", "warn": "yellow", "fail": "red"}
+
+
+def _pct(m: object) -> str:
+    value, ci = getattr(m, "value", None), getattr(m, "ci", None)
+    if value is None or value != value:
+        return "–"
+    s = f"{value:.1%}"
+    if ci is not None and ci[0] == ci[0]:
+        s += f" [dim]({ci[0]:.0%}–{ci[1]:.0%})[/dim]"
+    return s
+
+
+def render_terminal(card: Scorecard, console: Console) -> None:
+    """Print the verdict, clean accuracy, a robustness table (attacks × eps), the validity
+    checks and what was not measured."""
+    prov = card.provenance
+    model, data, cfg = prov.get("model", {}), prov.get("data", {}), prov.get("config", {})
+    console.print(f"[bold]trustbench scan[/bold]  model: {model.get('description', '?')}  "
+                  f"data: {data.get('name', '?')} ({data.get('n', '?')} points)")
+    clean = card.get("accuracy.clean")
+    if clean is not None:
+        console.print(f"Clean accuracy: {_pct(clean.metrics['accuracy'])}")
+
+    rob = [f for f in card.findings if f.id.startswith("robustness.")]
+    if rob:
+        eps_values = sorted({f.evidence["eps"] for f in rob})
+        norm = "L∞" if cfg.get("norm") == "linf" else "L2"
+        table = Table(title=f"Robust accuracy, {norm} ({cfg.get('eps_units', 'raw')} units), "
+                      "95% CI", title_justify="left")
+        table.add_column("attack")
+        for e in eps_values:
+            table.add_column(f"eps={e:g}", justify="right")
+        table.add_column("grad evals", justify="right")
+        table.add_column("queries", justify="right")
+        table.add_column("time", justify="right")
+        rows: dict[str, dict[float, object]] = {}
+        cost: dict[str, list[float]] = {}
+        for f in rob:
+            name = f.evidence.get("attack", "worst case")
+            rows.setdefault(name, {})[f.evidence["eps"]] = f.metrics["robust_accuracy"]
+            c = cost.setdefault(name, [0.0, 0.0, 0.0])
+            for i, k in enumerate(("grad_evals", "queries", "wall_time")):
+                if k in f.metrics:
+                    c[i] += f.metrics[k].value
+        for name, by_eps in rows.items():
+            if name == "worst case":
+                continue
+            c = cost[name]
+            table.add_row(name, *[_pct(by_eps.get(e)) for e in eps_values],
+                          f"{int(c[0]):,}", f"{int(c[1]):,}", f"{c[2]:.1f}s")
+        if "worst case" in rows:
+            table.add_section()
+            table.add_row("[bold]worst case[/bold]",
+                          *[_pct(rows["worst case"].get(e)) for e in eps_values], "", "", "")
+        console.print(table)
+
+    checks = [f for f in card.findings if f.id.startswith("validity.")]
+    if checks:
+        console.print("[bold]Evaluation validity[/bold]")
+        for f in checks:
+            console.print(f"  [{_SEV[f.severity]}]{f.severity.upper():4}[/] {f.title}")
+            if f.severity != "info" and f.detail:
+                console.print(f"       [dim]{f.detail}[/dim]")
+    notes = data.get("notes") or []
+    for n in notes:
+        console.print(f"[dim]note: {n}[/dim]")
+    if card.not_measured:
+        console.print("[dim]not measured: " + "; ".join(card.not_measured) + "[/dim]")
+    console.print(f"Verdict: [{_STYLE[card.verdict]}]{card.verdict.upper()}[/]")

@@ -1,0 +1,148 @@
+"""``scan``: evaluate a model on a dataset and collect the findings in a Scorecard."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from trustbench import __version__, nist
+from trustbench.checks import (
+    CheckContext,
+    ProgressFactory,
+    ScanConfig,
+    adversarial_robustness,
+    clean_accuracy,
+    validity_checks,
+)
+from trustbench.data import Dataset
+from trustbench.errors import InputError
+from trustbench.findings import Finding
+from trustbench.models import Model, SklearnModel, as_model
+from trustbench.models.rescaled import RangeScaled
+from trustbench.scorecard import Scorecard
+
+__all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "scan"]
+
+log = logging.getLogger(__name__)
+
+#: Default eps, as fractions of the input range, by norm.
+DEFAULT_EPS = {"linf": [0.01, 0.03, 0.1], "l2": [0.1, 0.5, 1.0]}
+
+#: What the scan does not evaluate yet; every scorecard lists it (AI RMF MEASURE 1.1).
+NOT_YET_MEASURED = [
+    "corruptions and distribution shift",
+    "calibration (ECE, reliability)",
+    "out-of-distribution detection",
+    "subgroup and slice performance",
+]
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+
+    return {"trustbench": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "platform": platform.platform()}
+
+
+def _bind_frame_input(model: Model, data: Dataset) -> None:
+    """Let a pipeline fitted on a DataFrame see named (and decoded categorical) columns."""
+    if (isinstance(model, SklearnModel) and model.to_input is None
+            and hasattr(model.estimator, "feature_names_in_")
+            and data.schema.feature_names is not None):
+        expected = [str(c) for c in model.estimator.feature_names_in_]
+        if set(expected) != set(data.schema.feature_names):
+            missing = sorted(set(expected) - set(data.schema.feature_names))
+            extra = sorted(set(data.schema.feature_names) - set(expected))
+            raise InputError(
+                f"{data.name}: columns do not match the model's features "
+                f"(missing: {missing[:5]}, unexpected: {extra[:5]})",
+                fix="pass the label with --target and sensitive columns with --group; other "
+                "columns must be the model's features",
+            )
+        schema = data.schema
+        model.to_input = lambda x: schema.to_frame(x)[expected]
+
+
+def scan(
+    model: Any,
+    data: Dataset,
+    config: ScanConfig | None = None,
+    *,
+    progress: ProgressFactory | None = None,
+) -> Scorecard:
+    """Evaluate ``model`` on ``data``: clean accuracy, robustness over an eps curve for every
+    applicable attack, and the evaluation-validity checks.
+
+    Parameters
+    ----------
+    model
+        A :class:`~trustbench.models.Model` or anything :func:`~trustbench.models.as_model`
+        wraps (``nn.Module``, fitted scikit-learn classifier, callable).
+    data
+        The evaluation data with its schema.
+    config
+        What to measure; defaults to :class:`ScanConfig()`.
+    progress
+        ``progress(description, total) -> advance(n)``, for progress bars.
+    """
+    cfg = config or ScanConfig()
+    t0 = time.perf_counter()
+    model = as_model(model)
+    ds = data.sample(cfg.n, seed=cfg.seed)
+    _bind_frame_input(model, ds)
+    model.check_input(ds.x)
+    y = torch.from_numpy(ds.label_indices(getattr(model, "classes", None), model.n_classes))
+    units = cfg.eps_units or ("raw" if ds.schema.modality == "image" else "range")
+    if units == "range":
+        attack_model: Model = RangeScaled(model, ds.schema.lower, ds.schema.span)
+        x = torch.from_numpy(ds.schema.to_units(ds.x))
+    else:
+        attack_model, x = model, torch.from_numpy(ds.x)
+    domain = ds.schema.domain(units=units)
+    eps_values = sorted(set(cfg.eps or [e * (1.0 if units == "range" else domain.span)
+                                         for e in DEFAULT_EPS[cfg.norm]]))
+    if any(e < 0 for e in eps_values):
+        raise InputError(f"--eps values must be >= 0, got {eps_values}")
+    clean_pred = attack_model.scores(x).argmax(1)
+    ctx = CheckContext(attack_model, x, y, domain, cfg, clean_pred,
+                       **({"progress": progress} if progress else {}))
+    timings: dict[str, float] = {}
+    findings: list[Finding] = []
+    for name, check in (
+        ("accuracy", lambda: clean_accuracy(ctx)),
+        ("robustness", lambda: adversarial_robustness(ctx, eps_values, units)),
+        ("validity", lambda: validity_checks(ctx, eps_values) if cfg.validity else []),
+    ):
+        t = time.perf_counter()
+        findings += check()
+        timings[name] = round(time.perf_counter() - t, 3)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    not_measured = list(NOT_YET_MEASURED) + [f"attack {s}" for s in ctx.skipped]
+    if not cfg.validity:
+        not_measured.append("evaluation-validity checks (disabled)")
+    provenance = {
+        "model": {"description": model.description, "fingerprint": model.fingerprint(),
+                  "n_classes": model.n_classes,
+                  "capabilities": {"differentiable": model.capabilities.differentiable,
+                                   "outputs": model.capabilities.outputs}},
+        "data": {"name": ds.name, "fingerprint": ds.fingerprint(), "n": len(ds),
+                 "n_source": len(data), "schema": ds.schema.to_dict(), "notes": ds.notes},
+        "config": cfg.to_dict() | {"eps": eps_values, "eps_units": units},
+        "seed": cfg.seed,
+        "versions": _versions(),
+        "timings_seconds": timings,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "nist_ai_rmf": "findings are tagged as evidence toward AI RMF 1.0 subcategories; "
+        "no compliance is claimed",
+    }
+    findings.append(Finding("provenance", "Run manifest: fingerprints, config, seed, versions",
+                            "info", tags=nist.PROVENANCE,
+                            evidence={"model_fingerprint": provenance["model"]["fingerprint"],
+                                      "data_fingerprint": provenance["data"]["fingerprint"]}))
+    return Scorecard(findings, provenance, not_measured)
