@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from trustbench.attacks.apgd import APGD, APGDDLR, APGDT
 from trustbench.attacks.base import Attack, AttackContext, AttackResult
+from trustbench.attacks.curve import robustness_curve
+from trustbench.attacks.ensemble import Standard
 from trustbench.attacks.fgsm import FGSM
 from trustbench.attacks.pgd import PGD
 from trustbench.attacks.registry import REGISTRY, get_attack
+from trustbench.attacks.square import Square
 
-__all__ = ["FGSM", "PGD", "REGISTRY", "Attack", "AttackContext", "AttackResult", "get_attack"]
+__all__ = [
+    "APGD",
+    "APGDDLR",
+    "APGDT",
+    "FGSM",
+    "PGD",
+    "REGISTRY",
+    "Attack",
+    "AttackContext",
+    "AttackResult",
+    "Square",
+    "Standard",
+    "get_attack",
+    "robustness_curve",
+]

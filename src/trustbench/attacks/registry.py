@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from trustbench.attacks.apgd import APGD, APGDDLR, APGDT
 from trustbench.attacks.base import Attack
+from trustbench.attacks.ensemble import Standard
 from trustbench.attacks.fgsm import FGSM
 from trustbench.attacks.pgd import PGD
+from trustbench.attacks.square import Square
 from trustbench.errors import InputError
 
 __all__ = ["REGISTRY", "get_attack"]
@@ -14,6 +17,11 @@ __all__ = ["REGISTRY", "get_attack"]
 REGISTRY: dict[str, type[Attack]] = {
     "fgsm": FGSM,
     "pgd": PGD,
+    "apgd-ce": APGD,
+    "apgd-dlr": APGDDLR,
+    "apgd-t": APGDT,
+    "square": Square,
+    "standard": Standard,
 }
 
 

@@ -226,6 +226,7 @@ def _load_table(path: Path, target: str | None, group: str | None,
     schema = Schema.from_data(x, modality="tabular", feature_names=feature_cols,
                               feature_types=types, bounds=bounds)
     schema.categories = categories
+    schema.validate(x, source=str(path))  # declared --bounds must hold the data
     notes = [] if bounds is not None else [
         f"{path.name}: feature bounds are the min and max of this file; declare them with "
         "--bounds or a schema file"]

@@ -27,7 +27,7 @@ def as_model(obj: Any, **kwargs: Any) -> Model:
         return TorchModel(obj, **kwargs)
     if hasattr(obj, "predict_proba") and hasattr(obj, "fit"):
         return SklearnModel(obj, **kwargs)
-    if callable(obj):
+    if __import__("builtins").callable(obj):  # the .callable submodule shadows callable()
         return CallableModel(obj, **kwargs)
     raise TypeError(
         f"cannot use a {type(obj).__name__} as a model: pass an nn.Module, a fitted "

@@ -77,7 +77,7 @@ def load_model(
     s = str(spec)
     path = Path(s)
     if not path.exists():
-        if ":" in s and not path.suffix:
+        if ":" in s and all(p.replace(".", "_").isidentifier() for p in s.split(":", 1)):
             return as_model(_resolve_object(import_object(s)), **adapter_kwargs)
         raise InputError(f"{s}: no such model file",
                          fix="pass a model file or package.module:attribute")

@@ -1,0 +1,271 @@
+"""Square Attack: score-based black-box random search with square-shaped updates.
+
+References
+----------
+Andriushchenko, Croce, Flammarion & Hein, "Square Attack: a query-efficient black-box
+adversarial attack via random search", ECCV 2020. Reference code:
+github.com/max-andr/square-attack (``attack.py``) and github.com/fra31/auto-attack
+(``autoattack/square.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import torch
+
+from trustbench.attacks.base import Attack, AttackContext
+from trustbench.domain import Norm
+from trustbench.errors import InputError
+from trustbench.models.base import Model
+
+__all__ = ["Square", "p_selection"]
+
+
+def p_selection(p_init: float, it: int, n_queries: int, *, rescale: bool = True) -> float:
+    """The reference's piecewise-constant schedule of ``p`` (the fraction of the input a
+    square covers), halved at iterations 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000
+    of a 10,000-query run; with ``rescale`` those iterations scale to ``n_queries``."""
+    if rescale:
+        it = int(it / n_queries * 10000)
+    for k, bound in enumerate((10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)):
+        if it <= bound:
+            return p_init / 2**k
+    return p_init / 512
+
+
+def _as_image(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) view of any input: (N, F) -> (N, 1, 1, F), a strip of features;
+    (N, H, W) -> (N, 1, H, W); (N, C, ..., H, W) -> channels and leading axes merged."""
+    n = len(x)
+    if x.ndim == 2:
+        return x.reshape(n, 1, 1, -1)
+    if x.ndim == 3:
+        return x.reshape(n, 1, *x.shape[1:])
+    return x.reshape(n, -1, *x.shape[-2:])
+
+
+def _window(p: float, h: int, w: int, *, smallest: int, odd: bool) -> tuple[int, int]:
+    """Window shape covering a fraction ``p`` of an h x w image: a square of side
+    ``round(sqrt(p h w))``, or on a strip (h or w is 1) a segment of ``round(p (h w))``."""
+    strip = h == 1 or w == 1
+    s = round(p * h * w) if strip else round(math.sqrt(p * h * w))
+    s = max(s, smallest)
+    if odd and s % 2 == 0:
+        s += 1
+    if strip:
+        return (1, min(s, w)) if h == 1 else (min(s, h), 1)
+    s = min(s, h, w)
+    return s, s
+
+
+@lru_cache(maxsize=256)
+def _bump(a: int, b: int) -> torch.Tensor:
+    """(a, b) unit-norm pseudo-Gaussian: nested centred rectangles, the k-th adding
+    ``1/(k+1)^2`` (the reference's ``eta_rectangles``, in closed form). Cached: never
+    modify the result in place."""
+    di = (torch.arange(a) - a // 2).abs()
+    dj = (torch.arange(b) - b // 2).abs()
+    depth = torch.maximum(di[:, None], dj[None, :])  # (a, b) rectangle index of each cell
+    weights = 1.0 / (torch.arange(max(a, b) // 2 + 1, dtype=torch.float32) + 1) ** 2
+    tail = weights.flip(0).cumsum(0).flip(0)  # tail[d] = sum_{k >= d} weights[k]
+    out = tail[depth]
+    return out / out.norm().clamp_min(1e-12)
+
+
+def _eta(sh: int, sw: int, generator: torch.Generator) -> torch.Tensor:
+    """(sh, sw) unit-norm L2 update: a positive bump on one half, a negative on the other
+    (the reference's ``meta_pseudo_gaussian_pert``, randomly transposed if square)."""
+    if sh == 1 or sw == 1:
+        n = sh * sw
+        d = torch.cat([_bump(1, n // 2), -_bump(1, n - n // 2)], dim=1).reshape(sh, sw)
+    else:
+        d = torch.cat([_bump(sh // 2, sw), -_bump(sh - sh // 2, sw)], dim=0)
+        if sh == sw and torch.rand(1, generator=generator).item() > 0.5:
+            d = d.T
+    return d / d.norm().clamp_min(1e-12)
+
+
+def _random_mask(n: int, h: int, w: int, sh: int, sw: int,
+                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A window of shape (sh, sw) at a uniformly random position per image: the (n, 1, h, w)
+    bool mask and the (n, h), (n, w) offsets of every row and column inside it."""
+    vh = torch.randint(0, h - sh + 1, (n, 1), generator=generator)
+    vw = torch.randint(0, w - sw + 1, (n, 1), generator=generator)
+    rh = torch.arange(h)[None, :] - vh  # (n, h)
+    rw = torch.arange(w)[None, :] - vw  # (n, w)
+    inside = ((rh >= 0) & (rh < sh))[:, None, :, None] & ((rw >= 0) & (rw < sw))[:, None, None, :]
+    return inside, rh.clamp(0, sh - 1), rw.clamp(0, sw - 1)
+
+
+def _signs(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
+    return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
+
+
+def _l2_init(n: int, c: int, h: int, w: int, generator: torch.Generator) -> torch.Tensor:
+    """(n, c, h, w) reference L2 start: a grid of bumps of side ``min(h, w) // 5`` (segments
+    of a fifth of the length on a strip), each with a random sign per image and channel."""
+    strip = h == 1 or w == 1
+    s = max((h * w if strip else min(h, w)) // 5, 1)
+    sh, sw = (1, s) if strip and h == 1 else (s, 1) if strip else (s, s)
+    delta = torch.zeros(n, c, h, w)
+    # As the reference: start at (len - 5 s) // 2 and lay whole windows up to the edge.
+    oh, ow = max((h - 5 * sh) // 2, 0), max((w - 5 * sw) // 2, 0)
+    nh, nw = (h - oh) // sh, (w - ow) // sw
+    if nh == 0 or nw == 0:
+        return delta
+    etas = torch.stack([_eta(sh, sw, generator) for _ in range(nh * nw)])  # (nh nw, sh, sw)
+    tiles = etas.view(nh, nw, sh, sw).permute(0, 2, 1, 3).reshape(nh * sh, nw * sw)
+    signs = _signs((n, c, nh, nw), generator).repeat_interleave(sh, 2).repeat_interleave(sw, 3)
+    delta[:, :, oh : oh + nh * sh, ow : ow + nw * sw] = tiles * signs
+    return delta
+
+
+class Square(Attack):
+    """Square Attack: random search over square-shaped updates, using only scores.
+
+    Each iteration changes one random window (per point) of the best perturbation so far
+    and keeps the change if it lowers the margin loss ``s_y - max_{k != y} s_k``: on logits,
+    or on log-probabilities for models that return probabilities (the same margin as on
+    logits for a softmax model). L∞ starts from vertical stripes of ``±eps`` and sets a
+    window to ``±eps`` per channel; L2 starts from a grid of pseudo-Gaussian bumps and moves
+    mass between two windows, staying on the sphere of radius ``eps``. The window covers a
+    fraction ``p`` of the input, following the reference's schedule from ``p_init``.
+
+    Works on any input: (N, C, H, W) images; (N, F) tabular rows as a 1 x F strip whose
+    "squares" are segments of ``round(p F)`` consecutive features; (N, H, W) as one channel.
+    Each point uses at most ``n_queries`` forward passes and stops when it is fooled.
+
+    Parameters
+    ----------
+    eps
+        Radius of the threat model.
+    norm
+        ``"linf"`` or ``"l2"``.
+    n_queries
+        Query budget per point, the starting point included.
+    p_init
+        Initial fraction of the input that a window covers.
+    rescale_schedule
+        Scale the schedule of ``p`` (written for 10,000 queries) to ``n_queries``, as the
+        original code does; AutoAttack's standard version does not.
+    seed
+        Seeds the random search.
+
+    References
+    ----------
+    Andriushchenko, Croce, Flammarion & Hein, "Square Attack: a query-efficient black-box
+    adversarial attack via random search", ECCV 2020.
+    """
+
+    name = "square"
+    requires_gradients = False
+
+    def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", n_queries: int = 5000,
+                 p_init: float = 0.8, rescale_schedule: bool = True, seed: int = 0) -> None:
+        self.eps = eps
+        self.norm = norm
+        self.n_queries = n_queries
+        self.p_init = p_init
+        self.rescale_schedule = rescale_schedule
+        self.seed = seed
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        return {"n_queries": 100}
+
+    def _check(self, model: Model) -> None:
+        super()._check(model)
+        if not (isinstance(self.n_queries, int) and self.n_queries >= 1):
+            raise InputError(f"square: n_queries must be an integer >= 1, got {self.n_queries!r}")
+        if not 0.0 < self.p_init <= 1.0:
+            raise InputError(f"square: p_init must be in (0, 1], got {self.p_init!r}")
+
+    @staticmethod
+    def _margin(ctx: AttackContext, x: torch.Tensor,
+                y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N,) margin loss and (N,) fooled, from one counted forward pass."""
+        s = ctx.scores(x)  # (N, C)
+        fooled = s.argmax(1) != y
+        if ctx.model.capabilities.outputs == "probabilities":
+            s = s.clamp_min(torch.finfo(s.dtype).tiny).log()
+        s_y = s.gather(1, y[:, None]).squeeze(1)
+        others = s.scatter(1, y[:, None], float("-inf")).amax(1)  # out of place: s may be
+        return s_y - others, fooled  # an inference tensor
+
+    def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        eps, g = float(self.eps), ctx.generator
+        shape, xi = x.shape, _as_image(x)
+        n, c, h, w = xi.shape
+
+        def orig(t: torch.Tensor) -> torch.Tensor:  # image layout -> the input's layout
+            return t.reshape(len(t), *shape[1:])
+
+        def feasible(d: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+            """Project a perturbation (image layout) to a valid input (image layout)."""
+            return _as_image(ctx.project(orig(x0 + d), orig(x0)))
+
+        mutable = (None if ctx.domain.mutable is None else
+                   _as_image(ctx.domain.mutable.expand(shape[1:]).reshape(1, *shape[1:])))
+        if self.norm == "linf":
+            stripes = (n, c, 1, w) if w > 1 else (n, c, h, 1)  # vertical stripes
+            start = eps * _signs(stripes, g).expand(n, c, h, w)
+        else:
+            start = self._unit_l2(_l2_init(n, c, h, w, g), mutable) * eps
+        best = feasible(start, xi)  # (n, c, h, w)
+        margin, fooled = self._margin(ctx, orig(best), y)
+        out = best.clone()
+        rows = torch.nonzero(~fooled).flatten()  # the points still being attacked
+        x0, y0, best, margin = xi[rows], y[rows], best[rows], margin[rows]
+        for i in range(self.n_queries - 1):  # the start used one query
+            if len(rows) == 0:
+                break
+            p = p_selection(self.p_init, i, self.n_queries, rescale=self.rescale_schedule)
+            delta = best - x0  # (m, c, h, w)
+            if self.norm == "linf":
+                sh, sw = _window(p, h, w, smallest=1, odd=False)
+                inside, _, _ = _random_mask(len(rows), h, w, sh, sw, g)
+                delta = torch.where(inside, eps * _signs((len(rows), c, 1, 1), g), delta)
+            else:
+                delta = self._l2_step(delta, p, eps, mutable, g)
+            cand = feasible(delta, x0)
+            m_new, hit = self._margin(ctx, orig(cand), y0)
+            better = (m_new < margin) | hit  # (m,)
+            best = torch.where(better[:, None, None, None], cand, best)
+            margin = torch.where(better, m_new, margin)
+            if hit.any():
+                out[rows[hit]] = cand[hit]
+                keep = ~hit
+                rows, x0, y0, best, margin = rows[keep], x0[keep], y0[keep], best[keep], margin[keep]
+        out[rows] = best
+        return out.reshape(shape)
+
+    @staticmethod
+    def _unit_l2(d: torch.Tensor, mutable: torch.Tensor | None) -> torch.Tensor:
+        if mutable is not None:  # spend the budget only where the domain allows change
+            d = d * mutable.to(d.dtype)
+        return d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+
+    def _l2_step(self, delta: torch.Tensor, p: float, eps: float, mutable: torch.Tensor | None,
+                 g: torch.Generator) -> torch.Tensor:
+        """The reference's L2 proposal: a fresh bump plus the old content of window 1, with
+        the norm of windows 1 and 2 and the unused budget; window 2 is emptied."""
+        m, c, h, w = delta.shape
+        sh, sw = _window(p, h, w, smallest=3, odd=True)
+        in1, r1h, r1w = _random_mask(m, h, w, sh, sw, g)  # (m, 1, h, w)
+        in2, _, _ = _random_mask(m, h, w, sh, sw, g)
+
+        def channel_norm(t: torch.Tensor) -> torch.Tensor:  # (m, c, 1, 1)
+            return t.pow(2).sum((2, 3), keepdim=True).sqrt()
+
+        norm_w1 = channel_norm(delta * in1)
+        norm_image = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        norm_windows = channel_norm(delta * (in1 | in2))
+        eta = _eta(sh, sw, g)[r1h[:, :, None], r1w[:, None, :]][:, None]  # (m, 1, h, w)
+        new = (eta * _signs((m, c, 1, 1), g) + delta / (norm_w1 + 1e-10)) * in1
+        budget = ((eps**2 - norm_image**2).clamp_min(0) / c + norm_windows**2).sqrt()
+        new = new / channel_norm(new).clamp_min(1e-12) * budget
+        delta = torch.where(in1, new, torch.where(in2, torch.zeros_like(delta), delta))
+        return self._unit_l2(delta, mutable) * eps

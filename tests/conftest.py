@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny seeded torch models and an isolated cache folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from trustbench.models import TorchModel
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Point TRUSTBENCH_CACHE at a temporary folder so no test writes to ~/.cache."""
+    cache = tmp_path_factory.mktemp("trustbench-cache", numbered=True)
+    monkeypatch.setenv("TRUSTBENCH_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
+def tmp_cache(_isolated_cache: Path) -> Path:
+    """The (empty, per-test) folder that TRUSTBENCH_CACHE points to."""
+    return _isolated_cache
+
+
+def _make_mlp(n_features: int = 4, n_classes: int = 3, hidden: int = 8, seed: int = 0) -> nn.Sequential:
+    """A small ReLU MLP with seeded weights (no global RNG)."""
+    module = nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+    return module
+
+
+@pytest.fixture
+def make_mlp() -> Callable[..., nn.Sequential]:
+    """``make_mlp(n_features=4, n_classes=3, hidden=8, seed=0)``: a seeded ReLU MLP."""
+    return _make_mlp
+
+
+@pytest.fixture
+def tiny_module() -> nn.Sequential:
+    """(N, 4) -> (N, 3) logits; a fresh module for every test."""
+    return _make_mlp()
+
+
+@pytest.fixture
+def tiny_model() -> TorchModel:
+    """A toy MLP from ``trustbench.testing.toy`` (8 features, 4 classes), else a tiny MLP."""
+    try:
+        from trustbench.testing.toy import toy_mlp
+    except ImportError:  # toy models not written yet
+        return TorchModel(_make_mlp(8, 4), n_classes=4)
+    return toy_mlp()
+
+
+@pytest.fixture
+def rng() -> torch.Generator:
+    return torch.Generator().manual_seed(0)
