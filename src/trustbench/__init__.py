@@ -7,14 +7,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from trustbench.checks import ScanConfig  # noqa: E402
-from trustbench.data import Dataset, Schema, load_builtin, load_data  # noqa: E402
-from trustbench.errors import InputError, TrustbenchError, UnsafeModelError  # noqa: E402
-from trustbench.findings import Finding, Metric  # noqa: E402
-from trustbench.models import as_model  # noqa: E402
-from trustbench.models.loading import load_model  # noqa: E402
-from trustbench.scan import scan  # noqa: E402
-from trustbench.scorecard import Scorecard  # noqa: E402
+from trustbench.checks import ScanConfig
+from trustbench.data import Dataset, Schema, load_builtin, load_data
+from trustbench.errors import InputError, TrustbenchError, UnsafeModelError
+from trustbench.findings import Finding, Metric
+from trustbench.models import as_model
+from trustbench.models.loading import load_model
+from trustbench.scan import scan
+from trustbench.scorecard import Scorecard
 
 __all__ = [
     "Dataset",

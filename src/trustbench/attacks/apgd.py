@@ -9,6 +9,7 @@ parameter-free attacks", ICML 2020. Reference code: github.com/fra31/auto-attack
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, Literal
@@ -22,9 +23,11 @@ from trustbench.domain import Norm
 from trustbench.errors import InputError
 from trustbench.models.base import Model
 
-__all__ = ["APGD", "APGDDLR", "APGDT", "checkpoints", "dlr_loss", "targeted_dlr_loss"]
+__all__ = ["APGD", "APGDDLR", "APGDT", "apgd_run", "checkpoints", "dlr_loss", "targeted_dlr_loss"]
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+logger = logging.getLogger(__name__)
 
 
 def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -173,6 +176,11 @@ def apgd_run(ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
         s.hist[:, t] = f
         if t == 0:
             s.x_best, s.grad_best, s.loss_best, s.best_at_check = s.xa, s.grad, f, f
+            n_zero = int((s.grad.flatten(1).abs().sum(1) == 0).sum())
+            if n_zero and loss != "ce":  # as the reference's check_zero_gradients
+                logger.warning("apgd (%s loss): %d of %d points have a zero gradient; the "
+                               "evaluation may overstate robustness (gradient masking?)",
+                               loss, n_zero, len(s.rows))
             continue
         better = f > s.loss_best  # (n,)
         s.x_best = torch.where(better.view(view), s.xa, s.x_best)
@@ -200,7 +208,42 @@ def apgd_run(ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
     return out, fooled
 
 
-class APGD(Attack):
+class _APGDBase(Attack):
+    """Validation and the restart loop shared by :class:`APGD` and :class:`APGDT`."""
+
+    steps: int
+    restarts: int
+    rho: float
+
+    def _check(self, model: Model) -> None:
+        super()._check(model)
+        for param in ("steps", "restarts"):
+            value = getattr(self, param)
+            if not (isinstance(value, int) and value >= 1):
+                raise InputError(f"{self.name}: {param} must be an integer >= 1, got {value!r}")
+        if not 0.0 < self.rho <= 1.0:
+            raise InputError(f"{self.name}: rho must be in (0, 1], got {self.rho!r}")
+
+    def _runs(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
+              targets: list[torch.Tensor | None]) -> torch.Tensor:
+        """One :func:`apgd_run` per entry of ``targets`` ((N,) target classes or ``None``),
+        each on the points that the earlier runs left robust."""
+        out = x.clone()
+        robust = torch.ones(len(x), dtype=torch.bool)
+        for i, target in enumerate(targets):
+            idx = torch.nonzero(robust).flatten()
+            if len(idx) == 0:
+                break
+            xr, hit = apgd_run(ctx, x[idx], y[idx], loss=loss,
+                               target=None if target is None else target[idx],
+                               eps=float(self.eps), norm=self.norm, steps=self.steps,
+                               rho=self.rho, check_last=i < len(targets) - 1)
+            out[idx] = xr
+            robust[idx[hit]] = False
+        return out
+
+
+class APGD(_APGDBase):
     """Auto-PGD on the cross-entropy (``loss="ce"``) or DLR (``loss="dlr"``) loss.
 
     Budget-aware and step-size free: the step starts at ``2 * eps`` and is halved, with a
@@ -250,27 +293,15 @@ class APGD(Attack):
 
     def _check(self, model: Model) -> None:
         super()._check(model)
-        _check_common(self.name, steps=self.steps, restarts=self.restarts, rho=self.rho)
         if self.loss not in ("ce", "dlr"):
             raise InputError(f"{self.name}: loss must be 'ce' or 'dlr', got {self.loss!r}")
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        out = x.clone()
-        robust = torch.ones(len(x), dtype=torch.bool)
-        for r in range(self.restarts):
-            idx = torch.nonzero(robust).flatten()
-            if len(idx) == 0:
-                break
-            xr, hit = apgd_run(ctx, x[idx], y[idx], loss=self.loss, target=None,
-                               eps=float(self.eps), norm=self.norm, steps=self.steps,
-                               rho=self.rho, check_last=r < self.restarts - 1)
-            out[idx] = xr
-            robust[idx[hit]] = False
-        return out
+        return self._runs(ctx, x, y, loss=self.loss, targets=[None] * self.restarts)
 
 
 class APGDDLR(APGD):
-    """:class:`APGD` on the DLR loss (needs at least 3 classes); see :class:`APGD`.
+    """:class:`APGD` with ``loss="dlr"`` by default (registered as ``apgd-dlr``).
 
     References
     ----------
@@ -286,7 +317,7 @@ class APGDDLR(APGD):
                          rho=rho, seed=seed)
 
 
-class APGDT(Attack):
+class APGDT(_APGDBase):
     """APGD on the targeted DLR loss, once per target class (APGD-T).
 
     The targets of a point are the classes its clean logits rank 2nd, 3rd, ... up to
@@ -325,9 +356,8 @@ class APGDT(Attack):
 
     def _check(self, model: Model) -> None:
         super()._check(model)
-        _check_common(self.name, steps=self.steps, restarts=self.restarts, rho=self.rho)
-        if self.n_target_classes < 1:
-            raise InputError(f"{self.name}: n_target_classes must be >= 1, got "
+        if not (isinstance(self.n_target_classes, int) and self.n_target_classes >= 1):
+            raise InputError(f"{self.name}: n_target_classes must be an integer >= 1, got "
                              f"{self.n_target_classes!r}")
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -336,26 +366,6 @@ class APGDT(Attack):
         if n_classes < 4:
             raise _too_few_classes(self.name, "the targeted DLR loss", 4, n_classes)
         ranked = torch.sort(scores, dim=1, descending=True, stable=True).indices  # (N, C)
-        runs = [(j, r) for j in range(1, min(self.n_target_classes, n_classes - 1) + 1)
-                for r in range(self.restarts)]
-        out = x.clone()
-        robust = torch.ones(len(x), dtype=torch.bool)
-        for i, (j, _) in enumerate(runs):
-            idx = torch.nonzero(robust).flatten()
-            if len(idx) == 0:
-                break
-            xr, hit = apgd_run(ctx, x[idx], y[idx], loss="dlr-targeted", target=ranked[idx, j],
-                               eps=float(self.eps), norm=self.norm, steps=self.steps,
-                               rho=self.rho, check_last=i < len(runs) - 1)
-            out[idx] = xr
-            robust[idx[hit]] = False
-        return out
-
-
-def _check_common(name: str, *, steps: int, restarts: int, rho: float) -> None:
-    if not (isinstance(steps, int) and steps >= 1):
-        raise InputError(f"{name}: steps must be an integer >= 1, got {steps!r}")
-    if not (isinstance(restarts, int) and restarts >= 1):
-        raise InputError(f"{name}: restarts must be an integer >= 1, got {restarts!r}")
-    if not 0.0 < rho <= 1.0:
-        raise InputError(f"{name}: rho must be in (0, 1], got {rho!r}")
+        n_targets = min(self.n_target_classes, n_classes - 1)
+        targets = [ranked[:, j] for j in range(1, n_targets + 1) for _ in range(self.restarts)]
+        return self._runs(ctx, x, y, loss="dlr-targeted", targets=targets)

@@ -192,8 +192,9 @@ class Square(Attack):
         if ctx.model.capabilities.outputs == "probabilities":
             s = s.clamp_min(torch.finfo(s.dtype).tiny).log()
         s_y = s.gather(1, y[:, None]).squeeze(1)
-        others = s.scatter(1, y[:, None], float("-inf")).amax(1)  # out of place: s may be
-        return s_y - others, fooled  # an inference tensor
+        # scatter out of place: torch models return inference tensors, which are read-only
+        others = s.scatter(1, y[:, None], float("-inf")).amax(1)
+        return s_y - others, fooled
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         eps, g = float(self.eps), ctx.generator

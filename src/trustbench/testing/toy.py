@@ -103,18 +103,25 @@ def _fit(module: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int,
          lr: float) -> dict[str, torch.Tensor]:
     # A hand-written full-batch Adam: constructing any torch.optim optimizer imports
     # torch._dynamo, which costs seconds, more than all the training here.
+    # One thread: the same weights on any machine (a GEMM's summation order can depend on
+    # the thread count), and no slowdown from oversubscribed cores at this tiny size.
     params = list(module.parameters())
     m1 = [torch.zeros_like(p) for p in params]
     m2 = [torch.zeros_like(p) for p in params]
     b1, b2 = 0.9, 0.999
     module.train()
-    for t in range(1, steps + 1):
-        grads = torch.autograd.grad(F.cross_entropy(module(x), y), params)
-        with torch.no_grad():
-            for p, g, a, b in zip(params, grads, m1, m2, strict=True):
-                a.mul_(b1).add_(g, alpha=1 - b1)
-                b.mul_(b2).addcmul_(g, g, value=1 - b2)
-                p.addcdiv_(a, (b / (1 - b2**t)).sqrt_().add_(1e-8), value=-lr / (1 - b1**t))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for t in range(1, steps + 1):
+            grads = torch.autograd.grad(F.cross_entropy(module(x), y), params)
+            with torch.no_grad():
+                for p, g, a, b in zip(params, grads, m1, m2, strict=True):
+                    a.mul_(b1).add_(g, alpha=1 - b1)
+                    b.mul_(b2).addcmul_(g, g, value=1 - b2)
+                    p.addcdiv_(a, (b / (1 - b2**t)).sqrt_().add_(1e-8), value=-lr / (1 - b1**t))
+    finally:
+        torch.set_num_threads(threads)
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
