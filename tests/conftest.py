@@ -11,6 +11,18 @@ from torch import nn
 
 from trustbench.models import TorchModel
 
+# The test models are tiny: one thread is as fast as two on an idle machine, far faster on a
+# busy one, and makes floating-point results the same everywhere.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hypothesis_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep hypothesis' example database and caches out of the working tree."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -56,8 +68,3 @@ def tiny_model() -> TorchModel:
     except ImportError:  # toy models not written yet
         return TorchModel(_make_mlp(8, 4), n_classes=4)
     return toy_mlp()
-
-
-@pytest.fixture
-def rng() -> torch.Generator:
-    return torch.Generator().manual_seed(0)

@@ -77,9 +77,6 @@ def test_nan_confidence_bounds_are_null(tmp_path: Path) -> None:
     assert d["findings"][0]["metrics"]["rate"] == {"value": None, "ci95": [None, None]}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Metric.from_dict calls float(None) on a null ci95 "
-                   "bound, so a scorecard with an undefined CI (wilson_interval(0, 0), e.g. "
-                   "attack_success_rate when no point is classified correctly) cannot be read back")
 def test_null_confidence_bounds_read_back(tmp_path: Path) -> None:
     card = Scorecard([Finding("f", "t", "info", {"rate": Metric(float("nan"), (float("nan"),
                                                                                float("nan")))})])

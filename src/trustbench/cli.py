@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from trustbench import __version__
 from trustbench.errors import TrustbenchError
@@ -47,7 +48,9 @@ def _root(
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    """Print ``message`` as one unwrapped line (no rich markup: it may hold brackets)."""
+    err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True,
+                      highlight=False)
     return typer.Exit(2)
 
 

@@ -18,7 +18,11 @@ def _num(v: float | None) -> float | None:
     if v is None:
         return None
     v = float(v)
-    return None if math.isnan(v) else v
+    return v if math.isfinite(v) else None  # JSON has no NaN/inf: null stands for them
+
+
+def _float(v: float | None) -> float:
+    return float("nan") if v is None else float(v)
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,8 @@ class Metric:
         ci = d.get("ci95")
         value = d.get("value")
         return cls(
-            float("nan") if value is None else float(value),
-            None if ci is None else (float(ci[0]), float(ci[1])),
+            _float(value),
+            None if ci is None else (_float(ci[0]), _float(ci[1])),
             d.get("unit", ""),
         )
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from trustbench import __version__, nist
+from trustbench.attacks import REGISTRY, get_attack
 from trustbench.checks import (
     CheckContext,
     ProgressFactory,
@@ -92,6 +93,13 @@ def scan(
         ``progress(description, total) -> advance(n)``, for progress bars.
     """
     cfg = config or ScanConfig()
+    for name in cfg.attacks or []:  # fail before any work, not when the attack's turn comes
+        if name not in REGISTRY:
+            get_attack(name)  # raises the InputError that lists the valid names
+    unknown = set(cfg.attack_params) - set(REGISTRY)
+    if unknown:
+        raise InputError(f"attack_params names unknown attack {sorted(unknown)[0]!r}",
+                         fix=f"use one of: {', '.join(sorted(REGISTRY))}")
     t0 = time.perf_counter()
     model = as_model(model)
     ds = data.sample(cfg.n, seed=cfg.seed)

@@ -211,10 +211,6 @@ def test_corrupt_torch_and_safetensors_files(tmp_path: Path) -> None:
         load_model(tmp_path / "bad.safetensors")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a corrupt .pt whose first byte is not a pickle "
-                   "opcode is reported as an unsafe pickle (torch's weights_only error text "
-                   "always mentions 'weights_only'), and with trust_pickle=True the raw "
-                   "UnpicklingError escapes instead of an InputError")
 @pytest.mark.parametrize("trust_pickle", [False, True])
 def test_corrupt_pt_file_is_a_plain_input_error(tmp_path: Path, trust_pickle: bool) -> None:
     (tmp_path / "bad.pt").write_bytes(b"\x00garbage")
@@ -333,9 +329,6 @@ def test_skops_logistic_regression_loads(tmp_path: Path) -> None:
     assert model.fingerprint() == load_model(tmp_path / "model.skops").fingerprint()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: SklearnModel.fingerprint hashes memory layout: "
-                   "LogisticRegression.coef_ is a (0, 4)-strided view after fit and a plain "
-                   "array after pickle/skops, so equal weights get different fingerprints")
 @pytest.mark.parametrize("how", ["pickle", "skops"])
 def test_sklearn_fingerprint_survives_a_save_load_round_trip(tmp_path: Path, how: str) -> None:
     sio = pytest.importorskip("skops.io")

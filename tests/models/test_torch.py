@@ -12,6 +12,7 @@ from trustbench.attacks.base import AttackContext
 from trustbench.domain import Domain
 from trustbench.errors import InputError
 from trustbench.models import TorchModel
+from trustbench.models.rescaled import RangeScaled
 
 MEAN = (0.5, 0.2, -0.1)
 STD = (0.25, 2.0, 0.5)
@@ -161,6 +162,17 @@ def test_scores_are_batched_identically(batch_size: int) -> None:
     assert not batched.requires_grad
 
 
+def test_toy_model_batches_and_probabilities(tiny_model: TorchModel) -> None:
+    x = torch.rand(21, 8, generator=torch.Generator().manual_seed(2))
+    whole = tiny_model.scores(x)
+    tiny_model.batch_size = 4
+    torch.testing.assert_close(tiny_model.scores(x), whole, rtol=1e-5, atol=1e-6)
+    p = tiny_model.predict_proba(x.numpy())
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(p.argmax(1), whole.argmax(1).numpy())
+    assert tiny_model.n_classes == 4
+
+
 def test_scores_of_empty_batch(tiny_module: nn.Sequential) -> None:
     out = TorchModel(tiny_module, n_classes=3).scores(torch.zeros(0, 4))
     assert out.shape == (0, 3)
@@ -237,3 +249,23 @@ def test_check_input_rejects_non_matrix_output() -> None:
 def test_rejects_non_module() -> None:
     with pytest.raises(TypeError, match=r"nn\.Module"):
         TorchModel(lambda x: x)  # type: ignore[arg-type]
+
+
+def test_range_scaled_view_chains_values_and_gradients(tiny_module: nn.Sequential) -> None:
+    lower = np.array([0.0, -2.0, 10.0, 5.0], np.float32)
+    span = np.array([1.0, 4.0, 100.0, 0.0], np.float32)  # the last feature is constant
+    inner = TorchModel(tiny_module)
+    view = RangeScaled(inner, lower, span)
+    u = torch.rand(6, 4, generator=torch.Generator().manual_seed(0))
+    raw = torch.from_numpy(lower) + u * torch.from_numpy(span)
+    torch.testing.assert_close(view.logits(u), tiny_module(raw))
+    torch.testing.assert_close(view.scores(u), inner.scores(raw))
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    g_view = _grad_wrt_input(view.logits, u, y)
+    g_raw = _grad_wrt_input(tiny_module, raw, y)
+    torch.testing.assert_close(g_view, g_raw * torch.from_numpy(span))  # chain rule
+    assert torch.all(g_view[:, 3] == 0)
+    view.check_input(u.numpy())
+    assert view.n_classes == inner.n_classes == 3
+    assert view.capabilities == inner.capabilities
+    assert view.fingerprint() == inner.fingerprint()

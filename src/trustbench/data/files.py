@@ -83,8 +83,43 @@ def _read_schema(path: str | Path) -> dict[str, Any]:
     if unknown:
         raise InputError(f"{path}: unknown schema field {sorted(unknown)[0]!r}",
                          fix="use 'modality', 'bounds' and 'features'")
+    _check_schema_types(d, str(path))
     d["_path"] = str(path)
     return d
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_schema_types(d: dict[str, Any], path: str) -> None:
+    """Every value of the right JSON type, so later code never meets a raw TypeError."""
+    from trustbench.data.schema import FEATURE_TYPES
+
+    if "modality" in d and d["modality"] not in ("image", "tabular", "text"):
+        raise InputError(f"{path}: 'modality' is {d['modality']!r}",
+                         fix="use 'image', 'tabular' or 'text'")
+    if "bounds" in d:
+        b = d["bounds"]
+        if not (isinstance(b, list) and len(b) == 2 and all(_is_num(v) for v in b)):
+            raise InputError(f"{path}: 'bounds' is {b!r}", fix="use [lower, upper] numbers")
+    feats = d.get("features", {})
+    if not isinstance(feats, dict):
+        raise InputError(f"{path}: 'features' must be an object of column name -> settings")
+    for name, spec in feats.items():
+        if not isinstance(spec, dict):
+            raise InputError(f"{path}: features.{name} is {spec!r}",
+                             fix='use an object such as {"type": "integer", "min": 0}')
+        extra = set(spec) - {"type", "min", "max"}
+        if extra:
+            raise InputError(f"{path}: features.{name} has unknown field {sorted(extra)[0]!r}",
+                             fix="use 'type', 'min' and 'max'")
+        if "type" in spec and spec["type"] not in FEATURE_TYPES:
+            raise InputError(f"{path}: features.{name}.type is {spec['type']!r}",
+                             fix=f"use one of {', '.join(FEATURE_TYPES)}")
+        for k in ("min", "max"):
+            if k in spec and not _is_num(spec[k]):
+                raise InputError(f"{path}: features.{name}.{k} is {spec[k]!r}; expected a number")
 
 
 def _with_schema(ds: Dataset, bounds: tuple[float, float] | None,
@@ -126,12 +161,19 @@ def _with_schema(ds: Dataset, bounds: tuple[float, float] | None,
 
 def _load_npz(path: Path, bounds: tuple[float, float] | None,
               schema_d: dict[str, Any] | None) -> Dataset:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a readable .npz file (not a zip archive)",
+                         fix="write it with np.savez(path, x=..., y=...)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except ValueError as e:
-        raise InputError(f"{path}: cannot read NPZ without pickle ({e})",
-                         fix="save plain numeric arrays with np.savez") from None
+        if "pickle" in str(e):
+            raise InputError(f"{path}: holds object arrays, which only load through pickle",
+                             fix="save plain numeric arrays with np.savez") from None
+        raise InputError(f"{path}: not a readable .npz file ({str(e)[:120]})") from None
     except Exception as e:
         raise InputError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
     for key in ("x", "y"):
@@ -145,9 +187,15 @@ def _load_npz(path: Path, bounds: tuple[float, float] | None,
         raise InputError(f"{path}: 'x' has shape {x.shape}; expected (N, features) or (N, C, H, W)")
     notes: list[str] = []
     if "lower" in arrays and "upper" in arrays:
-        schema = Schema("image" if x.ndim >= 3 else "tabular",
-                        np.broadcast_to(arrays["lower"], x.shape[1:]),
-                        np.broadcast_to(arrays["upper"], x.shape[1:]), "declared")
+        try:
+            lo = np.broadcast_to(arrays["lower"].astype(np.float32), x.shape[1:])
+            hi = np.broadcast_to(arrays["upper"].astype(np.float32), x.shape[1:])
+        except ValueError:
+            raise InputError(
+                f"{path}: 'lower' {arrays['lower'].shape} and 'upper' {arrays['upper'].shape} "
+                f"do not fit one example of 'x' {x.shape[1:]}",
+                fix="save bounds with the shape of one example, or as scalars") from None
+        schema = Schema("image" if x.ndim >= 3 else "tabular", lo, hi, "declared")
     else:
         schema = Schema.from_data(x.astype(np.float32), bounds=bounds)
         if bounds is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,10 @@ def load_model(
     """
     from trustbench.models import as_model
 
+    if adapter_kwargs.get("mean") is not None or adapter_kwargs.get("std") is not None:
+        adapter_kwargs = {k: v for k, v in adapter_kwargs.items() if v is not None}
+    else:
+        adapter_kwargs = {k: v for k, v in adapter_kwargs.items() if k not in ("mean", "std")}
     s = str(spec)
     path = Path(s)
     if not path.exists():
@@ -85,6 +90,9 @@ def load_model(
     if suffix == ".onnx":
         from trustbench.models.onnx import OnnxModel
 
+        if adapter_kwargs:
+            raise InputError("--mean/--std normalise inputs of torch models, not ONNX ones",
+                             fix="export the normalisation inside the ONNX graph")
         return OnnxModel(path)
     if suffix == ".skops":
         return as_model(_load_skops(path, trust_pickle), **adapter_kwargs)
@@ -144,14 +152,19 @@ def _load_torch(path: Path, arch: str | None, arch_kwargs: Any, trust_pickle: bo
     else:
         if arch is None and _is_torchscript(path):
             try:
-                return torch.jit.load(str(path), map_location="cpu")
+                with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; it still loads
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", FutureWarning)
+                    return torch.jit.load(str(path), map_location="cpu")
             except Exception as e:
                 raise InputError(f"{path}: cannot load TorchScript ({str(e)[:200]})") from None
         try:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as e:
-            if "weights_only" not in str(e) and "Unsupported global" not in str(e):
-                raise InputError(f"{path}: not a readable torch file ({str(e)[:160]})") from None
+            if "Unsupported global" not in str(e):  # not a pickled object: a broken file
+                raise InputError(f"{path}: not a readable torch file "
+                                 f"({str(e).splitlines()[0][:160]})",
+                                 fix="check the file was saved with torch.save and is complete") from None
             if not trust_pickle:
                 raise UnsafeModelError(
                     f"{path}: this file holds a pickled Python object, and loading a pickle "
@@ -160,7 +173,11 @@ def _load_torch(path: Path, arch: str | None, arch_kwargs: Any, trust_pickle: bo
                     "pass --arch package.module:Class, or export TorchScript/ONNX; only if you "
                     "trust the file's author, pass --trust-pickle",
                 ) from None
-            return torch.load(str(path), map_location="cpu", weights_only=False)
+            try:
+                return torch.load(str(path), map_location="cpu", weights_only=False)
+            except Exception as e2:
+                raise InputError(f"{path}: cannot unpickle it ({type(e2).__name__}: "
+                                 f"{str(e2)[:160]})") from None
         if isinstance(state, torch.nn.Module):
             return state
     if arch is None:

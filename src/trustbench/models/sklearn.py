@@ -63,6 +63,10 @@ class SklearnModel(Model):
         return np.asarray(self.estimator.predict_proba(inp), dtype=np.float32)
 
     def fingerprint(self) -> str:
+        import pickle
+
         import joblib
 
-        return "joblib:" + joblib.hash(self.estimator)
+        # A pickle round trip normalises array memory layouts (fit can leave broadcast
+        # strides that a saved copy does not have), so equal weights hash equally.
+        return "joblib:" + joblib.hash(pickle.loads(pickle.dumps(self.estimator)))
