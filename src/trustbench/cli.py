@@ -171,6 +171,7 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for scorecard.json.")] = Path("trustbench-report"),
     retrain: Annotated[bool, typer.Option(help="Train the demo CNN again instead of using the "
                                                 "cached one.")] = False,
+    n: Annotated[int, typer.Option(help="Test points to scan (a seeded sample of the 540).")] = 200,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train a small CNN on the built-in digits data (once; cached), scan it and print the
@@ -187,7 +188,7 @@ def demo(
         if not quiet:
             err_console.print(f"Demo model: {path}")
         config = ScanConfig(eps=[0.05, 0.1, 0.2], norm="linf", attacks=["fgsm", "pgd", "standard"],
-                            seed=0)
+                            n=n, seed=0)
         _run_scan(TorchModel(module), load_builtin("digits", split="test"), config, out, quiet)
     except TrustbenchError as e:
         raise _fail(str(e)) from None
