@@ -90,6 +90,36 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool) -> Non
     console.print(f"Scorecard written to [bold]{path}[/bold]")
 
 
+def _print_estimate(model: Any, data: Any, config: Any) -> None:
+    from rich.table import Table
+
+    from trustbench.plan import estimate_cost
+
+    est = estimate_cost(model, data, config)
+    table = Table(title=f"Dry run: {est.n_points} points, {est.n_attacked} classified correctly "
+                  "(only those are attacked)", title_justify="left")
+    for col in ("run", "eps", "grad evals", "queries", "expected time", "at most"):
+        table.add_column(col, justify="left" if col == "run" else "right")
+    for r in est.rows:
+        table.add_row(r["attack"], str(r["n_eps"]), f"{r['grad_evals']:,}", f"{r['queries']:,}",
+                      _duration(r["seconds"]), _duration(r["max_seconds"]))
+    table.add_section()
+    table.add_row("total", "", "", "", _duration(est.total_seconds),
+                  _duration(est.max_total_seconds))
+    console.print(table)
+    console.print(f"calibration: {est.seconds_per_grad_eval * 1e6:.1f} µs per gradient "
+                  f"evaluation, {est.seconds_per_query * 1e6:.1f} µs per query (per point); "
+                  "expected counts assume a quick PGD-10 guess of which points stay robust")
+    for s in est.skipped:
+        console.print(f"[dim]skipped: {s}[/dim]")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
+
+
 ModelOpt = Annotated[str, typer.Option(
     "--model", "-m", help="TorchScript file; .pt/.safetensors state_dict with --arch; .onnx; "
     ".skops; a pickle/joblib with --trust-pickle; or package.module:attribute.")]
@@ -133,6 +163,11 @@ def scan(
         "--trust-pickle", help="Allow pickle/joblib model files (they can run arbitrary code).")] = False,
     validity: Annotated[bool, typer.Option(help="Run the evaluation-validity checks.")] = True,
     batch_size: Annotated[int, typer.Option(help="Points per attack batch.")] = 500,
+    budget: Annotated[float | None, typer.Option(
+        help="Seconds the scan may take; runs not started by then are skipped and reported.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the expected gradient evaluations, queries and time (from a "
+        "short calibration) and exit without attacking.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Scan a model's adversarial robustness on a dataset and write DIR/scorecard.json."""
@@ -160,8 +195,11 @@ def scan(
         config = ScanConfig(
             eps=_floats(eps, "--eps"), norm=norm, eps_units=eps_units,  # type: ignore[arg-type]
             attacks=[a.strip() for a in attacks.split(",") if a.strip()] if attacks else None,
-            n=n, seed=seed, validity=validity, batch_size=batch_size)
-        _run_scan(m, ds, config, out, quiet)
+            n=n, seed=seed, validity=validity, batch_size=batch_size, budget=budget)
+        if dry_run:
+            _print_estimate(m, ds, config)
+        else:
+            _run_scan(m, ds, config, out, quiet)
     except TrustbenchError as e:
         raise _fail(str(e)) from None
 

@@ -27,7 +27,7 @@ from trustbench.models import Model, SklearnModel, as_model
 from trustbench.models.rescaled import RangeScaled
 from trustbench.scorecard import Scorecard
 
-__all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "scan"]
+__all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "prepare", "scan"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,43 @@ def _bind_frame_input(model: Model, data: Dataset) -> None:
         model.to_input = lambda x: schema.to_frame(x)[expected]
 
 
+def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
+            progress: ProgressFactory | None = None) -> tuple[Model, Dataset, CheckContext]:
+    """Validate and prepare a scan: the wrapped model, the evaluated sample and the context
+    the checks run in (inputs in attack units, labels as class indices, clean predictions).
+    """
+    cfg = config or ScanConfig()
+    for name in cfg.attacks or []:  # fail before any work, not when the attack's turn comes
+        if name not in REGISTRY:
+            get_attack(name)  # raises the InputError that lists the valid names
+    unknown = set(cfg.attack_params) - set(REGISTRY)
+    if unknown:
+        raise InputError(f"attack_params names unknown attack {sorted(unknown)[0]!r}",
+                         fix=f"use one of: {', '.join(sorted(REGISTRY))}")
+    if cfg.budget is not None and not cfg.budget > 0:
+        raise InputError(f"--budget must be a positive number of seconds, got {cfg.budget}")
+    model = as_model(model)
+    ds = data.sample(cfg.n, seed=cfg.seed)
+    _bind_frame_input(model, ds)
+    model.check_input(ds.x)
+    y = torch.from_numpy(ds.label_indices(getattr(model, "classes", None), model.n_classes))
+    units = cfg.eps_units or ("raw" if ds.schema.modality == "image" else "range")
+    if units == "range":
+        attack_model: Model = RangeScaled(model, ds.schema.lower, ds.schema.span)
+        x = torch.from_numpy(ds.schema.to_units(ds.x))
+    else:
+        attack_model, x = model, torch.from_numpy(ds.x)
+    domain = ds.schema.domain(units=units)
+    eps_values = sorted(set(cfg.eps or [e * (1.0 if units == "range" else domain.span)
+                                         for e in DEFAULT_EPS[cfg.norm]]))
+    if any(not e >= 0 for e in eps_values):
+        raise InputError(f"--eps values must be numbers >= 0, got {eps_values}")
+    clean_pred = attack_model.scores(x).argmax(1)
+    ctx = CheckContext(attack_model, x, y, domain, cfg, clean_pred, eps_values, units,
+                       **({"progress": progress} if progress else {}))
+    return model, ds, ctx
+
+
 def scan(
     model: Any,
     data: Dataset,
@@ -93,47 +130,36 @@ def scan(
         ``progress(description, total) -> advance(n)``, for progress bars.
     """
     cfg = config or ScanConfig()
-    for name in cfg.attacks or []:  # fail before any work, not when the attack's turn comes
-        if name not in REGISTRY:
-            get_attack(name)  # raises the InputError that lists the valid names
-    unknown = set(cfg.attack_params) - set(REGISTRY)
-    if unknown:
-        raise InputError(f"attack_params names unknown attack {sorted(unknown)[0]!r}",
-                         fix=f"use one of: {', '.join(sorted(REGISTRY))}")
     t0 = time.perf_counter()
-    model = as_model(model)
-    ds = data.sample(cfg.n, seed=cfg.seed)
-    _bind_frame_input(model, ds)
-    model.check_input(ds.x)
-    y = torch.from_numpy(ds.label_indices(getattr(model, "classes", None), model.n_classes))
-    units = cfg.eps_units or ("raw" if ds.schema.modality == "image" else "range")
-    if units == "range":
-        attack_model: Model = RangeScaled(model, ds.schema.lower, ds.schema.span)
-        x = torch.from_numpy(ds.schema.to_units(ds.x))
-    else:
-        attack_model, x = model, torch.from_numpy(ds.x)
-    domain = ds.schema.domain(units=units)
-    eps_values = sorted(set(cfg.eps or [e * (1.0 if units == "range" else domain.span)
-                                         for e in DEFAULT_EPS[cfg.norm]]))
-    if any(e < 0 for e in eps_values):
-        raise InputError(f"--eps values must be >= 0, got {eps_values}")
-    clean_pred = attack_model.scores(x).argmax(1)
-    ctx = CheckContext(attack_model, x, y, domain, cfg, clean_pred,
-                       **({"progress": progress} if progress else {}))
+    model, ds, ctx = prepare(model, data, cfg, progress=progress)
+    if cfg.budget is not None:
+        ctx.deadline = t0 + cfg.budget
     timings: dict[str, float] = {}
     findings: list[Finding] = []
     for name, check in (
         ("accuracy", lambda: clean_accuracy(ctx)),
-        ("robustness", lambda: adversarial_robustness(ctx, eps_values, units)),
-        ("validity", lambda: validity_checks(ctx, eps_values) if cfg.validity else []),
+        ("robustness", lambda: adversarial_robustness(ctx)),
+        ("validity", lambda: validity_checks(ctx) if cfg.validity and not ctx.out_of_time
+         else []),
     ):
         t = time.perf_counter()
         findings += check()
         timings[name] = round(time.perf_counter() - t, 3)
     timings["total"] = round(time.perf_counter() - t0, 3)
     not_measured = list(NOT_YET_MEASURED) + [f"attack {s}" for s in ctx.skipped]
+    cut = [s for s in ctx.skipped if "budget" in s]
     if not cfg.validity:
         not_measured.append("evaluation-validity checks (disabled)")
+    elif not any(f.id.startswith("validity.") for f in findings):  # only the budget skips them
+        not_measured.append("evaluation-validity checks (the time budget ran out first)")
+        cut.append("the evaluation-validity checks")
+    if cut:
+        findings.append(Finding(
+            "budget.exhausted", f"The time budget of {cfg.budget:g}s cut the scan short", "warn",
+            tags=nist.VALIDITY,
+            detail="Skipped: " + "; ".join(cut) + ". Robust accuracies of skipped runs are "
+            "unknown, not high: raise --budget to measure them.",
+            evidence={"skipped": cut}))
     provenance = {
         "model": {"description": model.description, "fingerprint": model.fingerprint(),
                   "n_classes": model.n_classes,
@@ -141,7 +167,7 @@ def scan(
                                    "outputs": model.capabilities.outputs}},
         "data": {"name": ds.name, "fingerprint": ds.fingerprint(), "n": len(ds),
                  "n_source": len(data), "schema": ds.schema.to_dict(), "notes": ds.notes},
-        "config": cfg.to_dict() | {"eps": eps_values, "eps_units": units},
+        "config": cfg.to_dict() | {"eps": ctx.eps_values, "eps_units": ctx.units},
         "seed": cfg.seed,
         "versions": _versions(),
         "timings_seconds": timings,

@@ -296,6 +296,9 @@ class APGD(_APGDBase):
         if self.loss not in ("ce", "dlr"):
             raise InputError(f"{self.name}: loss must be 'ce' or 'dlr', got {self.loss!r}")
 
+    def max_cost(self, n_classes: int) -> tuple[int, int]:
+        return (self.steps * self.restarts, self.restarts - 1)
+
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self._runs(ctx, x, y, loss=self.loss, targets=[None] * self.restarts)
 
@@ -359,6 +362,10 @@ class APGDT(_APGDBase):
         if not (isinstance(self.n_target_classes, int) and self.n_target_classes >= 1):
             raise InputError(f"{self.name}: n_target_classes must be an integer >= 1, got "
                              f"{self.n_target_classes!r}")
+
+    def max_cost(self, n_classes: int) -> tuple[int, int]:
+        runs = min(self.n_target_classes, max(n_classes - 1, 0)) * self.restarts
+        return (self.steps * runs, runs)
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         scores = ctx.scores(x)  # (N, C) clean logits: their ranking gives the targets

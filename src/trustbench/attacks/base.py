@@ -149,6 +149,13 @@ class Attack(ABC):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    def max_cost(self, n_classes: int) -> tuple[int, int]:
+        """Upper bound on (gradient evaluations, queries) spent on one clean-correct point.
+
+        Early exits make the real cost lower; ``scan --dry-run`` uses this bound.
+        """
+        return (0, 0)
+
     @classmethod
     def test_params(cls) -> dict[str, Any]:
         """Cheap parameters for the conformance suite (tests/test_common.py)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +27,7 @@ def robustness_curve(
     batch_size: int = 1000,
     progress: Progress | None = None,
     clean_pred: torch.Tensor | None = None,
+    deadline: float | None = None,
 ) -> list[AttackResult]:
     """Run ``attack`` at every budget in ``eps_values``, smallest first.
 
@@ -48,6 +50,10 @@ def robustness_curve(
         ``len(x) * len(eps_values)`` points.
     clean_pred
         (N,) predictions on ``x`` if the caller has them.
+    deadline
+        A ``time.perf_counter()`` value: budgets not started by then are skipped (a
+        started budget always finishes, so no result is partial). The result list is then
+        shorter than ``eps_values``.
 
     Returns
     -------
@@ -69,6 +75,8 @@ def robustness_curve(
     results: list[AttackResult] = []
     prior: AttackResult | None = None
     for eps in eps_sorted:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
         res = attack.clone(eps=eps).run(model, x, y, domain=domain, batch_size=batch_size,
                                         progress=progress, clean_pred=clean_pred, prior=prior)
         results.append(res)

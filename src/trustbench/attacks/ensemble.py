@@ -71,6 +71,10 @@ class Standard(Attack):
     def test_params(cls) -> dict[str, Any]:
         return {"steps": 5, "n_target_classes": 2, "n_queries": 50}
 
+    def max_cost(self, n_classes: int) -> tuple[int, int]:
+        costs = [s.max_cost(n_classes) for s in self.stages()]
+        return (sum(c[0] for c in costs), sum(c[1] for c in costs) + len(costs))
+
     def stages(self, *, differentiable: bool = True) -> list[Attack]:
         """The attacks run in order (only Square if not ``differentiable``)."""
         common = {"eps": self.eps, "norm": self.norm, "seed": self.seed}

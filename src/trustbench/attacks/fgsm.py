@@ -44,6 +44,9 @@ class FGSM(Attack):
         self.norm = norm
         self.seed = seed
 
+    def max_cost(self, n_classes: int) -> tuple[int, int]:
+        return (1, 0)
+
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         _, grad, _ = ctx.loss_grad(x, y)
         return ctx.project(x + self.eps * normalized_step(grad, self.norm), x)

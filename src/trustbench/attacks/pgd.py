@@ -71,6 +71,10 @@ class PGD(Attack):
     def test_params(cls) -> dict:
         return {"steps": 5, "restarts": 2}
 
+    def max_cost(self, n_classes: int) -> tuple[int, int]:
+        restarts = max(self.restarts, 1)
+        return (self.steps * restarts, restarts - 1)
+
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         step = self.step_size if self.step_size is not None else 2.5 * self.eps / max(self.steps, 1)
         restarts = max(self.restarts, 1)

@@ -183,6 +183,9 @@ class Square(Attack):
         if not 0.0 < self.p_init <= 1.0:
             raise InputError(f"square: p_init must be in (0, 1], got {self.p_init!r}")
 
+    def max_cost(self, n_classes: int) -> tuple[int, int]:
+        return (0, self.n_queries)
+
     @staticmethod
     def _margin(ctx: AttackContext, x: torch.Tensor,
                 y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +50,9 @@ class ScanConfig:
         Points per attack batch.
     attack_params
         Extra parameters per attack name, e.g. ``{"pgd": {"steps": 50}}``.
+    budget
+        Seconds the scan may take: (attack, eps) runs not started by then are skipped and
+        reported, never silently counted as robust. ``None``: no limit.
     """
 
     eps: list[float] | None = None
@@ -60,13 +64,14 @@ class ScanConfig:
     validity: bool = True
     batch_size: int = 500
     attack_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    budget: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "eps": self.eps, "norm": self.norm, "eps_units": self.eps_units,
             "attacks": self.attacks, "n": self.n, "seed": self.seed,
             "validity": self.validity, "batch_size": self.batch_size,
-            "attack_params": self.attack_params,
+            "attack_params": self.attack_params, "budget": self.budget,
         }
 
 
@@ -80,9 +85,16 @@ class CheckContext:
     domain: Domain
     config: ScanConfig
     clean_pred: torch.Tensor  # (N,)
+    eps_values: list[float] = field(default_factory=list)  # ascending
+    units: Literal["raw", "range"] = "raw"
+    deadline: float | None = None  # time.perf_counter() value set by ScanConfig.budget
     progress: ProgressFactory = _no_progress
     results: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.perf_counter() > self.deadline
 
     @property
     def clean_correct(self) -> np.ndarray:

@@ -8,12 +8,12 @@ import numpy as np
 import torch
 
 from trustbench import nist
-from trustbench.attacks import REGISTRY, AttackResult, get_attack, robustness_curve
+from trustbench.attacks import REGISTRY, Attack, AttackResult, get_attack, robustness_curve
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import median_or_nan, wilson_interval
 
-__all__ = ["adversarial_robustness", "norm_label"]
+__all__ = ["adversarial_robustness", "norm_label", "selected_attacks"]
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +49,42 @@ def _result_finding(name: str, res: AttackResult, x: torch.Tensor, units: str) -
     )
 
 
-def adversarial_robustness(ctx: CheckContext, eps_values: list[float], units: str) -> list[Finding]:
-    """Run each applicable attack over ``eps_values`` (points fooled at a smaller eps are
-    carried forward, not attacked again) and report the worst case over attacks."""
+def selected_attacks(ctx: CheckContext) -> list[Attack]:
+    """The configured attacks that apply to the model; the others go to ``ctx.skipped``."""
     cfg = ctx.config
     differentiable = ctx.model.capabilities.differentiable
     names = cfg.attacks or (["fgsm", "pgd", "standard"] if differentiable else ["square"])
-    findings: list[Finding] = []
-    per_eps: dict[float, list[tuple[str, AttackResult]]] = {e: [] for e in eps_values}
+    attacks = []
     for name in names:
-        if name not in REGISTRY:
-            get_attack(name)  # raises the InputError listing the valid names
-        cls = REGISTRY[name]
+        cls = REGISTRY[name] if name in REGISTRY else type(get_attack(name))  # raises
         if cls.requires_gradients and not differentiable:
             ctx.skipped.append(f"{name}: needs gradients, and {ctx.model.description} is "
                                "black-box")
-            continue
-        if cfg.norm not in cls.norms:
+        elif cfg.norm not in cls.norms:
             ctx.skipped.append(f"{name}: does not support the {cfg.norm} norm")
-            continue
-        params = {"eps": eps_values[0], "norm": cfg.norm, "seed": cfg.seed,
-                  **cfg.attack_params.get(name, {})}
-        attack = get_attack(name, **params)
+        else:
+            attacks.append(get_attack(name, **({"eps": ctx.eps_values[0], "norm": cfg.norm,
+                                                "seed": cfg.seed}
+                                               | cfg.attack_params.get(name, {}))))
+    return attacks
+
+
+def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
+    """Run each applicable attack over the eps curve (points fooled at a smaller eps are
+    carried forward, not attacked again) and report the worst case over attacks."""
+    cfg, eps_values, units = ctx.config, ctx.eps_values, ctx.units
+    findings: list[Finding] = []
+    per_eps: dict[float, list[tuple[str, AttackResult]]] = {e: [] for e in eps_values}
+    for attack in selected_attacks(ctx):
+        name = attack.name
         advance = ctx.progress(f"{name} ({norm_label(cfg.norm)}, {len(eps_values)} eps)",
                                len(ctx.y) * len(eps_values))
         results = robustness_curve(attack, ctx.model, ctx.x, ctx.y, eps_values,
                                    domain=ctx.domain, batch_size=cfg.batch_size,
-                                   progress=advance, clean_pred=ctx.clean_pred)
+                                   progress=advance, clean_pred=ctx.clean_pred,
+                                   deadline=ctx.deadline)
+        for eps in eps_values[len(results):]:
+            ctx.skipped.append(f"{name} at eps={eps:g}: the time budget ran out first")
         for res in results:
             per_eps[res.eps].append((name, res))
             findings.append(_result_finding(name, res, ctx.x, units))

@@ -156,8 +156,9 @@ def _blackbox_vs_whitebox(ctx: CheckContext) -> list[Finding]:
     return out
 
 
-def validity_checks(ctx: CheckContext, eps_values: list[float]) -> list[Finding]:
+def validity_checks(ctx: CheckContext) -> list[Finding]:
     """All validity checks that apply to the model."""
+    eps_values = ctx.eps_values
     x, y = _subset(ctx)
     if len(y) == 0:
         return [Finding("validity.skipped", "Validity checks skipped: no point is classified "

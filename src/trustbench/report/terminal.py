@@ -67,6 +67,12 @@ def render_terminal(card: Scorecard, console: Console) -> None:
                           *[_pct(rows["worst case"].get(e)) for e in eps_values], "", "", "")
         console.print(table)
 
+    others = [f for f in card.findings
+              if f.severity != "info" and not f.id.startswith(("validity.", "robustness."))]
+    for f in others:
+        console.print(f"[{_SEV[f.severity]}]{f.severity.upper()}[/] {f.title}")
+        if f.detail:
+            console.print(f"     [dim]{f.detail}[/dim]")
     checks = [f for f in card.findings if f.id.startswith("validity.")]
     if checks:
         console.print("[bold]Evaluation validity[/bold]")
