@@ -310,3 +310,13 @@ def test_demo_trains_caches_and_scans(tmp_path: Path, tmp_cache: Path,
     x = real_load_builtin("digits", split="test")
     model = TorchModel(module)
     assert float((model.predict(x.x) == x.y).mean()) >= 0.9
+
+
+def test_dry_run_prints_an_estimate_and_attacks_nothing(tmp_path: Path, skops_model) -> None:
+    out = tmp_path / "never"
+    result = _scan("--model", skops_model[0], "--data", "breast_cancer", "--n", "20",
+                   "--dry-run", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "Dry run: 20 points" in result.stdout
+    assert "square" in result.stdout and "expected time" in result.stdout
+    assert not (out / "scorecard.json").exists()

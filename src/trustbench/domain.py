@@ -60,7 +60,7 @@ class Domain:
         """Median width of the feature ranges (1.0 for images in [0, 1])."""
         width = torch.as_tensor(self.upper, dtype=torch.float64) - torch.as_tensor(
             self.lower, dtype=torch.float64)
-        width = width[torch.isfinite(width)] if width.ndim else width.view(1)
+        width = width.reshape(-1)
         width = width[torch.isfinite(width)]
         return float(width.median()) if width.numel() else 1.0
 

@@ -96,7 +96,10 @@ class AttackContext:
         return self.domain.project(x_adv, x, norm=self.norm, eps=self.eps if eps is None else eps)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C) model scores without gradient (logits or probabilities); counted as queries."""
+        """(N, C) model scores without gradient (logits or probabilities); counted as queries.
+
+        Torch models return inference-mode tensors: read-only, so modify them out of place.
+        """
         self.queries += len(x)
         return self.model.scores(x)
 
