@@ -100,7 +100,7 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     eps_values = sorted(set(cfg.eps or [e * (1.0 if units == "range" else domain.span)
                                          for e in DEFAULT_EPS[cfg.norm]]))
     if any(not e >= 0 for e in eps_values):
-        raise InputError(f"--eps values must be numbers >= 0, got {eps_values}")
+        raise InputError(f"--eps values must be >= 0, got {eps_values}")
     clean_pred = attack_model.scores(x).argmax(1)
     ctx = CheckContext(attack_model, x, y, domain, cfg, clean_pred, eps_values, units,
                        **({"progress": progress} if progress else {}))
