@@ -126,9 +126,9 @@ def test_from_json_accepts_a_newer_minor_version(tmp_path: Path) -> None:
 
 def test_from_json_invalid_json_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"schema_version": "1.0", ')
-    with pytest.raises(InputError, match=r"bad\.json: not valid JSON .* at line 1"):
+    with pytest.raises(InputError, match=r"bad\.json: the scorecard is not valid JSON .* at line 1"):
         Scorecard.from_json(tmp_path / "bad.json")
-    with pytest.raises(InputError, match=r"missing\.json: cannot read \(No such file"):
+    with pytest.raises(InputError, match=r"missing\.json: cannot read the scorecard \(No such file"):
         Scorecard.from_json(tmp_path / "missing.json")
 
 

@@ -7,7 +7,11 @@ print it on one line and exit with code 2 instead of showing a traceback.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "TrustbenchError", "UnsafeModelError"]
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["InputError", "TrustbenchError", "UnsafeModelError", "read_json"]
 
 
 class TrustbenchError(Exception):
@@ -33,3 +37,14 @@ class InputError(TrustbenchError, ValueError):
 
 class UnsafeModelError(InputError):
     """A model file would be loaded through pickle, which can run arbitrary code."""
+
+
+def read_json(path: str | Path, *, what: str = "file") -> Any:
+    """Parse a JSON file, turning I/O and syntax errors into an InputError naming ``path``."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(f"{path}: cannot read the {what} ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}: the {what} is not valid JSON ({e.msg} at line {e.lineno})",
+                         fix="check the file's syntax") from None

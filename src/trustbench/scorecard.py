@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trustbench.errors import InputError
+from trustbench.errors import InputError, read_json
 from trustbench.findings import Finding
 
 __all__ = ["SCHEMA_VERSION", "Scorecard"]
@@ -93,13 +93,7 @@ class Scorecard:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> Scorecard:
-        try:
-            d = json.loads(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise InputError(f"{path}: cannot read ({e.strerror})") from None
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
-        return cls.from_dict(d, source=str(path))
+        return cls.from_dict(read_json(path, what="scorecard"), source=str(path))
 
 
 def _jsonable(o: Any) -> Any:

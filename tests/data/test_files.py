@@ -288,7 +288,7 @@ def test_data_outside_declared_bounds(tmp_path: Path, suffix: str) -> None:
     ({"features": {"age": {"type": "ordinal"}}}, "features.age.type is 'ordinal'"),
     ({"bounds": [0, 10]}, "outside the declared bounds"),
     ([0, 1], "must be a JSON object"),
-    ("{not json", "schema is not valid JSON"),
+    ("{not json", "the schema file is not valid JSON"),
 ])
 def test_bad_schema_file(tmp_path: Path, schema, message: str) -> None:
     csv = _write(_frame(), tmp_path / "t.csv")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 from trustbench.data.builtin import BUILTIN, Split, load_builtin
 from trustbench.data.dataset import Dataset
 from trustbench.data.schema import FeatureType, Schema
-from trustbench.errors import InputError
+from trustbench.errors import InputError, read_json
 
 __all__ = ["load_data"]
 
@@ -71,12 +70,7 @@ def load_data(
 
 
 def _read_schema(path: str | Path) -> dict[str, Any]:
-    try:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the schema file ({e.strerror})") from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: schema is not valid JSON ({e.msg}, line {e.lineno})") from None
+    d = read_json(path, what="schema file")
     if not isinstance(d, dict):
         raise InputError(f"{path}: the schema must be a JSON object")
     unknown = set(d) - {"modality", "bounds", "features"}
