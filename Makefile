@@ -34,8 +34,14 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/pytest -q
 
+## Attacks vs torchattacks and ART in their own venv (.bench-venv); ~15 min. Results: docs/benchmarks.md
+bench:
+	bash benchmarks/setup_env.sh
+	.bench-venv/bin/python benchmarks/attacks.py
+	.bench-venv/bin/python benchmarks/standard_vs_pgd.py
+
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info trustbench-report
+	rm -rf $(VENV) .bench-venv .pytest_cache .ruff_cache build dist src/*.egg-info trustbench-report

@@ -36,6 +36,7 @@ from ensemble import ensemble_section
 from libs import LIBRARIES, Spec, trustbench_has
 from memory import measure_all
 from report import Row, markdown_table, rows_table
+from seeds import seeds_section
 from zoo import build_setups
 
 log = logging.getLogger("bench")
@@ -57,6 +58,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch threads": str(torch.get_num_threads()),
+        "load average (1, 5, 15 min) at start": ", ".join(f"{v:.2f}" for v in os.getloadavg()),
         "trustbench": v("trustbench"),
         "torchattacks": v("torchattacks"),
         "adversarial-robustness-toolbox": v("adversarial-robustness-toolbox"),
@@ -81,18 +83,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="smoke run (~2 min): fewer points")
     p.add_argument("--repeats", type=int, default=None, help="timed runs (default 5; 3 quick)")
     p.add_argument("--only", nargs="*", default=None,
-                   help="sections: main ensemble curve memory (default all)")
+                   help="sections: main seeds ensemble curve memory (default all)")
     p.add_argument("--json", type=Path, default=None, help="also write raw rows here")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch intra-op threads for every library (default: torch's own)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         stream=sys.stderr)
     logging.getLogger("art").setLevel(logging.WARNING)
     quick = args.quick
     repeats = args.repeats or (3 if quick else 5)
-    sections = set(args.only or ["main", "ensemble", "curve", "memory"])
+    sections = set(args.only or ["main", "seeds", "ensemble", "curve", "memory"])
     # points attacked per setup (the synthetic CNN's pass cost grows fast with the batch)
-    n_points = {"demo-cnn": 200 if quick else 540, "digits-mlp": 200 if quick else 540,
-                "synth-cnn": 64 if quick else 256}
+    n_points = {"demo-cnn": 100 if quick else 540, "digits-mlp": 100 if quick else 540,
+                "synth-cnn": 32 if quick else 256}
     started = time.perf_counter()
 
     info = machine()
@@ -122,12 +128,20 @@ def main(argv: list[str] | None = None) -> int:
             rows += setup_rows
             sys.stdout.flush()
 
+    if "seeds" in sections:
+        n_seeds = 3 if quick else 5
+        text, data = seeds_section(setups, n_points, seeds=n_seeds)
+        print(f"## Robust accuracy over {n_seeds} seeds (same points as above)\n")
+        print(text, "\n")
+        extra["seeds"] = data
+        sys.stdout.flush()
+
     if "ensemble" in sections:
         demo = setups[0]
-        ens_rows, notes = ensemble_section(demo, n=100, repeats=repeats,
-                                           art_cap=60 if quick else 300,
-                                           run_art=not quick)
-        print("## Standard ensemble, demo-cnn, 100 points, L∞ eps=0.1\n")
+        n_ens = 10 if quick else 100
+        ens_rows, notes = ensemble_section(demo, n=n_ens, repeats=1 if quick else repeats,
+                                           art_cap=300, run_art=not quick)
+        print(f"## Standard ensemble, demo-cnn, {n_ens} points, L∞ eps=0.1\n")
         print("\n".join(notes), "\n")
         if ens_rows:
             print(rows_table(ens_rows), "\n")
@@ -143,20 +157,24 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
 
     if "memory" in sections:
-        n = 2000 if quick else 10_000
-        mem = measure_all(LIBRARIES, n)
+        n = 1000 if quick else 10_000
+        mem = measure_all(LIBRARIES, n, threads=torch.get_num_threads())
         print(f"## Peak memory: PGD-20 L∞ on {n:,} digits-sized points, demo-cnn, "
               f"batches of 1,000, one fresh process per library\n")
-        table = [[m["library"], f"{m['peak_before_mib']:.0f}", f"{m['peak_after_mib']:.0f}",
+        table = [[m["library"], f"{m['rss_before_mib']:.0f}", f"{m['peak_during_mib']:.0f}",
                   f"{m['attack_peak_increase_mib']:.0f}", f"{m['wall']:.2f}",
-                  f"{100 * m['robust_accuracy']:.1f}"] if "error" not in m
-                 else [m["library"], "error", str(m["error"]), "", "", ""] for m in mem]
-        print(markdown_table(["library", "max RSS before attack MiB",
-                              "max RSS after MiB", "increase MiB", "time s (1 run)",
-                              "robust acc %"], table), "\n")
+                  f"{100 * m['robust_accuracy']:.1f}",
+                  "" if m["peak_reset"] else "peak not reset: includes setup"]
+                 if "error" not in m else [m["library"], "error", str(m["error"]), "", "", "", ""]
+                 for m in mem]
+        print(markdown_table(["library", "RSS before attack MiB",
+                              "peak RSS (VmHWM) during attack MiB", "increase MiB", "time s (1 run)",
+                              "robust acc %", "note"], table), "\n")
         extra["memory"] = mem
 
-    print(f"total benchmark time: {time.perf_counter() - started:.0f} s")
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"total benchmark time: {time.perf_counter() - started:.0f} s; load average at the "
+          f"end: {load}")
     if args.json:
         args.json.write_text(json.dumps({"rows": [r.as_dict() for r in rows], **extra},
                                         indent=1, default=str))

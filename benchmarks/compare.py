@@ -56,18 +56,19 @@ def _warm_up(model_name: str, spec: Spec, runner: Runner, model: nn.Module, x: t
     """The counted, checked first run: a row without timing, and the run's seconds."""
     n = len(x)
     row = Row(model=model_name, attack=spec.label, library=runner.library,
-              variant=runner.variant, n=n, robust_accuracy=None, wall=None, repeats=0,
+              variant=runner.variant, n=n, robust_accuracy=None, wall=None, cpu=None, repeats=0,
               grad_evals=None, grad_evals_source="", counted_grad=None, counted_forward=None,
               floor_nominal=None, floor_work=None)
     log.info("%s | %s | %s %s", model_name, spec.label, runner.library, runner.variant)
     try:
         with count_work(model) as counts, time_cap(cap):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             x_adv = runner.run(x, y)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     except TimeCap as e:
         row.note = f"stopped: a single run took {e}"
         return row, None
+    row.cpu_times.append(cpu)
     v = verdict(model, x, y, x_adv, norm=spec.norm, eps=spec.eps)
     row.robust_accuracy, row.in_ball = v.robust_accuracy, v.in_ball
     row.counted_grad, row.counted_forward = counts.grad, counts.forward
@@ -93,15 +94,18 @@ def run_rows(model_name: str, spec: Spec, runners: list[Runner], model: nn.Modul
         samples.append(floor_sample(model, x, y))
         for i, (runner, row) in enumerate(pairs):
             gc.collect()
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             outputs[i].append(runner.run(x, y))
             row.times.append(time.perf_counter() - start)
+            row.cpu_times.append(time.process_time() - cpu)
     if not samples:
         samples.append(floor_sample(model, x, y))
     floor = floor_from(samples, len(x))
     rows = []
     for i, (_, row) in enumerate(pairs):
+        row.cpu_times = row.cpu_times[1:]  # drop the warm-up's
         row.wall, row.repeats = statistics.median(row.times), len(row.times)
+        row.cpu = statistics.median(row.cpu_times)
         accs = {verdict(model, x, y, xa, norm=spec.norm, eps=spec.eps).robust_accuracy
                 for xa in outputs[i]}
         row.deterministic = accs == {row.robust_accuracy}
@@ -110,19 +114,24 @@ def run_rows(model_name: str, spec: Spec, runners: list[Runner], model: nn.Modul
         row, seconds = _warm_up(model_name, spec, runner, model, x, y, cap)
         if seconds is not None:
             row.wall, row.times, row.repeats = seconds, [seconds], 1
+            row.cpu = row.cpu_times[0]
         rows.append(row)
     for row in rows:
         if spec.attack != "standard":
             row.floor_nominal = floor.nominal(spec.steps)
+            row.floor_nominal_cpu = floor.nominal(spec.steps, cpu=True)
         if row.counted_grad is not None:
             row.floor_work = floor.of_work(_counts(row))
+            row.floor_work_cpu = floor.of_work(_counts(row), cpu=True)
     if spec.attack != "standard":  # the floor itself, for reading the table
         rows.append(Row(model=model_name, attack=spec.label, library="floor",
                         variant=f"{spec.steps} × forward+backward", n=len(x),
                         robust_accuracy=None, wall=floor.nominal(spec.steps),
+                        cpu=floor.nominal(spec.steps, cpu=True),
                         repeats=len(samples), grad_evals=spec.steps * len(x),
                         grad_evals_source="k·N", counted_grad=None, counted_forward=None,
                         floor_nominal=floor.nominal(spec.steps), floor_work=None,
+                        floor_nominal_cpu=floor.nominal(spec.steps, cpu=True),
                         note=f"one pass {1e3 * floor.grad_pass:.1f} ms, forward "
                              f"{1e3 * floor.forward_pass:.1f} ms"))
     return rows

@@ -42,6 +42,7 @@ class Spec:
     step_size: float | None = None
     early_stop: bool = True  # trustbench only; the reference libraries keep all points
     n_classes: int = 10
+    seed: int = 0
 
     @property
     def label(self) -> str:
@@ -86,7 +87,7 @@ def _make_trustbench(spec: Spec, model: nn.Module, n: int) -> Runner:
     from trustbench.models.torch import TorchModel
 
     cls = REGISTRY[spec.attack]
-    params: dict[str, Any] = {"eps": spec.eps, "norm": spec.norm, "seed": 0}
+    params: dict[str, Any] = {"eps": spec.eps, "norm": spec.norm, "seed": spec.seed}
     if spec.attack in ("pgd", "apgd-ce") and _accepts(cls, "steps"):
         params["steps"] = spec.steps
     if spec.attack == "pgd":
@@ -126,16 +127,16 @@ def _make_torchattacks(spec: Spec, model: nn.Module, n: int) -> Runner | None:
         atk = cls(model, eps=spec.eps, alpha=spec.step_size, steps=spec.steps,
                   random_start=True)
     elif spec.attack == "apgd-ce":
-        atk = ta.APGD(model, norm=norm, eps=spec.eps, steps=spec.steps, n_restarts=1, seed=0,
-                      loss="ce")
+        atk = ta.APGD(model, norm=norm, eps=spec.eps, steps=spec.steps, n_restarts=1,
+                      seed=spec.seed, loss="ce")
     elif spec.attack == "standard":
         atk = ta.AutoAttack(model, norm=norm, eps=spec.eps, version="standard",
-                            n_classes=spec.n_classes, seed=0)
+                            n_classes=spec.n_classes, seed=spec.seed)
     else:
         return None
 
     def run(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        torch.manual_seed(0)  # torchattacks draws random starts from torch's global RNG
+        torch.manual_seed(spec.seed)  # torchattacks draws random starts from torch's global RNG
         return _predict_once(model, atk(x, y))
 
     return Runner("torchattacks", "all points kept" if spec.attack == "pgd" else "", run,
@@ -176,8 +177,8 @@ def _make_art(spec: Spec, model: nn.Module, n: int, x: torch.Tensor) -> Runner |
         return None
 
     def run(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        np.random.seed(0)  # noqa: NPY002  (ART draws random starts from numpy's global RNG)
-        torch.manual_seed(0)
+        np.random.seed(spec.seed)  # noqa: NPY002  (ART draws from numpy's global RNG)
+        torch.manual_seed(spec.seed)
         x_adv = atk.generate(x.numpy(), y.numpy())
         return _predict_once(model, torch.from_numpy(np.asarray(x_adv, dtype=np.float32)))
 

@@ -54,20 +54,25 @@ def count_work(model: nn.Module) -> Iterator[Counts]:
 @dataclass
 class Floor:
     """Median seconds of one forward+backward pass (input gradient of the mean
-    cross-entropy) and of one no-grad forward pass, over the whole batch."""
+    cross-entropy) and of one no-grad forward pass, over the whole batch: wall-clock and
+    process CPU time."""
 
     n: int
     grad_pass: float
     forward_pass: float
+    grad_pass_cpu: float = 0.0
+    forward_pass_cpu: float = 0.0
 
-    def nominal(self, k: int) -> float:
+    def nominal(self, k: int, *, cpu: bool = False) -> float:
         """``k`` forward+backward passes over all ``n`` points: what every library must
         at least spend on a k-step gradient attack that keeps all points."""
-        return k * self.grad_pass
+        return k * (self.grad_pass_cpu if cpu else self.grad_pass)
 
-    def of_work(self, counts: Counts) -> float:
+    def of_work(self, counts: Counts, *, cpu: bool = False) -> float:
         """The floor of the work actually done: per-example pass costs times the counts."""
-        return (counts.grad * self.grad_pass + counts.forward * self.forward_pass) / self.n
+        g, f = ((self.grad_pass_cpu, self.forward_pass_cpu) if cpu
+                else (self.grad_pass, self.forward_pass))
+        return (counts.grad * g + counts.forward * f) / self.n
 
 
 def _grad_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -81,24 +86,27 @@ def _forward_pass(model: nn.Module, x: torch.Tensor) -> None:
         model(x).argmax(1)
 
 
+Sample = tuple[float, float, float, float]
+
+
 def floor_sample(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-                 passes: int = 3) -> tuple[float, float]:
+                 passes: int = 3) -> Sample:
     """Seconds per forward+backward pass and per no-grad forward pass over all of ``x``,
-    each averaged over ``passes`` back-to-back passes."""
-    start = time.perf_counter()
+    each averaged over ``passes`` back-to-back passes: (grad wall, forward wall, grad CPU,
+    forward CPU)."""
+    w0, c0 = time.perf_counter(), time.process_time()
     for _ in range(passes):
         _grad_pass(model, x, y)
-    grad = (time.perf_counter() - start) / passes
-    start = time.perf_counter()
+    w1, c1 = time.perf_counter(), time.process_time()
     for _ in range(passes):
         _forward_pass(model, x)
-    return grad, (time.perf_counter() - start) / passes
+    w2, c2 = time.perf_counter(), time.process_time()
+    return ((w1 - w0) / passes, (w2 - w1) / passes, (c1 - c0) / passes, (c2 - c1) / passes)
 
 
-def floor_from(samples: list[tuple[float, float]], n: int) -> Floor:
+def floor_from(samples: list[Sample], n: int) -> Floor:
     """The medians of :func:`floor_sample` results."""
-    return Floor(n=n, grad_pass=statistics.median(s[0] for s in samples),
-                 forward_pass=statistics.median(s[1] for s in samples))
+    return Floor(n, *(statistics.median(s[i] for s in samples) for i in range(4)))
 
 
 def measure_floor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, repeats: int,

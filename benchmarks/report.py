@@ -17,6 +17,7 @@ class Row:
     n: int
     robust_accuracy: float | None
     wall: float | None  # median seconds, or the single run's
+    cpu: float | None  # median process CPU seconds (all threads), or the single run's
     repeats: int
     grad_evals: int | None  # the library's own report (trustbench) or nominal k·N
     grad_evals_source: str  # "reported" | "k·N"
@@ -24,9 +25,12 @@ class Row:
     counted_forward: int | None  # examples through no-grad forward, counted by a hook
     floor_nominal: float | None  # k × one forward+backward pass over the N points
     floor_work: float | None  # the counted work at the measured per-example pass costs
+    floor_nominal_cpu: float | None = None  # the same two floors in process CPU seconds
+    floor_work_cpu: float | None = None
     in_ball: bool | None = None
     deterministic: bool | None = None
     times: list[float] = field(default_factory=list)
+    cpu_times: list[float] = field(default_factory=list)
     note: str = ""
 
     @property
@@ -52,8 +56,9 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def rows_table(rows: list[Row]) -> str:
-    header = ["attack", "library", "robust acc %", "time s (median)", "ex/s", "grad evals",
-              "counted grad / fwd", "× floor k·N", "× floor of work", "checks"]
+    header = ["attack", "library", "robust acc %", "wall s (median)", "ex/s", "CPU s (median)",
+              "grad evals", "counted grad / fwd", "× floor k·N (wall)", "× floor k·N (CPU)",
+              "× floor of work (CPU)", "checks"]
     body = []
     for r in rows:
         lib = r.library + (f" ({r.variant})" if r.variant else "")
@@ -72,7 +77,8 @@ def rows_table(rows: list[Row]) -> str:
         body.append([
             r.attack, lib,
             _f(None if r.robust_accuracy is None else 100 * r.robust_accuracy, ".1f"),
-            _f(r.wall, ".3f"), _f(r.examples_per_second, ",.0f"), grad, counted,
-            _ratio(r.wall, r.floor_nominal), _ratio(r.wall, r.floor_work), "; ".join(checks),
+            _f(r.wall, ".3f"), _f(r.examples_per_second, ",.0f"), _f(r.cpu, ".3f"), grad,
+            counted, _ratio(r.wall, r.floor_nominal), _ratio(r.cpu, r.floor_nominal_cpu),
+            _ratio(r.cpu, r.floor_work_cpu), "; ".join(checks),
         ])
     return markdown_table(header, body)
