@@ -81,35 +81,37 @@ class PGD(Attack):
         best = x.clone()
         robust = torch.ones(len(x), dtype=torch.bool)  # (N,) not yet fooled
         for r in range(restarts):
-            idx = torch.nonzero(robust).flatten()
-            if len(idx) == 0:
+            rows = torch.nonzero(robust).flatten()  # (n,) points of x being attacked
+            if len(rows) == 0:
                 break
-            x0, y0 = x[idx], y[idx]
+            # Working copies are gathered once per restart and again only when points
+            # leave (early stop), not on every step.
+            x0, y0 = x[rows], y[rows]  # (n, ...), (n,)
             xa = (ctx.project(random_start(x0, norm=self.norm, eps=self.eps,
                                            generator=ctx.generator), x0)
                   if self.random_start else x0.clone())
-            active = torch.arange(len(idx))  # rows of x0 still being attacked
+            unfooled = torch.ones(len(rows), dtype=torch.bool)  # robust[rows], kept in step
             for _ in range(self.steps):
-                _, grad, logits = ctx.loss_grad(xa, y0[active])
+                _, grad, logits = ctx.loss_grad(xa, y0)
                 # The logits of this pass are free: keep the first iterate that fools.
-                hit = logits.argmax(1) != y0[active]
-                new = hit & robust[idx[active]]
+                hit = logits.argmax(1) != y0  # (n,)
+                new = hit & unfooled
                 if new.any():
-                    best[idx[active[new]]] = xa[new]
-                    robust[idx[active[new]]] = False
+                    best[rows[new]] = xa[new]
+                    robust[rows[new]] = False
+                    unfooled &= ~new
                 if self.early_stop and hit.any():  # fooled points leave the batch
                     keep = ~hit
-                    active, xa, grad = active[keep], xa[keep], grad[keep]
-                    if len(active) == 0:
+                    rows, x0, y0, xa, grad = rows[keep], x0[keep], y0[keep], xa[keep], grad[keep]
+                    unfooled = unfooled[keep]
+                    if len(rows) == 0:
                         break
-                xa = ctx.project(xa + step * normalized_step(grad, self.norm), x0[active])
-            if len(active):  # the last iterate has not been checked yet
-                rows = idx[active]
+                xa = ctx.project(xa + step * normalized_step(grad, self.norm), x0)
+            if len(rows):  # the last iterate has not been checked yet
                 if r == restarts - 1:  # the base class re-checks it: no extra pass here
-                    still = robust[rows]
-                    best[rows[still]] = xa[still]
+                    best[rows[unfooled]] = xa[unfooled]
                 else:
-                    hit = (ctx.scores(xa).argmax(1) != y0[active]) & robust[rows]
+                    hit = (ctx.scores(xa).argmax(1) != y0) & unfooled
                     best[rows[hit]] = xa[hit]
                     robust[rows[hit]] = False
         return best
