@@ -23,6 +23,13 @@ def _pct(m: object) -> str:
     return s
 
 
+def _count(n: float) -> str:
+    """Compact counts, so the table fits an 80-column terminal: 9,876 / 275k / 1.37M."""
+    if n < 10_000:
+        return f"{int(n):,}"
+    return f"{n / 1e3:.0f}k" if n < 1e6 else f"{n / 1e6:.2f}M"
+
+
 def render_terminal(card: Scorecard, console: Console) -> None:
     """Print the verdict, clean accuracy, a robustness table (attacks × eps), the validity
     checks and what was not measured."""
@@ -40,7 +47,7 @@ def render_terminal(card: Scorecard, console: Console) -> None:
         norm = "L∞" if cfg.get("norm") == "linf" else "L2"
         table = Table(title=f"Robust accuracy, {norm} ({cfg.get('eps_units', 'raw')} units), "
                       "95% CI", title_justify="left")
-        table.add_column("attack")
+        table.add_column("attack", no_wrap=True)
         for e in eps_values:
             table.add_column(f"eps={e:g}", justify="right")
         table.add_column("grad evals", justify="right")
@@ -60,7 +67,7 @@ def render_terminal(card: Scorecard, console: Console) -> None:
                 continue
             c = cost[name]
             table.add_row(name, *[_pct(by_eps.get(e)) for e in eps_values],
-                          f"{int(c[0]):,}", f"{int(c[1]):,}", f"{c[2]:.1f}s")
+                          _count(c[0]), _count(c[1]), f"{c[2]:.1f}s")
         if "worst case" in rows:
             table.add_section()
             table.add_row("[bold]worst case[/bold]",
