@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from trustbench import __version__, nist
-from trustbench.attacks import REGISTRY, get_attack
+from trustbench.attacks import REGISTRY
+from trustbench.attacks.registry import attack_class
 from trustbench.checks import (
     CheckContext,
     ProgressFactory,
@@ -77,8 +78,7 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     """
     cfg = config or ScanConfig()
     for name in cfg.attacks or []:  # fail before any work, not when the attack's turn comes
-        if name not in REGISTRY:
-            get_attack(name)  # raises the InputError that lists the valid names
+        attack_class(name)
     unknown = set(cfg.attack_params) - set(REGISTRY)
     if unknown:
         raise InputError(f"attack_params names unknown attack {sorted(unknown)[0]!r}",

@@ -12,7 +12,7 @@ from trustbench.attacks.pgd import PGD
 from trustbench.attacks.square import Square
 from trustbench.errors import InputError
 
-__all__ = ["REGISTRY", "get_attack"]
+__all__ = ["REGISTRY", "attack_class", "get_attack"]
 
 REGISTRY: dict[str, type[Attack]] = {
     "fgsm": FGSM,
@@ -25,11 +25,15 @@ REGISTRY: dict[str, type[Attack]] = {
 }
 
 
-def get_attack(name: str, **params: Any) -> Attack:
-    """Build the registered attack ``name`` with ``params``."""
+def attack_class(name: str) -> type[Attack]:
+    """The class registered as ``name``; an InputError listing the valid names otherwise."""
     try:
-        cls = REGISTRY[name]
+        return REGISTRY[name]
     except KeyError:
         raise InputError(f"unknown attack {name!r}",
                          fix=f"use one of: {', '.join(sorted(REGISTRY))}") from None
-    return cls(**params)
+
+
+def get_attack(name: str, **params: Any) -> Attack:
+    """Build the registered attack ``name`` with ``params``."""
+    return attack_class(name)(**params)

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from trustbench import nist
-from trustbench.attacks import REGISTRY, Attack, AttackResult, get_attack, robustness_curve
+from trustbench.attacks import Attack, AttackResult, get_attack, robustness_curve
+from trustbench.attacks.registry import attack_class
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import median_or_nan, wilson_interval
@@ -56,7 +57,7 @@ def selected_attacks(ctx: CheckContext) -> list[Attack]:
     names = cfg.attacks or (["fgsm", "pgd", "standard"] if differentiable else ["square"])
     attacks = []
     for name in names:
-        cls = REGISTRY[name] if name in REGISTRY else type(get_attack(name))  # raises
+        cls = attack_class(name)
         if cls.requires_gradients and not differentiable:
             ctx.skipped.append(f"{name}: needs gradients, and {ctx.model.description} is "
                                "black-box")

@@ -69,10 +69,9 @@ class Model(ABC):
 
     def check_input(self, x: np.ndarray | torch.Tensor) -> None:
         """Run one tiny forward pass; learn ``n_classes``; turn shape errors into InputError."""
-        sample = x[:2]
+        sample = x[:2] if torch.is_tensor(x) else torch.as_tensor(np.asarray(x[:2]))
         try:
-            s = self.scores(torch.as_tensor(np.asarray(sample) if not torch.is_tensor(sample)
-                                            else sample, dtype=torch.float32))
+            s = self.scores(sample.to(torch.float32))
         except InputError:
             raise
         except Exception as e:  # the user's model rejected our input: say so plainly
