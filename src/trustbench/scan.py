@@ -103,7 +103,7 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
         raise InputError(f"--eps values must be >= 0, got {eps_values}")
     clean_pred = attack_model.scores(x).argmax(1)
     ctx = CheckContext(attack_model, x, y, domain, cfg, clean_pred, eps_values, units,
-                       **({"progress": progress} if progress else {}))
+                       dataset=ds, **({"progress": progress} if progress else {}))
     return model, ds, ctx
 
 

@@ -10,8 +10,10 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from trustbench.data.dataset import Dataset
 from trustbench.domain import Domain, Norm
 from trustbench.models.base import Model
+from trustbench.scorecard import Scorecard
 
 __all__ = ["CheckContext", "ProgressFactory", "ScanConfig"]
 
@@ -53,6 +55,17 @@ class ScanConfig:
     budget
         Seconds the scan may take: (attack, eps) runs not started by then are skipped and
         reported, never silently counted as robust. ``None``: no limit.
+    shifts
+        Registered shift names to measure; ``None``: every shift for the data's modality;
+        ``[]``: none.
+    severities
+        Shift severities, each in 1..5.
+    calibration
+        Measure calibration (clean, under shift, under attack) and fit temperature scaling.
+    ood
+        Measure out-of-distribution detection.
+    subgroups
+        Measure per-group (``Dataset.groups``) or per-class results and weakest slices.
     """
 
     eps: list[float] | None = None
@@ -65,6 +78,11 @@ class ScanConfig:
     batch_size: int = 500
     attack_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     budget: float | None = None
+    shifts: list[str] | None = None
+    severities: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    calibration: bool = True
+    ood: bool = True
+    subgroups: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +90,8 @@ class ScanConfig:
             "attacks": self.attacks, "n": self.n, "seed": self.seed,
             "validity": self.validity, "batch_size": self.batch_size,
             "attack_params": self.attack_params, "budget": self.budget,
+            "shifts": self.shifts, "severities": self.severities,
+            "calibration": self.calibration, "ood": self.ood, "subgroups": self.subgroups,
         }
 
 
@@ -89,6 +109,10 @@ class CheckContext:
     units: Literal["raw", "range"] = "raw"
     deadline: float | None = None  # time.perf_counter() value set by ScanConfig.budget
     progress: ProgressFactory = _no_progress
+    # the evaluated sample in its own (raw) units: schema, feature names, groups
+    dataset: Dataset | None = None
+    # the scorecard given with --baseline, for checks that report relative numbers
+    baseline: Scorecard | None = None
     results: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
