@@ -48,14 +48,21 @@ def cache_dir() -> Path:
     return Path(base) / "trustbench"
 
 
-def train_demo_model(*, epochs: int = 40, seed: int = 0, width: int = 16) -> DemoCNN:
+def train_demo_model(*, epochs: int = 40, seed: int = 0, width: int = 16,
+                     fraction: float = 1.0) -> DemoCNN:
     """Train :class:`DemoCNN` on the ``digits`` train split (Adam, full-batch-free minibatches).
 
-    Deterministic for a given seed on one machine; takes a few seconds on 2 CPU cores.
+    ``fraction`` < 1 trains on a seeded random part of the split: a deliberately weaker model,
+    e.g. to see a regression gate fail. Deterministic for a given seed on one machine; takes a
+    few seconds on 2 CPU cores.
     """
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)  # layer initialisation draws from the global generator
     train = load_builtin("digits", split="train", seed=0)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if fraction < 1:
+        train = train.sample(max(10, round(fraction * len(train))), seed=seed)
     x = torch.from_numpy(train.x)
     y = torch.from_numpy(train.y)
     model = DemoCNN(width)

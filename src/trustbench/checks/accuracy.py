@@ -5,7 +5,7 @@ from __future__ import annotations
 from trustbench import nist
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
-from trustbench.metrics import wilson_interval
+from trustbench.metrics import pack_bools, wilson_interval
 
 __all__ = ["clean_accuracy"]
 
@@ -23,4 +23,5 @@ def clean_accuracy(ctx: CheckContext) -> list[Finding]:
         tags=nist.ACCURACY,
         detail="95% Wilson interval. Robust accuracies below count a point as robust only "
         "if it is classified correctly both clean and under attack.",
+        evidence={"correct": pack_bools(ctx.clean_correct)},  # for paired baseline tests
     )]

@@ -12,7 +12,8 @@ from trustbench.attacks import Attack, AttackResult, get_attack, robustness_curv
 from trustbench.attacks.registry import attack_class
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
-from trustbench.metrics import median_or_nan, wilson_interval
+from trustbench.metrics import median_or_nan, pack_bools, wilson_interval
+from trustbench.report import plotspec
 
 __all__ = ["adversarial_robustness", "norm_label", "selected_attacks"]
 
@@ -46,7 +47,7 @@ def _result_finding(name: str, res: AttackResult, x: torch.Tensor, units: str) -
         },
         tags=nist.ROBUSTNESS,
         evidence={"attack": name, "norm": res.norm, "eps": res.eps, "eps_units": units,
-                  "n": n, "n_attacked": attacked},
+                  "n": n, "n_attacked": attacked, "robust": pack_bools(~res.fooled)},
     )
 
 
@@ -90,6 +91,7 @@ def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
             per_eps[res.eps].append((name, res))
             findings.append(_result_finding(name, res, ctx.x, units))
     ctx.results["attacks"] = per_eps
+    examples = _example_images(ctx, per_eps)
     for eps, runs in per_eps.items():
         if not runs:
             continue
@@ -111,6 +113,48 @@ def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
             evidence={"attacks": [nm for nm, _ in runs], "strongest_attack": best[0],
                       "eps": eps, "norm": cfg.norm, "eps_units": units,
                       "n_robust": robust, "robust_index_sample":
-                      np.flatnonzero(~fooled)[:20].tolist()},
+                      np.flatnonzero(~fooled)[:20].tolist(),
+                      "robust": pack_bools(~fooled)},  # for paired baseline tests
         ))
+        if examples is not None and eps == max(e for e, r in per_eps.items() if r):
+            findings[-1].evidence["plots"] = [examples]
     return findings
+
+
+def _example_images(ctx: CheckContext, per_eps: dict[float, list[tuple[str, AttackResult]]],
+                    k: int = 6) -> dict | None:
+    """A few clean/adversarial pairs at the largest eps, for image data only."""
+    runs = [r for r in per_eps.values() if r]
+    if ctx.dataset is None or ctx.dataset.schema.modality != "image" or not runs:
+        return None
+    name, res = min(runs[-1], key=lambda nr: nr[1].robust_accuracy)
+    idx = torch.nonzero(res.fooled & res.clean_correct).flatten()[:k]
+    if len(idx) == 0:
+        return None
+    shape = tuple(ctx.x.shape[1:])
+    try:  # per-feature bounds scale each pixel; unbounded domains fall back to min-max
+        lo = np.broadcast_to(torch.as_tensor(ctx.domain.lower).numpy(), shape)
+        span = np.broadcast_to(torch.as_tensor(ctx.domain.upper).numpy(), shape) - lo
+        if not (np.isfinite(span).all() and (span > 0).all()):
+            raise ValueError
+    except (ValueError, RuntimeError):
+        lo = span = None
+
+    def show(t: torch.Tensor) -> np.ndarray:  # (C, H, W) or (H, W) scaled to [0, 1]
+        a = t.detach().float().numpy()
+        if span is not None:
+            return (a - lo) / span
+        return (a - a.min()) / max(float(a.max() - a.min()), 1e-12)
+
+    with torch.inference_mode():
+        adv_pred = ctx.model.scores(res.x_adv[idx]).argmax(1)
+    labels = getattr(ctx.model, "classes", None)
+
+    def label(i: int) -> str:
+        return str(labels[i]) if labels is not None and i < len(labels) else str(i)
+
+    pairs = [{"label": f"{label(int(ctx.y[i]))} → {label(int(p))}",
+              "clean": show(ctx.x[i]), "perturbed": show(res.x_adv[i])}
+             for i, p in zip(idx.tolist(), adv_pred.tolist(), strict=True)]
+    return plotspec.images(f"{name} at {norm_label(res.norm)} eps={res.eps:g}: clean (left) "
+                           "and adversarial (right), true → predicted", pairs)

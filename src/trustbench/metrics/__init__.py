@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from trustbench.metrics.stats import median_or_nan, wilson_interval
+from trustbench.metrics.stats import median_or_nan, pack_bools, unpack_bools, wilson_interval
 
-__all__ = ["median_or_nan", "wilson_interval"]
+__all__ = ["median_or_nan", "pack_bools", "unpack_bools", "wilson_interval"]

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["median_or_nan", "wilson_interval"]
+__all__ = ["median_or_nan", "pack_bools", "unpack_bools", "wilson_interval"]
 
 
 def wilson_interval(successes: int, n: int, *, alpha: float = 0.05) -> tuple[float, float]:
@@ -42,3 +42,31 @@ def median_or_nan(values: np.ndarray) -> float:
     """Median of ``values``, ``nan`` when there are none."""
     values = np.asarray(values, dtype=np.float64)
     return float(np.median(values)) if values.size else float("nan")
+
+
+def pack_bools(values: np.ndarray) -> dict[str, object]:
+    """A per-point boolean array, compact enough for a scorecard (N/8 bytes, base64).
+
+    Baselines use it for paired tests (McNemar) on the same points.
+    """
+    import base64
+
+    v = np.asarray(values, dtype=bool).ravel()
+    return {"encoding": "packbits-base64", "n": int(v.size),
+            "data": base64.b64encode(np.packbits(v).tobytes()).decode("ascii")}
+
+
+def unpack_bools(packed: object) -> np.ndarray | None:
+    """Inverse of :func:`pack_bools`; ``None`` when ``packed`` is missing or malformed."""
+    import base64
+    import binascii
+
+    if not isinstance(packed, dict) or packed.get("encoding") != "packbits-base64":
+        return None
+    try:
+        n = int(packed["n"])
+        raw = np.frombuffer(base64.b64decode(str(packed["data"]), validate=True), dtype=np.uint8)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return None
+    bits = np.unpackbits(raw)
+    return bits[:n].astype(bool) if bits.size >= n >= 0 else None

@@ -1,0 +1,211 @@
+"""Compare two scorecards metric by metric, with a confidence interval for each change.
+
+Like is compared with like: a finding of the current run is matched to the baseline's
+finding with the same id (ids encode attack, norm and eps), and the comparison says when the
+two runs evaluated different data or used a different configuration.
+
+Where both scorecards carry per-point outcomes of the same points (clean correctness,
+robustness), the change is a paired difference of proportions with McNemar's exact test;
+otherwise the interval combines the two runs' own intervals (Newcombe's method), and metrics
+without an interval get the change alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trustbench.metrics import unpack_bools
+from trustbench.scorecard import Scorecard
+
+__all__ = ["Comparison", "MetricDelta", "better_direction", "compare_scorecards"]
+
+#: Config fields that change what a metric means; a difference is reported, not hidden.
+_COMPARABLE_CONFIG = ("norm", "eps_units", "n", "seed", "attack_params", "severities")
+#: Metrics that are run costs, not properties of the model: never compared.
+_COST_METRICS = {"wall_time", "grad_evals", "queries"}
+#: Evidence keys holding per-point outcomes of the metric they sit next to.
+_PAIRED = {"accuracy": "correct", "robust_accuracy": "robust"}
+
+
+def better_direction(metric: str) -> str:
+    """Which way a metric improves, from its name (``accuracy@3`` is an accuracy)."""
+    name = metric.split("@")[0].lower()
+    if any(k in name for k in ("accuracy", "auroc", "auc", "recall", "precision")):
+        return "higher"
+    if any(k in name for k in ("ece", "mce", "brier", "nll", "gap", "fpr", "error", "_ce")):
+        return "lower"
+    return ""
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    """The change of one metric from the baseline to the current run.
+
+    ``delta`` is current minus baseline; ``ci`` its 95% interval (``None`` when neither run
+    gave one); ``method`` says how the interval was made; ``p_value`` is McNemar's exact
+    two-sided p-value for paired proportions, else ``None``.
+    """
+
+    finding_id: str
+    metric: str
+    baseline: float
+    current: float
+    unit: str = ""
+    ci: tuple[float, float] | None = None
+    method: str = "difference only"
+    p_value: float | None = None
+
+    @property
+    def delta(self) -> float:
+        return self.current - self.baseline
+
+    @property
+    def better(self) -> str:
+        """``"higher"``, ``"lower"`` or ``""`` (unknown): which way is an improvement."""
+        return better_direction(self.metric)
+
+    @property
+    def significantly_worse(self) -> bool:
+        """The 95% interval of the change lies entirely on the worse side of 0."""
+        if self.ci is None or not self.better:
+            return False
+        return self.ci[1] < 0 if self.better == "higher" else self.ci[0] > 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.finding_id}:{self.metric}"
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(v: float | None) -> float | None:
+            return None if v is None or not math.isfinite(v) else float(v)
+
+        return {"finding": self.finding_id, "metric": self.metric, "unit": self.unit,
+                "baseline": num(self.baseline), "current": num(self.current),
+                "delta": num(self.delta),
+                "ci95": None if self.ci is None else [num(self.ci[0]), num(self.ci[1])],
+                "method": self.method, "p_value": num(self.p_value)}
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare_scorecards`."""
+
+    deltas: list[MetricDelta] = field(default_factory=list)
+    same_data: bool = True
+    same_model: bool = True
+    config_differences: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    only_in_baseline: list[str] = field(default_factory=list)
+    only_in_current: list[str] = field(default_factory=list)
+    new_warnings: list[str] = field(default_factory=list)  # finding ids now warn/fail, before not
+
+    def get(self, finding_id: str, metric: str) -> MetricDelta | None:
+        return next((d for d in self.deltas if d.finding_id == finding_id and d.metric == metric),
+                    None)
+
+    @property
+    def comparable(self) -> bool:
+        """Same data and same measuring configuration: changes are the model's."""
+        return self.same_data and not self.config_differences
+
+    def caveats(self) -> list[str]:
+        out = []
+        if not self.same_data:
+            out.append("the runs evaluated different data (data fingerprints differ): changes "
+                       "mix model and data effects, and paired tests are not used")
+        for k, (a, b) in self.config_differences.items():
+            out.append(f"config {k} differs: baseline {a!r}, current {b!r}")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"comparable": self.comparable, "same_data": self.same_data,
+                "same_model": self.same_model, "caveats": self.caveats(),
+                "config_differences": {k: list(v) for k, v in self.config_differences.items()},
+                "only_in_baseline": self.only_in_baseline,
+                "only_in_current": self.only_in_current, "new_warnings": self.new_warnings,
+                "deltas": [d.to_dict() for d in self.deltas]}
+
+
+def _mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], float]:
+    """Paired difference ``mean(b) - mean(a)`` of per-point outcomes: Wald interval with
+    the paired variance, and McNemar's exact p-value.
+
+    References
+    ----------
+    McNemar, "Note on the sampling error of the difference between correlated proportions
+    or percentages", Psychometrika 12 (1947).
+    """
+    from scipy.stats import binomtest
+
+    n = len(a)
+    lost = int(np.sum(a & ~b))  # baseline right, current wrong
+    gained = int(np.sum(~a & b))
+    d = (gained - lost) / n
+    var = ((gained + lost) - (gained - lost) ** 2 / n) / n**2
+    half = 1.959964 * math.sqrt(max(var, 0.0))
+    p = 1.0 if lost + gained == 0 else float(binomtest(gained, lost + gained, 0.5).pvalue)
+    return (d - half, d + half), p
+
+
+def _newcombe(base: tuple[float, float, float], cur: tuple[float, float, float]
+              ) -> tuple[float, float] | None:
+    """Interval for ``cur - base`` from each estimate's own 95% interval (independent
+    samples; conservative for paired runs).
+
+    References
+    ----------
+    Newcombe, "Interval estimation for the difference between independent proportions",
+    Statistics in Medicine 17 (1998).
+    """
+    p1, l1, u1 = base
+    p2, l2, u2 = cur
+    if not all(math.isfinite(v) for v in (p1, l1, u1, p2, l2, u2)):
+        return None
+    d = p2 - p1
+    return (d - math.hypot(p2 - l2, u1 - p1), d + math.hypot(u2 - p2, p1 - l1))
+
+
+def compare_scorecards(current: Scorecard, baseline: Scorecard) -> Comparison:
+    """Match findings by id and measure each shared metric's change."""
+    cp, bp = current.provenance, baseline.provenance
+    cmp = Comparison(
+        same_data=cp.get("data", {}).get("fingerprint") == bp.get("data", {}).get("fingerprint"),
+        same_model=cp.get("model", {}).get("fingerprint") == bp.get("model", {}).get("fingerprint"),
+    )
+    ccfg, bcfg = cp.get("config", {}), bp.get("config", {})
+    for k in _COMPARABLE_CONFIG:
+        if ccfg.get(k) != bcfg.get(k):
+            cmp.config_differences[k] = (bcfg.get(k), ccfg.get(k))
+    base = {f.id: f for f in baseline.findings}
+    cur_ids = {f.id for f in current.findings}
+    cmp.only_in_baseline = [i for i in base if i not in cur_ids and i != "provenance"]
+    for f in current.findings:
+        b = base.get(f.id)
+        if b is None:
+            if f.id != "provenance" and not f.id.startswith(("gate.", "baseline.")):
+                cmp.only_in_current.append(f.id)
+            continue
+        if f.severity != "info" and b.severity == "info":
+            cmp.new_warnings.append(f.id)
+        for name, m in f.metrics.items():
+            bm = b.metrics.get(name)
+            if bm is None or name in _COST_METRICS or m.unit == "count":
+                continue
+            ci, method, p = None, "difference only", None
+            bits_key = _PAIRED.get(name)
+            paired = None
+            if bits_key and cmp.same_data:
+                a, c = unpack_bools(b.evidence.get(bits_key)), unpack_bools(f.evidence.get(bits_key))
+                if a is not None and c is not None and len(a) == len(c) and len(a) > 0:
+                    paired = (a, c)
+            if paired is not None:
+                ci, p = _mcnemar(*paired)
+                method = "paired (same points): Wald interval, McNemar exact test"
+            elif m.ci is not None and bm.ci is not None:
+                ci = _newcombe((bm.value, *bm.ci), (m.value, *m.ci))
+                method = "from each run's 95% interval (Newcombe)"
+            cmp.deltas.append(MetricDelta(f.id, name, bm.value, m.value, m.unit, ci, method, p))
+    return cmp
