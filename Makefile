@@ -32,6 +32,7 @@ demo: $(VENV)/.installed
 ## Lint and run the test suite.
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks examples
+	@bash scripts/install_browser.sh || echo "warning: no headless Chromium; the HTML report's browser test will be skipped"
 	$(VENV)/bin/pytest -q
 
 ## Attacks vs torchattacks and ART in their own venv (.bench-venv); ~15 min. Results: docs/benchmarks.md

@@ -129,10 +129,10 @@ def test_csv_with_unknown_target(tmp_path: Path, skops_model) -> None:
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
-    ("--norm", "l3", "--norm 'l3': use linf or l2"),
-    ("--eps-units", "pixels", "--eps-units 'pixels': use raw or range"),
-    ("--split", "val", "--split 'val': use test, train or all"),
-    ("--batch-size", "0", "--batch-size must be at least 1, got 0"),
+    ("--norm", "l3", "--norm 'l3': Input should be 'linf' or 'l2'"),
+    ("--eps-units", "pixels", "--eps-units 'pixels': Input should be 'raw' or 'range'"),
+    ("--split", "val", "--split 'val': Input should be 'test', 'train' or 'all'"),
+    ("--batch-size", "0", "--batch-size 0: Input should be greater than or equal to 1"),
 ])
 def test_bad_options_before_loading(skops_model, option: str, value: str, message: str) -> None:
     _usage_error(_scan("--model", skops_model[0], "--data", "breast_cancer", option, value), message)
@@ -141,10 +141,10 @@ def test_bad_options_before_loading(skops_model, option: str, value: str, messag
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--eps", "a,b", "--eps 'a,b': expected comma-separated numbers"),
     ("--eps", ",", "--eps ',': expected one or more numbers"),
-    ("--eps", "-0.1", "--eps values must be >= 0"),
+    ("--eps", "-0.1", "eps values must be >= 0"),
     ("--bounds", "1", "--bounds '1': expected 2 numbers"),
     ("--attacks", "nosuch", "unknown attack 'nosuch' -- use one of:"),
-    ("--n", "0", "--n must be a positive number of points, got 0"),
+    ("--n", "0", "--n 0: Input should be greater than or equal to 1"),
 ])
 def test_bad_options_after_loading(tmp_path: Path, skops_model, option: str, value: str,
                                    message: str) -> None:

@@ -46,9 +46,23 @@ def test_torch_scan_findings_are_consistent(blobs: Dataset) -> None:
     assert prov["seed"] == 3
     assert prov["model"]["fingerprint"].startswith("sha256:")
     assert prov["data"]["fingerprint"] == blobs.fingerprint()
-    assert "calibration (ECE, reliability)" in card.not_measured
+    for fid in ("shift.summary", "calibration.clean", "calibration.temperature",
+                "calibration.attack", "ood.detection", "subgroups.class", "slices.weakest"):
+        assert card.get(fid) is not None, fid
+    assert any("audit" in s for s in card.not_measured)
     tags = card.get("robustness.pgd.linf.0.1").tags
     assert "secure and resilient" in tags.characteristics and "MEASURE 2.7" in tags.subcategories
+
+
+def test_switched_off_checks_are_listed_as_not_measured(blobs: Dataset) -> None:
+    cfg = ScanConfig(eps=[0.1], attacks=["fgsm"], eps_units="raw", shifts=[], calibration=False,
+                     ood=False, subgroups=False, validity=False)
+    card = scan(toy_mlp(0), blobs, cfg)
+    assert not [f.id for f in card.findings if f.id.startswith(
+        ("shift.", "calibration.", "ood.", "subgroups.", "slices.", "validity."))]
+    for what in ("corruptions and distribution shift", "calibration", "out-of-distribution",
+                 "subgroup", "evaluation-validity"):
+        assert any(what in s and "disabled" in s for s in card.not_measured), what
 
 
 def test_scan_is_deterministic(blobs: Dataset) -> None:

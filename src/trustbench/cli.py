@@ -79,15 +79,44 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None
         yield factory
 
 
-def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool) -> None:
+def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
+              baseline: str | Path | None = None, fail_on: list[str] | None = None,
+              formats: list[str] | None = None) -> bool:
+    """Scan, gate, write every requested format; returns True when a gate rule fired."""
+    from trustbench.gate import apply_gate, parse_rule
     from trustbench.report import render_terminal
     from trustbench.scan import scan
+    from trustbench.scorecard import Scorecard
 
+    rules = [parse_rule(r) for r in fail_on or []]  # a typo fails before minutes of work
+    base = Scorecard.from_json(baseline) if baseline else None
+    if any(r.needs_baseline for r in rules) and base is None:
+        bad = next(r for r in rules if r.needs_baseline)
+        raise _fail(f"--fail-on {bad.text!r} compares against a baseline: pass --baseline")
     with _progress(quiet) as factory:
-        card = scan(model, data, config, progress=factory)
-    path = card.to_json(out / "scorecard.json")
-    render_terminal(card, console)
-    console.print(f"Scorecard written to [bold]{path}[/bold]")
+        card = scan(model, data, config, progress=factory, baseline=base)
+    gate = apply_gate(card, baseline=base, rules=rules)
+    formats = formats or ["json", "html", "markdown", "junit"]
+    written = [card.to_json(out / "scorecard.json")]  # the canonical result goes first
+    try:
+        if "html" in formats:
+            from trustbench.report import write_html
+            written.append(write_html(card, out / "report.html"))
+        if "markdown" in formats:
+            from trustbench.report import render_markdown
+            written.append(_write_text(out / "summary.md", render_markdown(card)))
+        if "junit" in formats:
+            from trustbench.report import write_junit
+            written.append(write_junit(card, out / "junit.xml"))
+    finally:
+        render_terminal(card, console)
+        console.print(f"Scorecard written to [bold]{written[0]}[/bold]")
+        if written[1:]:
+            console.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in written[1:]))
+    for r in gate.failed:
+        err_console.print(Text.assemble(("gate failed: ", "bold red"), f"{r.rule.text}: {r.reason}"),
+                          soft_wrap=True, highlight=False)
+    return bool(gate.failed)
 
 
 def _print_estimate(model: Any, data: Any, config: Any) -> None:
@@ -120,19 +149,109 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
-ModelOpt = Annotated[str, typer.Option(
+ModelOpt = Annotated[str | None, typer.Option(
     "--model", "-m", help="TorchScript file; .pt/.safetensors state_dict with --arch; .onnx; "
     ".skops; a pickle/joblib with --trust-pickle; or package.module:attribute.")]
-DataOpt = Annotated[str, typer.Option(
+DataOpt = Annotated[str | None, typer.Option(
     "--data", "-d", help="digits, breast_cancer, or a .csv/.parquet/.npz file.")]
+
+# CLI parameter -> (config section, field, converter from the flag's text)
+_OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
+    "model": ("model", "path", str), "arch": ("model", "arch", str),
+    "arch_kwargs": ("model", "arch_kwargs", lambda v: _json_object(v, "--arch-kwargs")),
+    "mean": ("model", "mean", lambda v: _floats(v, "--mean")),
+    "std": ("model", "std", lambda v: _floats(v, "--std")),
+    "trust_pickle": ("model", "trust_pickle", bool),
+    "data": ("data", "source", str), "target": ("data", "target", str),
+    "group": ("data", "group", str), "split": ("data", "split", str),
+    "bounds": ("data", "bounds", lambda v: _floats(v, "--bounds", count=2)),
+    "schema": ("data", "schema_file", str),
+    "eps": ("scan", "eps", lambda v: _floats(v, "--eps")), "norm": ("scan", "norm", str),
+    "eps_units": ("scan", "eps_units", str), "attacks": ("scan", "attacks", lambda v: _names(v)),
+    "n": ("scan", "n", int), "seed": ("scan", "seed", int),
+    "batch_size": ("scan", "batch_size", int), "budget": ("scan", "budget", float),
+    "validity": ("scan", "validity", bool), "shifts": ("scan", "shifts", lambda v: _names(v)),
+    "severities": ("scan", "severities", lambda v: _ints(v, "--severities")),
+    "calibration": ("scan", "calibration", bool), "ood": ("scan", "ood", bool),
+    "subgroups": ("scan", "subgroups", bool),
+    "baseline": ("gate", "baseline", str), "fail_on": ("gate", "fail_on", list),
+    "out": ("output", "out", str),
+}
+_FLAG = {"schema_file": "schema", "source": "data", "path": "model"}
+
+
+def _names(text: str) -> list[str]:
+    """Comma-separated names; 'none' is the empty list."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    return [] if names == ["none"] else names
+
+
+def _ints(text: str, option: str) -> list[int]:
+    try:
+        return [int(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise _fail(f"{option} {text!r}: expected comma-separated integers, e.g. 1,3,5") from None
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    import json
+
+    try:
+        v = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _fail(f"{option} {text!r}: not valid JSON ({e.msg})") from None
+    if not isinstance(v, dict):
+        raise _fail(f"{option} {text!r}: expected a JSON object, e.g. '{{\"width\": 16}}'")
+    return v
+
+
+def _scan_settings(cli_ctx: typer.Context, params: dict[str, Any], config: Path | None) -> Any:
+    """The config file (if any) with the flags given on the command line applied over it."""
+    from pydantic import ValidationError
+
+    from trustbench.config import DataSection, ModelSection, ScanFile, load_scan_file
+
+    if config is not None:
+        sf = load_scan_file(config)
+    else:
+        if not params["model"] or not params["data"]:
+            raise _fail("pass --model and --data, or a --config file that sets them "
+                        "(create one with 'trustbench init')")
+        sf = ScanFile(model=ModelSection(path=params["model"]),
+                      data=DataSection(source=params["data"]))
+    for name, (section, field, convert) in _OVERRIDES.items():
+        source = cli_ctx.get_parameter_source(name)  # click's enum (typer may vendor click)
+        if getattr(source, "name", None) != "COMMANDLINE":
+            continue
+        value = params[name]
+        try:
+            setattr(getattr(sf, section), field, None if value is None else convert(value))
+        except ValidationError as e:
+            flag = "--" + name.replace("_", "-")
+            raise _fail(f"{flag} {value!r}: {e.errors()[0]['msg']}") from None
+    return sf
+
+
+def _check_names(s_cfg: Any) -> None:
+    from trustbench.attacks.registry import attack_class
+    from trustbench.shifts import shift_class
+
+    for name in s_cfg.attacks or []:
+        attack_class(name)
+    for name in s_cfg.shifts or []:
+        shift_class(name)
 
 
 @app.command()
 def scan(
-    model: ModelOpt,
-    data: DataOpt,
+    cli_ctx: typer.Context,
+    model: ModelOpt = None,
+    data: DataOpt = None,
+    config: Annotated[Path | None, typer.Option(
+        help="YAML scan file ('trustbench init' writes one); flags override it.")] = None,
     target: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    group: Annotated[str | None, typer.Option(help="Column with a group/slice attribute.")] = None,
+    group: Annotated[str | None, typer.Option(
+        help="Column with a group attribute: per-group accuracy, robustness, calibration.")] = None,
     eps: Annotated[str | None, typer.Option(
         help="Comma-separated radii, e.g. 0.05,0.1,0.2 (default: 1%, 3%, 10% of the input "
         "range for linf).")] = None,
@@ -141,11 +260,25 @@ def scan(
         help="raw (the data's units; image default) or range (fraction of each feature's "
         "range; tabular default).")] = None,
     attacks: Annotated[str | None, typer.Option(
-        help="Comma-separated attack names (see 'trustbench attacks'). Default: fgsm,pgd,"
-        "standard for torch models, square for black-box ones.")] = None,
+        help="Comma-separated attack names (see 'trustbench attacks'), or none. Default: "
+        "fgsm,pgd,standard for torch models, square for black-box ones.")] = None,
+    shifts: Annotated[str | None, typer.Option(
+        help="Comma-separated shift names (see 'trustbench shifts'), or none. Default: every "
+        "shift for the data's modality.")] = None,
+    severities: Annotated[str | None, typer.Option(
+        help="Shift severities to measure, from 1..5 (default: all).")] = None,
+    calibration: Annotated[bool, typer.Option(help="Measure calibration.")] = True,
+    ood: Annotated[bool, typer.Option(help="Measure out-of-distribution detection.")] = True,
+    subgroups: Annotated[bool, typer.Option(help="Measure per-group/per-class results.")] = True,
     n: Annotated[int | None, typer.Option(help="Evaluate a seeded random sample of N points.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for sampling and attacks.")] = 0,
-    out: Annotated[Path, typer.Option(help="Folder for scorecard.json.")] = Path("trustbench-report"),
+    seed: Annotated[int, typer.Option(help="Seed for sampling, attacks and shifts.")] = 0,
+    out: Annotated[Path, typer.Option(
+        help="Folder for scorecard.json, report.html, summary.md, junit.xml.")] = Path("trustbench-report"),
+    baseline: Annotated[Path | None, typer.Option(
+        help="An earlier scorecard.json of the same data: report each metric's change.")] = None,
+    fail_on: Annotated[list[str] | None, typer.Option(
+        help="Exit 1 when a rule fires, e.g. 'any fail', 'robust_acc@linf:0.1 drop > 2pt', "
+        "'ece increase > 0.02', 'accuracy < 0.9'. Repeatable.")] = None,
     arch: Annotated[str | None, typer.Option(
         help="package.module:Class of the nn.Module a state_dict belongs to.")] = None,
     arch_kwargs: Annotated[str | None, typer.Option(
@@ -170,66 +303,149 @@ def scan(
         "short calibration) and exit without attacking.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Scan a model's adversarial robustness on a dataset and write DIR/scorecard.json."""
+    """Scan a model: clean accuracy, adversarial robustness, corruptions and shift,
+    calibration, out-of-distribution detection and subgroups. Writes DIR/scorecard.json,
+    report.html, summary.md and junit.xml; exits 1 when a --fail-on rule fires."""
     from trustbench.checks import ScanConfig
     from trustbench.data import load_data
     from trustbench.models.loading import load_model
 
-    if norm not in ("linf", "l2"):
-        raise _fail(f"--norm {norm!r}: use linf or l2")
-    if eps_units not in (None, "raw", "range"):
-        raise _fail(f"--eps-units {eps_units!r}: use raw or range")
-    if split not in ("test", "train", "all"):
-        raise _fail(f"--split {split!r}: use test, train or all")
-    if batch_size < 1:
-        raise _fail(f"--batch-size must be at least 1, got {batch_size}")
+    params = dict(locals())
     try:
-        b = _floats(bounds, "--bounds", count=2)
-        ds = load_data(data, target=target, group=group, bounds=(b[0], b[1]) if b else None,
-                       schema=schema, split=split, seed=seed)  # type: ignore[arg-type]
+        sf = _scan_settings(cli_ctx, params, config)
+        m_cfg, d_cfg, s_cfg = sf.model, sf.data, sf.scan
+        _check_names(s_cfg)  # typos fail before any loading
+        ds = load_data(d_cfg.source, target=d_cfg.target, group=d_cfg.group,
+                       bounds=d_cfg.bounds, schema=d_cfg.schema_file, split=d_cfg.split,
+                       seed=s_cfg.seed)
         adapter: dict[str, Any] = {}
-        if mean or std:
-            adapter = {"mean": _floats(mean, "--mean"), "std": _floats(std, "--std")}
-        m = load_model(model, arch=arch, arch_kwargs=arch_kwargs, trust_pickle=trust_pickle,
-                       **adapter)
-        config = ScanConfig(
-            eps=_floats(eps, "--eps"), norm=norm, eps_units=eps_units,  # type: ignore[arg-type]
-            attacks=[a.strip() for a in attacks.split(",") if a.strip()] if attacks else None,
-            n=n, seed=seed, validity=validity, batch_size=batch_size, budget=budget)
+        if m_cfg.mean or m_cfg.std:
+            adapter = {"mean": m_cfg.mean, "std": m_cfg.std}
+        m = load_model(m_cfg.path, arch=m_cfg.arch, arch_kwargs=m_cfg.arch_kwargs,
+                       trust_pickle=m_cfg.trust_pickle, **adapter)
+        scan_config = ScanConfig(**s_cfg.model_dump())
         if dry_run:
-            _print_estimate(m, ds, config)
-        else:
-            _run_scan(m, ds, config, out, quiet)
+            _print_estimate(m, ds, scan_config)
+            return
+        failed = _run_scan(m, ds, scan_config, Path(sf.output.out), quiet,
+                           baseline=sf.gate.baseline, fail_on=sf.gate.fail_on,
+                           formats=sf.output.formats)
     except TrustbenchError as e:
         raise _fail(str(e)) from None
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("trustbench.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example scan configuration (use it with scan --config)."""
+    from trustbench.config import EXAMPLE
+
+    if path.exists() and not force:
+        raise _fail(f"{path} exists; pass --force to overwrite it")
+    path.write_text(EXAMPLE, encoding="utf-8")
+    console.print(f"Wrote [bold]{path}[/bold]: edit model.path and data.source, then run "
+                  f"'trustbench scan --config {path}'")
+
+
+@app.command()
+def compare(
+    baseline: Annotated[Path, typer.Argument(help="The earlier scorecard.json.")],
+    current: Annotated[Path, typer.Argument(help="The later scorecard.json.")],
+    markdown: Annotated[Path | None, typer.Option(help="Also write the comparison as Markdown.")] = None,
+    fail_on: Annotated[list[str] | None, typer.Option(
+        help="Exit 1 when a rule fires (see scan --help).")] = None,
+    all_metrics: Annotated[bool, typer.Option("--all", help="Show every compared metric, not "
+                                              "only the headline ones and significant changes.")] = False,
+) -> None:
+    """Show what changed between two scorecards, with a 95% interval for each change."""
+    from trustbench.gate import apply_gate
+    from trustbench.report.comparison import render_comparison_markdown, render_comparison_terminal
+    from trustbench.scorecard import Scorecard
+
+    try:
+        base, cur = Scorecard.from_json(baseline), Scorecard.from_json(current)
+        gate = apply_gate(cur, baseline=base, rules=fail_on or [])
+    except TrustbenchError as e:
+        raise _fail(str(e)) from None
+    assert gate.comparison is not None
+    render_comparison_terminal(gate.comparison, console, all_metrics=all_metrics)
+    for r in gate.results:
+        console.print(("[red]FAIL[/red] " if r.fired else "[green]ok[/green]   ")
+                      + f"{r.rule.text}: {r.reason}", highlight=False)
+    if markdown:
+        _write_text(markdown, render_comparison_markdown(gate.comparison, gate.results))
+        console.print(f"Comparison written to [bold]{markdown}[/bold]")
+    if gate.failed:
+        raise typer.Exit(1)
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Atomic: a crash never leaves half a report."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; reports are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for scorecard.json.")] = Path("trustbench-report"),
+    out: Annotated[Path, typer.Option(help="Folder for the scorecard and reports.")] = Path(
+        "trustbench-report"),
     retrain: Annotated[bool, typer.Option(help="Train the demo CNN again instead of using the "
                                                 "cached one.")] = False,
     n: Annotated[int, typer.Option(help="Test points to scan (a seeded sample of the 540).")] = 200,
+    train_fraction: Annotated[float, typer.Option(
+        help="Train a deliberately weaker CNN on this fraction of the training data (not "
+        "cached), e.g. 0.1 to see a regression gate fail.")] = 1.0,
+    baseline: Annotated[Path | None, typer.Option(
+        help="An earlier demo scorecard.json to compare with.")] = None,
+    fail_on: Annotated[list[str] | None, typer.Option(
+        help="Exit 1 when a rule fires (see scan --help). Repeatable.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Train a small CNN on the built-in digits data (once; cached), scan it and print the
-    scorecard."""
+    """Train a small CNN on the built-in digits data (once; cached), scan it and write the
+    scorecard and the HTML report."""
     from trustbench.checks import ScanConfig
     from trustbench.data import load_builtin
-    from trustbench.demo import load_demo_model
+    from trustbench.demo import load_demo_model, train_demo_model
     from trustbench.models import TorchModel
 
+    if not 0 < train_fraction <= 1:
+        raise _fail(f"--train-fraction must be in (0, 1], got {train_fraction}")
     try:
-        if not quiet:
-            err_console.print("Loading the demo CNN (trained on digits on first use)...")
-        module, path = load_demo_model(retrain=retrain)
-        if not quiet:
-            err_console.print(f"Demo model: {path}")
+        if train_fraction < 1:
+            if not quiet:
+                err_console.print(f"Training a demo CNN on {train_fraction:.0%} of the training "
+                                  "data...")
+            module = train_demo_model(fraction=train_fraction)
+        else:
+            if not quiet:
+                err_console.print("Loading the demo CNN (trained on digits on first use)...")
+            module, path = load_demo_model(retrain=retrain)
+            if not quiet:
+                err_console.print(f"Demo model: {path}")
         config = ScanConfig(eps=[0.05, 0.1, 0.2], norm="linf", attacks=["fgsm", "pgd", "standard"],
                             n=n, seed=0)
-        _run_scan(TorchModel(module), load_builtin("digits", split="test"), config, out, quiet)
+        failed = _run_scan(TorchModel(module), load_builtin("digits", split="test"), config, out,
+                           quiet, baseline=baseline, fail_on=fail_on)
     except TrustbenchError as e:
         raise _fail(str(e)) from None
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command(name="attacks")
@@ -243,6 +459,22 @@ def list_attacks() -> None:
     for name, cls in sorted(REGISTRY.items()):
         doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
         table.add_row(name, "yes" if cls.requires_gradients else "no", ", ".join(cls.norms), doc)
+    console.print(table)
+
+
+@app.command(name="shifts")
+def list_shifts() -> None:
+    """List the registered corruptions and distribution shifts."""
+    from rich.table import Table
+
+    from trustbench.shifts import SHIFTS
+
+    table = Table("name", "modality", "needs", "summary")
+    for name, cls in sorted(SHIFTS.items(), key=lambda kv: (kv[1].modality, kv[0])):
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        req = getattr(cls, "requires", "") or "-"
+        needs = req if isinstance(req, str) else ", ".join(req)
+        table.add_row(name, cls.modality, needs, doc)
     console.print(table)
 
 

@@ -67,7 +67,7 @@ class ScanSection(_Section):
     @classmethod
     def _eps(cls, v: list[float] | None) -> list[float] | None:
         if v is not None and (not v or any(not e >= 0 for e in v)):
-            raise ValueError("eps must be a non-empty list of numbers >= 0")
+            raise ValueError("eps values must be >= 0 (and at least one given)")
         return v
 
     @field_validator("severities")

@@ -18,7 +18,11 @@ from trustbench.checks import (
     ProgressFactory,
     ScanConfig,
     adversarial_robustness,
+    calibration_checks,
     clean_accuracy,
+    ood_detection,
+    shift_robustness,
+    subgroup_performance,
     validity_checks,
 )
 from trustbench.data import Dataset
@@ -35,12 +39,10 @@ log = logging.getLogger(__name__)
 #: Default eps, as fractions of the input range, by norm.
 DEFAULT_EPS = {"linf": [0.01, 0.03, 0.1], "l2": [0.1, 0.5, 1.0]}
 
-#: What the scan does not evaluate yet; every scorecard lists it (AI RMF MEASURE 1.1).
+#: What a scan never evaluates; every scorecard lists it (AI RMF MEASURE 1.1), with the
+#: checks this run skipped or switched off.
 NOT_YET_MEASURED = [
-    "corruptions and distribution shift",
-    "calibration (ECE, reliability)",
-    "out-of-distribution detection",
-    "subgroup and slice performance",
+    "data quality, leakage and label errors of the evaluation set (run 'trustbench audit')",
 ]
 
 
@@ -83,6 +85,13 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     if unknown:
         raise InputError(f"attack_params names unknown attack {sorted(unknown)[0]!r}",
                          fix=f"use one of: {', '.join(sorted(REGISTRY))}")
+    from trustbench.shifts import shift_class
+    from trustbench.shifts.base import check_severity
+
+    for name in cfg.shifts or []:
+        shift_class(name)
+    for sev in cfg.severities:
+        check_severity(sev)
     if cfg.budget is not None and not cfg.budget > 0:
         raise InputError(f"--budget must be a positive number of seconds, got {cfg.budget}")
     model = as_model(model)
@@ -113,6 +122,7 @@ def scan(
     config: ScanConfig | None = None,
     *,
     progress: ProgressFactory | None = None,
+    baseline: Scorecard | None = None,
 ) -> Scorecard:
     """Evaluate ``model`` on ``data``: clean accuracy, robustness over an eps curve for every
     applicable attack, and the evaluation-validity checks.
@@ -128,31 +138,46 @@ def scan(
         What to measure; defaults to :class:`ScanConfig()`.
     progress
         ``progress(description, total) -> advance(n)``, for progress bars.
+    baseline
+        An earlier scorecard; checks that report relative numbers (relative mCE) use it.
+        Comparing the two is :func:`trustbench.gate.apply_gate`'s job.
     """
     cfg = config or ScanConfig()
     t0 = time.perf_counter()
     model, ds, ctx = prepare(model, data, cfg, progress=progress)
+    ctx.baseline = baseline
     if cfg.budget is not None:
         ctx.deadline = t0 + cfg.budget
     timings: dict[str, float] = {}
     findings: list[Finding] = []
-    for name, check in (
-        ("accuracy", lambda: clean_accuracy(ctx)),
-        ("robustness", lambda: adversarial_robustness(ctx)),
-        ("validity", lambda: validity_checks(ctx) if cfg.validity and not ctx.out_of_time
-         else []),
-    ):
+    not_measured = list(NOT_YET_MEASURED)
+    # (name, check, enabled, what it measures): order matters, later checks read the
+    # results of earlier ones (attacks -> calibration under attack, subgroups' robust
+    # accuracy; shifted inputs -> near-OOD).
+    plan = [
+        ("accuracy", clean_accuracy, True, "clean accuracy"),
+        ("robustness", adversarial_robustness, True, "adversarial robustness"),
+        ("shifts", shift_robustness, cfg.shifts != [], "corruptions and distribution shift"),
+        ("calibration", calibration_checks, cfg.calibration, "calibration (ECE, reliability)"),
+        ("ood", ood_detection, cfg.ood, "out-of-distribution detection"),
+        ("subgroups", subgroup_performance, cfg.subgroups, "subgroup and slice performance"),
+        ("validity", validity_checks, cfg.validity, "evaluation-validity checks"),
+    ]
+    cut: list[str] = []
+    for name, check, enabled, what in plan:
+        if not enabled:
+            not_measured.append(f"{what} (disabled)")
+            continue
+        if name not in ("accuracy", "robustness") and ctx.out_of_time:
+            not_measured.append(f"{what} (the time budget ran out first)")
+            cut.append(f"the {what}")
+            continue
         t = time.perf_counter()
-        findings += check()
+        findings += check(ctx)
         timings[name] = round(time.perf_counter() - t, 3)
     timings["total"] = round(time.perf_counter() - t0, 3)
-    not_measured = list(NOT_YET_MEASURED) + [f"attack {s}" for s in ctx.skipped]
-    cut = [s for s in ctx.skipped if "budget" in s]
-    if not cfg.validity:
-        not_measured.append("evaluation-validity checks (disabled)")
-    elif not any(f.id.startswith("validity.") for f in findings):  # only the budget skips them
-        not_measured.append("evaluation-validity checks (the time budget ran out first)")
-        cut.append("the evaluation-validity checks")
+    not_measured += [s for s in ctx.skipped if s not in not_measured]
+    cut += [s for s in ctx.skipped if "budget" in s]
     if cut:
         findings.append(Finding(
             "budget.exhausted", f"The time budget of {cfg.budget:g}s cut the scan short", "warn",

@@ -67,6 +67,7 @@ class Scorecard:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(self.to_dict(), fh, indent=2, allow_nan=False, default=_jsonable)
                 fh.write("\n")
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a scorecard is meant to be shared
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -60,10 +60,10 @@ def selected_attacks(ctx: CheckContext) -> list[Attack]:
     for name in names:
         cls = attack_class(name)
         if cls.requires_gradients and not differentiable:
-            ctx.skipped.append(f"{name}: needs gradients, and {ctx.model.description} is "
+            ctx.skipped.append(f"attack {name}: needs gradients, and {ctx.model.description} is "
                                "black-box")
         elif cfg.norm not in cls.norms:
-            ctx.skipped.append(f"{name}: does not support the {cfg.norm} norm")
+            ctx.skipped.append(f"attack {name}: does not support the {cfg.norm} norm")
         else:
             attacks.append(get_attack(name, **({"eps": ctx.eps_values[0], "norm": cfg.norm,
                                                 "seed": cfg.seed}
@@ -86,7 +86,7 @@ def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
                                    progress=advance, clean_pred=ctx.clean_pred,
                                    deadline=ctx.deadline)
         for eps in eps_values[len(results):]:
-            ctx.skipped.append(f"{name} at eps={eps:g}: the time budget ran out first")
+            ctx.skipped.append(f"attack {name} at eps={eps:g}: the time budget ran out first")
         for res in results:
             per_eps[res.eps].append((name, res))
             findings.append(_result_finding(name, res, ctx.x, units))

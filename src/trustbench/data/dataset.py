@@ -24,6 +24,8 @@ class Dataset:
         Where the data came from (a built-in name or a file path).
     notes
         Things a reader of the scorecard should know (e.g. bounds inferred from data).
+    group_name
+        The column ``groups`` came from (``--group``), used to name per-group findings.
     """
 
     x: np.ndarray
@@ -32,6 +34,7 @@ class Dataset:
     name: str = "data"
     groups: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    group_name: str | None = None
 
     def __post_init__(self) -> None:
         self.x = np.ascontiguousarray(self.x, dtype=np.float32)
@@ -77,7 +80,8 @@ class Dataset:
         idx = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
         return Dataset(self.x[idx], self.y[idx], self.schema, self.name,
                        None if self.groups is None else self.groups[idx],
-                       [*self.notes, f"a seeded random sample of {n} of {len(self)} rows"])
+                       [*self.notes, f"a seeded random sample of {n} of {len(self)} rows"],
+                       self.group_name)
 
     def label_indices(self, classes: np.ndarray | None, n_classes: int) -> np.ndarray:
         """Labels as class indices of the model; InputError for labels it does not know."""

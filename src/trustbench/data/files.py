@@ -49,6 +49,11 @@ def load_data(
     """
     spec_s = str(spec)
     if spec_s in BUILTIN:
+        if target is not None or group is not None:
+            raise InputError(f"{spec_s}: a built-in dataset has fixed labels and no group column "
+                             f"(got {'--target' if target is not None else '--group'})",
+                             fix="drop the option, or export the data to a CSV/Parquet file "
+                             "with the extra column")
         ds = load_builtin(spec_s, split=split, seed=seed)
         if bounds is not None or schema is not None:
             ds = _with_schema(ds, bounds, _read_schema(schema) if schema else None)
@@ -150,7 +155,7 @@ def _with_schema(ds: Dataset, bounds: tuple[float, float] | None,
     new = Schema(modality, lo, hi, source, s.feature_names, types, s.categories)
     new.validate(ds.x, source=ds.name)
     notes = [n for n in ds.notes if "bounds" not in n] if source == "declared" else ds.notes
-    return Dataset(ds.x, ds.y, new, ds.name, ds.groups, notes)
+    return Dataset(ds.x, ds.y, new, ds.name, ds.groups, notes, ds.group_name)
 
 
 def _load_npz(path: Path, bounds: tuple[float, float] | None,
@@ -197,7 +202,8 @@ def _load_npz(path: Path, bounds: tuple[float, float] | None,
                          "used; declare them with --bounds or a schema file")
     if x.ndim == 2 and schema.feature_names is None:
         schema.feature_names = [f"x{i}" for i in range(x.shape[1])]
-    ds = Dataset(x, y, schema, name=str(path), groups=arrays.get("groups"), notes=notes)
+    ds = Dataset(x, y, schema, name=str(path), groups=arrays.get("groups"), notes=notes,
+                 group_name="groups" if "groups" in arrays else None)
     schema.validate(ds.x, source=str(path))
     if schema_d is not None or (bounds is not None and "lower" in arrays):
         ds = _with_schema(ds, bounds, schema_d)
@@ -272,8 +278,10 @@ def _load_table(path: Path, target: str | None, group: str | None,
     notes = [] if bounds is not None else [
         f"{path.name}: feature bounds are the min and max of this file; declare them with "
         "--bounds or a schema file"]
-    groups = None if group is None else df[group].astype(str).to_numpy()
-    ds = Dataset(x, y, schema, name=str(path), groups=groups, notes=notes)
+    # missing group values stay missing (None), not the text "nan"
+    groups = None if group is None else df[group].astype(object).where(df[group].notna(),
+                                                                       None).to_numpy()
+    ds = Dataset(x, y, schema, name=str(path), groups=groups, notes=notes, group_name=group)
     if schema_d is not None:
         ds = _with_schema(ds, bounds, schema_d)
     return ds

@@ -1,6 +1,7 @@
 """Calibration metrics: how far a model's confidence can be trusted.
 
-Plain functions of ``(scores, y_true)`` where ``scores`` is (N, C) class probabilities.
+Plain functions of ``(scores, y_true)`` where ``scores`` is (N, C) class probabilities and
+``y_true`` (N,) class indices. Lower is better for every error here; 0 is perfect.
 """
 
 from __future__ import annotations
@@ -10,9 +11,55 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["ReliabilityBins", "expected_calibration_error", "reliability_bins"]
+from trustbench.errors import InputError
+
+__all__ = [
+    "ReliabilityBins",
+    "brier_score",
+    "expected_calibration_error",
+    "expected_calibration_error_ci",
+    "maximum_calibration_error",
+    "negative_log_likelihood",
+    "reliability_bins",
+]
 
 Strategy = Literal["uniform", "adaptive"]
+
+#: Probabilities are clipped to at least this before a logarithm.
+PROB_FLOOR = 1e-12
+
+
+def _check(scores: np.ndarray, y_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate (N, C) scores against (N,) class indices; float64 scores, int labels."""
+    scores = np.asarray(scores, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    if scores.ndim != 2:
+        raise InputError(f"scores must be (n_samples, n_classes) probabilities, got shape "
+                         f"{scores.shape}")
+    if y_true.shape != (len(scores),):
+        raise InputError(f"y_true must be ({len(scores)},) class indices to match scores, got "
+                         f"shape {y_true.shape}")
+    if y_true.size and (y_true.dtype.kind not in "iu" or y_true.min() < 0
+                        or y_true.max() >= scores.shape[1]):
+        raise InputError(f"y_true must hold class indices in [0, {scores.shape[1]}), got "
+                         f"{y_true.dtype} values in [{y_true.min()}, {y_true.max()}]")
+    return scores, y_true.astype(np.int64)
+
+
+def _bin_index(conf: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    # right-closed bins; confidence 0 falls in the first bin
+    return np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, len(edges) - 2)
+
+
+def _edges(conf: np.ndarray, n_bins: int, strategy: Strategy) -> np.ndarray:
+    if strategy == "uniform":
+        return np.linspace(0.0, 1.0, n_bins + 1)
+    if strategy == "adaptive":
+        edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1)) if len(conf) else \
+            np.linspace(0.0, 1.0, n_bins + 1)
+        edges[0], edges[-1] = 0.0, 1.0
+        return edges
+    raise InputError(f"strategy must be 'uniform' or 'adaptive', got {strategy!r}")
 
 
 @dataclass(frozen=True)
@@ -35,20 +82,11 @@ def reliability_bins(scores: np.ndarray, y_true: np.ndarray, *, n_bins: int = 15
     Guo et al., "On Calibration of Modern Neural Networks", ICML 2017.
     Nixon et al., "Measuring Calibration in Deep Learning", CVPR Workshops 2019 (adaptive).
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    y_true = np.asarray(y_true)
+    scores, y_true = _check(scores, y_true)
     conf = scores.max(1)  # (N,)
     correct = (scores.argmax(1) == y_true).astype(np.float64)  # (N,)
-    if strategy == "uniform":
-        edges = np.linspace(0.0, 1.0, n_bins + 1)
-    elif strategy == "adaptive":
-        edges = np.quantile(conf, np.linspace(0.0, 1.0, n_bins + 1)) if len(conf) else \
-            np.linspace(0.0, 1.0, n_bins + 1)
-        edges[0], edges[-1] = 0.0, 1.0
-    else:
-        raise ValueError(f"strategy must be 'uniform' or 'adaptive', got {strategy!r}")
-    # right-closed bins; confidence 0 falls in the first bin
-    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)  # (N,)
+    edges = _edges(conf, n_bins, strategy)
+    idx = _bin_index(conf, edges)  # (N,)
     count = np.bincount(idx, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         confidence = np.bincount(idx, conf, minlength=n_bins) / count
@@ -61,9 +99,19 @@ def expected_calibration_error(scores: np.ndarray, y_true: np.ndarray, *, n_bins
     """Expected calibration error: bin-weighted mean |accuracy - confidence| of the top-1
     prediction (0 is perfectly calibrated).
 
+    A binned estimate is biased upward on few points: a perfectly calibrated model still
+    scores about ``sqrt(n_bins / N)`` times a small constant.
+
     References
     ----------
     Naeini et al., "Obtaining Well Calibrated Probabilities Using Bayesian Binning", AAAI 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[0.9, 0.1], [0.9, 0.1]])
+    >>> expected_calibration_error(scores, np.array([0, 1]))  # 90% confident, 50% right
+    0.4
     """
     b = reliability_bins(scores, y_true, n_bins=n_bins, strategy=strategy)
     n = b.count.sum()
@@ -71,3 +119,107 @@ def expected_calibration_error(scores: np.ndarray, y_true: np.ndarray, *, n_bins
         return float("nan")
     filled = b.count > 0
     return float(np.sum(b.count[filled] * np.abs(b.accuracy[filled] - b.confidence[filled])) / n)
+
+
+def maximum_calibration_error(scores: np.ndarray, y_true: np.ndarray, *, n_bins: int = 15,
+                              strategy: Strategy = "uniform") -> float:
+    """Maximum calibration error: the largest |accuracy - confidence| over non-empty bins.
+
+    Sensitive to sparsely filled bins (one point can make a bin's gap 0.9); read it together
+    with the bin counts of :func:`reliability_bins`.
+
+    References
+    ----------
+    Naeini et al., "Obtaining Well Calibrated Probabilities Using Bayesian Binning", AAAI 2015.
+    """
+    b = reliability_bins(scores, y_true, n_bins=n_bins, strategy=strategy)
+    filled = b.count > 0
+    if not filled.any():
+        return float("nan")
+    return float(np.max(np.abs(b.accuracy[filled] - b.confidence[filled])))
+
+
+def brier_score(scores: np.ndarray, y_true: np.ndarray) -> float:
+    """Multi-class Brier score: mean over points of the summed squared error between the
+    probability vector and the one-hot label, in [0, 2].
+
+    References
+    ----------
+    Brier, "Verification of forecasts expressed in terms of probability", Monthly Weather
+    Review 78 (1950).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(brier_score(np.array([[0.8, 0.2]]), np.array([0])), 4)  # 0.2**2 + 0.2**2
+    0.08
+    """
+    scores, y_true = _check(scores, y_true)
+    if not len(scores):
+        return float("nan")
+    err = scores.copy()  # (N, C)
+    err[np.arange(len(y_true)), y_true] -= 1.0
+    return float(np.mean(np.sum(err**2, axis=1)))
+
+
+def negative_log_likelihood(scores: np.ndarray, y_true: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (cross-entropy), in nats.
+
+    Probabilities are clipped to at least :data:`PROB_FLOOR` (1e-12), so one confidently
+    wrong point costs at most ``-log(1e-12) ≈ 27.6`` instead of infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(negative_log_likelihood(np.array([[0.5, 0.5]]), np.array([1])), 4)  # log 2
+    0.6931
+    """
+    scores, y_true = _check(scores, y_true)
+    if not len(scores):
+        return float("nan")
+    p = scores[np.arange(len(y_true)), y_true]  # (N,)
+    return float(-np.mean(np.log(np.clip(p, PROB_FLOOR, 1.0))))
+
+
+def expected_calibration_error_ci(scores: np.ndarray, y_true: np.ndarray, *, n_bins: int = 15,
+                                  strategy: Strategy = "uniform", n_samples: int = 200,
+                                  alpha: float = 0.05, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap ``(low, high)`` interval of :func:`expected_calibration_error`.
+
+    Resamples points with replacement ``n_samples`` times (all at once, vectorised);
+    adaptive bins are re-fitted on every resample. The interval shows sampling noise; it
+    inherits the estimator's upward bias, so a perfectly calibrated model's interval need not
+    contain 0.
+
+    References
+    ----------
+    Efron & Tibshirani, "An Introduction to the Bootstrap", Chapman & Hall 1993.
+    """
+    scores, y_true = _check(scores, y_true)
+    n = len(scores)
+    if n == 0:
+        return (float("nan"), float("nan"))
+    if n_samples < 1:
+        raise InputError(f"n_samples must be >= 1, got {n_samples}")
+    conf = scores.max(1)  # (N,)
+    correct = (scores.argmax(1) == y_true).astype(np.float64)  # (N,)
+    rows = np.random.default_rng(seed).integers(0, n, size=(n_samples, n))  # (R, N)
+    c, k = conf[rows], correct[rows]  # (R, N)
+    if strategy == "adaptive":
+        edges = np.quantile(c, np.linspace(0.0, 1.0, n_bins + 1), axis=1).T  # (R, B + 1)
+        edges[:, 0], edges[:, -1] = 0.0, 1.0
+        # one searchsorted for all resamples: shift resample r into [2r, 2r + 1]
+        shift = 2.0 * np.arange(n_samples)[:, None]  # (R, 1)
+        pos = np.searchsorted((edges + shift).ravel(), (c + shift).ravel(), side="left")
+        idx = np.clip(pos.reshape(n_samples, n) - np.arange(n_samples)[:, None] * (n_bins + 1)
+                      - 1, 0, n_bins - 1)  # (R, N)
+    else:
+        idx = _bin_index(conf, _edges(conf, n_bins, strategy))[rows]  # (R, N)
+    flat = (idx + n_bins * np.arange(n_samples)[:, None]).ravel()  # (R * N,)
+    size = n_samples * n_bins
+    # per bin, count * |accuracy - confidence| = |sum(correct) - sum(confidence)|
+    gap = np.abs(np.bincount(flat, k.ravel(), minlength=size)
+                 - np.bincount(flat, c.ravel(), minlength=size)).reshape(n_samples, n_bins)
+    ece = gap.sum(1) / n  # (R,)
+    lo, hi = np.quantile(ece, [alpha / 2, 1 - alpha / 2])
+    return (float(lo), float(hi))

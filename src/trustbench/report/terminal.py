@@ -11,6 +11,9 @@ __all__ = ["render_terminal"]
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 _SEV = {"info": "green", "warn": "yellow", "fail": "red"}
+#: One line each in the terminal (per-shift details are in the HTML report).
+_SUMMARY = ("shift.summary", "calibration.", "ood.", "subgroups.", "slices.",
+            "baseline.comparison")
 
 
 def _pct(m: object) -> str:
@@ -74,8 +77,15 @@ def render_terminal(card: Scorecard, console: Console) -> None:
                           *[_pct(rows["worst case"].get(e)) for e in eps_values], "", "", "")
         console.print(table)
 
-    others = [f for f in card.findings
-              if f.severity != "info" and not f.id.startswith(("validity.", "robustness."))]
+    summary = [f for f in card.findings if f.id.startswith(_SUMMARY)]
+    if summary:
+        console.print("[bold]Beyond adversarial robustness[/bold]")
+        for f in summary:
+            console.print(f"  [{_SEV[f.severity]}]{f.severity.upper():4}[/] {f.title}")
+            if f.severity != "info" and f.detail:
+                console.print(f"       [dim]{f.detail.splitlines()[0]}[/dim]")
+    others = [f for f in card.findings if f.severity != "info" and not f.id.startswith(
+        ("validity.", "robustness.", "shift.", "gate.", *_SUMMARY))]
     for f in others:
         console.print(f"[{_SEV[f.severity]}]{f.severity.upper()}[/] {f.title}")
         if f.detail:
@@ -92,4 +102,10 @@ def render_terminal(card: Scorecard, console: Console) -> None:
         console.print(f"[dim]note: {n}[/dim]")
     if card.not_measured:
         console.print("[dim]not measured: " + "; ".join(card.not_measured) + "[/dim]")
+    gate = card.get("gate.result")
+    if gate is not None:
+        console.print(f"[{_SEV[gate.severity]}]{gate.title}[/]")
+        for line in gate.detail.splitlines():
+            if line.startswith("FAIL"):
+                console.print(f"  [red]{line}[/red]", highlight=False)
     console.print(f"Verdict: [{_STYLE[card.verdict]}]{card.verdict.upper()}[/]")

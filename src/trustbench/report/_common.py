@@ -1,0 +1,201 @@
+"""What the HTML, Markdown and JUnit renderers share: formatting, key metrics, sections.
+
+Nothing here computes a new number: it picks findings out of a Scorecard and formats them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from trustbench.findings import Finding, Metric
+from trustbench.scorecard import Scorecard
+
+#: Report sections in page order: (anchor, heading, finding-id prefixes).
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("accuracy", "Accuracy", ("accuracy.",)),
+    ("robustness", "Robustness", ("robustness.",)),
+    ("shift", "Corruptions and shift", ("shift.",)),
+    ("calibration", "Calibration", ("calibration.",)),
+    ("ood", "Out-of-distribution detection", ("ood.",)),
+    ("subgroups", "Subgroups and slices", ("subgroups.", "slices.")),
+    ("regression", "Regression against baseline", ("gate.", "baseline.")),
+    ("validity", "Evaluation validity", ("validity.", "budget.")),
+)
+OTHER = ("other", "Other findings")
+
+_NORMS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
+_SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
+
+
+def section_of(finding_id: str) -> str:
+    """The anchor of the section a finding belongs to, from its id prefix."""
+    for anchor, _, prefixes in SECTIONS:
+        if finding_id.startswith(prefixes):
+            return anchor
+    return OTHER[0]
+
+
+def group_findings(card: Scorecard) -> list[tuple[str, str, list[Finding]]]:
+    """``(anchor, heading, findings)`` for every section that has findings, in page order."""
+    by: dict[str, list[Finding]] = {}
+    for f in card.findings:
+        by.setdefault(section_of(f.id), []).append(f)
+    order = [(a, h) for a, h, _ in SECTIONS] + [OTHER]
+    return [(a, h, by[a]) for a, h in order if a in by]
+
+
+def worst_severity(findings: list[Finding]) -> str:
+    return max((f.severity for f in findings), key=_SEVERITY_RANK.__getitem__, default="info")
+
+
+def norm_label(norm: object) -> str:
+    return _NORMS.get(str(norm), str(norm))
+
+
+def is_nan(v: float | None) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def fmt_value(value: float | None, unit: str = "") -> str:
+    """A metric value for people: fractions as percentages, counts with separators."""
+    if is_nan(value):
+        return "–"
+    v = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(v):
+        return "∞" if v > 0 else "-∞"
+    if unit == "fraction":
+        return f"{v:.1%}"
+    if unit == "count" or (unit == "" and v.is_integer() and abs(v) < 1e15):
+        return f"{int(v):,}"
+    if unit == "seconds":
+        return f"{v:.2f} s"
+    if unit == "bool":
+        return "yes" if v else "no"
+    return f"{v:.4g}"
+
+
+def fmt_ci(metric: Metric) -> str:
+    """``"94.6–99.8%"`` for fractions, ``"0.12–0.34"`` otherwise, ``""`` without an interval."""
+    if metric.ci is None or is_nan(metric.ci[0]) or is_nan(metric.ci[1]):
+        return ""
+    lo, hi = metric.ci
+    if metric.unit == "fraction":
+        return f"{lo:.1%}–{hi:.1%}"
+    return f"{lo:.4g}–{hi:.4g}"
+
+
+@dataclass(frozen=True)
+class KeyMetric:
+    """One headline number of a run: where it comes from and how to print it."""
+
+    label: str
+    finding_id: str
+    metric: Metric
+
+
+def _first_with(card: Scorecard, prefixes: tuple[str, ...], names: tuple[str, ...]
+                ) -> tuple[Finding, str] | None:
+    for f in card.findings:
+        if f.id.startswith(prefixes):
+            for n in names:
+                if n in f.metrics:
+                    return f, n
+    return None
+
+
+def key_metrics(card: Scorecard) -> list[KeyMetric]:
+    """The headline numbers: clean accuracy, worst-case robust accuracy at the largest eps
+    (per norm), mean corruption accuracy, ECE, worst-group accuracy, OOD AUROC — each only
+    when the scorecard has it."""
+    out: list[KeyMetric] = []
+    clean = card.get("accuracy.clean")
+    if clean is not None and "accuracy" in clean.metrics:
+        out.append(KeyMetric("Clean accuracy", clean.id, clean.metrics["accuracy"]))
+    worst: dict[str, Finding] = {}
+    for f in card.findings:
+        if f.id.startswith("robustness.worst.") and "robust_accuracy" in f.metrics:
+            eps, norm = f.evidence.get("eps"), str(f.evidence.get("norm", ""))
+            if isinstance(eps, (int, float)) and (
+                    norm not in worst or eps > worst[norm].evidence["eps"]):
+                worst[norm] = f
+    for norm, f in worst.items():
+        units = f.evidence.get("eps_units", "")
+        label = f"Worst-case robust accuracy, {norm_label(norm)} eps={f.evidence['eps']:g}"
+        label += f" ({units} units)" if units else ""
+        out.append(KeyMetric(label, f.id, f.metrics["robust_accuracy"]))
+    picks = (
+        ("Mean corruption accuracy", ("shift.",), ("mean_corruption_accuracy",)),
+        ("Expected calibration error (ECE)", ("calibration.",), ("ece",)),
+        ("Worst-group accuracy", ("subgroups.",), ("accuracy_worst_group", "worst_group_accuracy")),
+        ("OOD detection AUROC (hardest set)", ("ood.",), ("min_far_auroc_msp", "auroc")),
+    )
+    for label, prefixes, names in picks:
+        hit = _first_with(card, prefixes, names)
+        if hit is not None:
+            m = hit[0].metrics[hit[1]]
+            if "auroc" in hit[1]:  # an AUROC reads as a score (0.5 = chance), not a percentage
+                m = replace(m, unit="")
+            out.append(KeyMetric(label, hit[0].id, m))
+    return out
+
+
+def severity_counts(card: Scorecard) -> dict[str, int]:
+    counts = {"info": 0, "warn": 0, "fail": 0}
+    for f in card.findings:
+        counts[f.severity] += 1
+    return counts
+
+
+def first_sentence(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    cut = text.find(". ")
+    if 0 < cut < limit:
+        return text[:cut + 1]
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def jsonable(o: Any) -> Any:
+    """``json.dumps`` default for the numpy values an in-memory scorecard may hold."""
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (Path, set, frozenset)):
+        return str(o) if isinstance(o, Path) else sorted(o, key=str)
+    return repr(o)
+
+
+def canonical(card: Scorecard) -> Scorecard:
+    """The scorecard as its JSON would read back, so that rendering an in-memory scorecard
+    and rendering its JSON file give the same bytes (tuples, numpy scalars and NaNs all
+    become what the JSON holds)."""
+    out = Scorecard.from_dict(json.loads(json.dumps(card.to_dict(), default=jsonable)))
+    for f in out.findings:  # renderers read evidence as a dict; a malformed file may not have one
+        if not isinstance(f.evidence, dict):
+            f.evidence = {"evidence": f.evidence}
+    return out
+
+
+def write_text_atomic(text: str, path: str | os.PathLike[str], *, prefix: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename: a crash never
+    leaves a truncated report, and an older report stays until the new one is complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{prefix}-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
