@@ -320,3 +320,24 @@ def test_dry_run_prints_an_estimate_and_attacks_nothing(tmp_path: Path, skops_mo
     assert "Dry run: 20 points" in result.stdout
     assert "square" in result.stdout and "expected time" in result.stdout
     assert not (out / "scorecard.json").exists()
+
+
+def test_audit_command_is_registered_with_one_line_errors(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["audit", "--data", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and "missing.csv" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_scan_with_audit_reports_caveats_and_drops_the_audit_note(tmp_path: Path, skops_model) -> None:
+    audit = runner.invoke(app, ["audit", "--data", "breast_cancer", "--test", "breast_cancer",
+                                "--out", str(tmp_path / "audit"), "--quiet"])
+    assert audit.exit_code == 0, audit.output
+    out = tmp_path / "scan"
+    result = _scan("--model", skops_model[0], "--data", "breast_cancer",
+                   "--audit", str(tmp_path / "audit" / "scorecard.json"), "--attacks", "none",
+                   "--shifts", "none", "--no-ood", "--no-validity", "--quiet", "--out", out)
+    assert result.exit_code == 0, result.output
+    card = json.loads((out / "scorecard.json").read_text())
+    assert any(f["id"] == "audit.caveats" for f in card["findings"])
+    assert not any("trustbench audit" in s for s in card["not_measured"])

@@ -81,7 +81,7 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None
 
 def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
               baseline: str | Path | None = None, fail_on: list[str] | None = None,
-              formats: list[str] | None = None) -> bool:
+              formats: list[str] | None = None, audit: str | Path | None = None) -> bool:
     """Scan, gate, write every requested format; returns True when a gate rule fired."""
     from trustbench.gate import apply_gate, parse_rule
     from trustbench.report import render_terminal
@@ -90,11 +90,17 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
 
     rules = [parse_rule(r) for r in fail_on or []]  # a typo fails before minutes of work
     base = Scorecard.from_json(baseline) if baseline else None
+    audit_card = Scorecard.from_json(audit) if audit else None  # a bad file fails before work
     if any(r.needs_baseline for r in rules) and base is None:
         bad = next(r for r in rules if r.needs_baseline)
         raise _fail(f"--fail-on {bad.text!r} compares against a baseline: pass --baseline")
     with _progress(quiet) as factory:
         card = scan(model, data, config, progress=factory, baseline=base)
+    if audit_card is not None:
+        from trustbench.audit import caveat_findings
+
+        card.findings += caveat_findings(card, audit_card)
+        card.not_measured = [s for s in card.not_measured if "trustbench audit" not in s]
     gate = apply_gate(card, baseline=base, rules=rules)
     formats = formats or ["json", "html", "markdown", "junit"]
     written = [card.to_json(out / "scorecard.json")]  # the canonical result goes first
@@ -175,6 +181,7 @@ _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "calibration": ("scan", "calibration", bool), "ood": ("scan", "ood", bool),
     "subgroups": ("scan", "subgroups", bool),
     "baseline": ("gate", "baseline", str), "fail_on": ("gate", "fail_on", list),
+    "audit": ("data", "audit", str),
     "out": ("output", "out", str),
 }
 _FLAG = {"schema_file": "schema", "source": "data", "path": "model"}
@@ -276,6 +283,9 @@ def scan(
         help="Folder for scorecard.json, report.html, summary.md, junit.xml.")] = Path("trustbench-report"),
     baseline: Annotated[Path | None, typer.Option(
         help="An earlier scorecard.json of the same data: report each metric's change.")] = None,
+    audit: Annotated[Path | None, typer.Option(
+        help="The scorecard.json of 'trustbench audit' on this test set: also report accuracy "
+        "without the rows it flagged (leaks, likely label errors).")] = None,
     fail_on: Annotated[list[str] | None, typer.Option(
         help="Exit 1 when a rule fires, e.g. 'any fail', 'robust_acc@linf:0.1 drop > 2pt', "
         "'ece increase > 0.02', 'accuracy < 0.9'. Repeatable.")] = None,
@@ -329,7 +339,7 @@ def scan(
             return
         failed = _run_scan(m, ds, scan_config, Path(sf.output.out), quiet,
                            baseline=sf.gate.baseline, fail_on=sf.gate.fail_on,
-                           formats=sf.output.formats)
+                           formats=sf.output.formats, audit=d_cfg.audit)
     except TrustbenchError as e:
         raise _fail(str(e)) from None
     if failed:
@@ -476,6 +486,29 @@ def list_shifts() -> None:
         needs = req if isinstance(req, str) else ", ".join(req)
         table.add_row(name, cls.modality, needs, doc)
     console.print(table)
+
+
+def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A command from ``trustbench.commands`` with the CLI's one-line errors and exit 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TrustbenchError as e:
+            raise _fail(str(e)) from None
+
+    return run
+
+
+def _register_commands() -> None:
+    from trustbench.commands.audit import audit
+
+    app.command(name="audit")(_guarded(audit))
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ class DataSection(_Section):
     split: Literal["test", "train", "all"] = "test"
     bounds: tuple[float, float] | None = None
     schema_file: str | None = Field(None, alias="schema")
+    audit: str | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
 
@@ -152,6 +153,7 @@ def load_scan_file(path: str | Path) -> ScanFile:
     sf.model.path = _resolve(base, sf.model.path) or sf.model.path
     sf.data.source = _resolve(base, sf.data.source, builtin=tuple(BUILTIN)) or sf.data.source
     sf.data.schema_file = _resolve(base, sf.data.schema_file)
+    sf.data.audit = _resolve(base, sf.data.audit)
     sf.gate.baseline = _resolve(base, sf.gate.baseline)
     return sf
 
@@ -179,6 +181,7 @@ data:
   split: test                   # built-in datasets: test, train or all
   # bounds: [0.0, 1.0]          # valid range of every feature (default: declared or min/max)
   # schema: schema.json         # per-feature types and bounds
+  # audit: audit/scorecard.json # 'trustbench audit' of this test set: metrics without flagged rows
 
 scan:
   # eps: [0.01, 0.03, 0.1]      # threat-model radii (default: 1%, 3%, 10% of the input range)

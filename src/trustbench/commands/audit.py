@@ -1,0 +1,129 @@
+"""``trustbench audit``: a thin command over :func:`trustbench.audit.audit`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["audit"]
+
+console = Console()
+err_console = Console(stderr=True)
+_COLOURS = {"fail": "bold red", "warn": "yellow", "info": "dim"}
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
+    if quiet or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        def factory(description: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda n: bar.advance(task, n)
+        yield factory
+
+
+def audit(
+    data: Annotated[str, typer.Option(
+        "--data", "-d", help="Training table: .csv/.parquet, or digits/breast_cancer (their "
+        "train split).")],
+    test: Annotated[str | None, typer.Option(
+        help="Test table with the same columns (a built-in name: its test split).")] = None,
+    target: Annotated[str | None, typer.Option(
+        help="Label column (default: the one column named target, label, y or class).")] = None,
+    group: Annotated[list[str] | None, typer.Option(
+        help="Sensitive or slice column; repeat for several (their intersection is audited "
+        "too).")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        "--id", help="Entity id column: ids shared by train and test are leakage.")] = None,
+    time_column: Annotated[str | None, typer.Option(
+        "--time", help="Time column: test rows earlier than the latest training row leak.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="A model for fairness metrics (same formats as scan); a "
+        "scikit-learn one is also cross-validated for label errors.")] = None,
+    trust_pickle: Annotated[bool, typer.Option(
+        "--trust-pickle", help="Allow pickle/joblib model files (they can run arbitrary code).")] = False,
+    expect: Annotated[list[str] | None, typer.Option(
+        help="Expected group shares, e.g. sex=f:0.5,m:0.5 (repeatable).")] = None,
+    schema: Annotated[Path | None, typer.Option(
+        help="JSON schema: per-column min/max, type and allowed categories.")] = None,
+    embeddings: Annotated[Path | None, typer.Option(
+        help=".npy (N, D) vectors, train rows then test rows, for near duplicates.")] = None,
+    pred_probs: Annotated[Path | None, typer.Option(
+        help=".npy (N, K) out-of-fold probabilities, train rows then test rows, columns in "
+        "sorted label order: replaces the cross-validation of the label-error check.")] = None,
+    label_model: Annotated[str, typer.Option(
+        help="Default model for label errors: logistic or hgb.")] = "logistic",
+    checks: Annotated[str | None, typer.Option(
+        help="Comma-separated checks to run (default: all).")] = None,
+    max_rows: Annotated[int, typer.Option(
+        help="Rows a fitted model trains on at most (a seeded sample beyond).")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Seed for samples, folds and bootstraps.")] = 0,
+    out: Annotated[Path, typer.Option(
+        help="Folder for scorecard.json, report.html, card.md and card.json.")] = Path("trustbench-audit"),
+    card: Annotated[Path | None, typer.Option(
+        help="Where to write the dataset card (Markdown; JSON next to it). Default: "
+        "OUT/card.md.")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 1 when any finding fails.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Audit a dataset (and a train/test pair): duplicates, leakage, label errors, data
+    quality, representation and, with --model, fairness. Writes OUT/scorecard.json,
+    OUT/report.html and a dataset card."""
+    from trustbench.audit import audit as run_audit
+    from trustbench.audit import write_card
+    from trustbench.errors import InputError
+
+    if max_rows < 100:
+        raise InputError(f"--max-rows must be at least 100, got {max_rows}")
+    loaded: Any = None
+    if model is not None:
+        from trustbench.models.loading import load_model
+
+        loaded = load_model(model, trust_pickle=trust_pickle)
+    names = None if checks is None else [c.strip() for c in checks.split(",") if c.strip()]
+    with _progress(quiet) as factory:
+        result = run_audit(data, test, target=target, groups=group or [], id_column=id_column,
+                           time_column=time_column, model=loaded, pred_probs=pred_probs,
+                           embeddings=embeddings, expect=expect, schema=schema, checks=names,
+                           label_model=label_model, max_rows=max_rows, seed=seed,
+                           progress=factory)
+    written = [result.to_json(out / "scorecard.json")]
+    try:
+        from trustbench.report import write_html
+    except ImportError:  # the HTML renderer is optional here
+        write_html = None
+    if write_html is not None:
+        written.append(write_html(result, out / "report.html"))
+    written += list(write_card(result, card or out / "card.md"))
+    _summary(result)
+    if write_html is None:
+        console.print("[dim]report.html skipped: this install has no HTML renderer[/dim]")
+    console.print(Text("Written: " + ", ".join(str(p) for p in written)))
+    if strict and result.verdict == "fail":
+        raise typer.Exit(1)
+
+
+def _summary(result: Any) -> None:
+    table = Table(title=f"Audit: {result.verdict.upper()}", title_justify="left")
+    table.add_column("severity")
+    table.add_column("finding")
+    order = {"fail": 0, "warn": 1, "info": 2}
+    for f in sorted(result.findings, key=lambda f: order[f.severity]):
+        if f.id == "provenance":
+            continue
+        table.add_row(Text(f.severity, style=_COLOURS[f.severity]), Text(f.title))
+    console.print(table)
+    if result.not_measured:
+        console.print(Text("not measured: " + "; ".join(result.not_measured), style="dim"))
