@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from trustbench import __version__
@@ -66,17 +64,10 @@ def _floats(text: str | None, option: str, *, count: int | None = None) -> list[
     return values
 
 
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
-    if quiet or not err_console.is_terminal:
-        yield None
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
-        def factory(description: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(description, total=total)
-            return lambda n: bar.advance(task, n)
-        yield factory
+def _progress(quiet: bool):
+    from trustbench.commands._progress import progress_bar
+
+    return progress_bar(quiet, err_console)
 
 
 def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from trustbench.data.builtin import BUILTIN, load_builtin
 from trustbench.data.dataset import Dataset
-from trustbench.errors import InputError, read_json
+from trustbench.errors import InputError
 
 __all__ = ["Table", "dataset_fingerprint", "parse_expect", "read_array", "read_schema",
            "read_table", "validate_tables"]
@@ -200,35 +200,11 @@ def dataset_fingerprint(table: Table, target: str, group: str | None = None) -> 
 
 
 def read_schema(path: str | Path) -> dict[str, Any]:
-    """A schema file as :func:`trustbench.data.load_data` reads it, plus an optional list of
-    allowed ``categories`` per feature: ``{"bounds": [lo, hi], "features": {name: {"type":
-    ..., "min": ..., "max": ..., "categories": [...]}}}``."""
-    d = read_json(path, what="schema file")
-    if not isinstance(d, dict):
-        raise InputError(f"{path}: the schema must be a JSON object")
-    unknown = set(d) - {"modality", "bounds", "features"}
-    if unknown:
-        raise InputError(f"{path}: unknown schema field {sorted(unknown)[0]!r}",
-                         fix="use 'modality', 'bounds' and 'features'")
-    feats = d.get("features", {})
-    if not isinstance(feats, dict) or not all(isinstance(v, dict) for v in feats.values()):
-        raise InputError(f"{path}: 'features' must map column names to objects",
-                         fix='e.g. {"age": {"type": "integer", "min": 0, "max": 120}}')
-    for name, spec in feats.items():
-        extra = set(spec) - {"type", "min", "max", "categories"}
-        if extra:
-            raise InputError(f"{path}: features.{name} has unknown field {sorted(extra)[0]!r}",
-                             fix="use 'type', 'min', 'max' and 'categories'")
-        if "categories" in spec and not isinstance(spec["categories"], list):
-            raise InputError(f"{path}: features.{name}.categories must be a list of values")
-        for k in ("min", "max"):
-            if k in spec and not (isinstance(spec[k], (int, float)) and not isinstance(spec[k], bool)):
-                raise InputError(f"{path}: features.{name}.{k} is {spec[k]!r}; expected a number")
-    b = d.get("bounds")
-    if b is not None and not (isinstance(b, list) and len(b) == 2):
-        raise InputError(f"{path}: 'bounds' is {b!r}", fix="use [lower, upper] numbers")
-    d["_path"] = str(path)
-    return d
+    """A schema file as :func:`trustbench.data.load_data` reads it, including the optional
+    list of allowed ``categories`` per feature."""
+    from trustbench.data.files import read_schema_file
+
+    return read_schema_file(path)
 
 
 def parse_expect(specs: list[str] | None) -> dict[str, dict[str, float]]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -20,17 +17,10 @@ err_console = Console(stderr=True)
 _COLOURS = {"fail": "bold red", "warn": "yellow", "info": "dim"}
 
 
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int], Callable[[int], None]] | None]:
-    if quiet or not err_console.is_terminal:
-        yield None
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
-        def factory(description: str, total: int) -> Callable[[int], None]:
-            task = bar.add_task(description, total=total)
-            return lambda n: bar.advance(task, n)
-        yield factory
+def _progress(quiet: bool):
+    from trustbench.commands._progress import progress_bar
+
+    return progress_bar(quiet, err_console)
 
 
 def audit(

@@ -56,14 +56,14 @@ def load_data(
                              "with the extra column")
         ds = load_builtin(spec_s, split=split, seed=seed)
         if bounds is not None or schema is not None:
-            ds = _with_schema(ds, bounds, _read_schema(schema) if schema else None)
+            ds = _with_schema(ds, bounds, read_schema_file(schema) if schema else None)
         return ds
     path = Path(spec_s)
     if not path.exists():
         raise InputError(f"{path}: no such file",
                          fix=f"pass a .csv, .parquet or .npz file, or one of: {', '.join(BUILTIN)}")
     suffix = path.suffix.lower()
-    schema_d = _read_schema(schema) if schema else None
+    schema_d = read_schema_file(schema) if schema else None
     if suffix == ".npz":
         ds = _load_npz(path, bounds, schema_d)
     elif suffix in (".csv", ".parquet", ".pq"):
@@ -74,7 +74,10 @@ def load_data(
     return ds
 
 
-def _read_schema(path: str | Path) -> dict[str, Any]:
+def read_schema_file(path: str | Path) -> dict[str, Any]:
+    """A validated schema file: ``{"modality": ..., "bounds": [lo, hi], "features": {name:
+    {"type": ..., "min": ..., "max": ..., "categories": [...]}}}`` (every key optional).
+    ``categories`` lists a feature's allowed values (``trustbench audit`` checks them)."""
     d = read_json(path, what="schema file")
     if not isinstance(d, dict):
         raise InputError(f"{path}: the schema must be a JSON object")
@@ -109,10 +112,13 @@ def _check_schema_types(d: dict[str, Any], path: str) -> None:
         if not isinstance(spec, dict):
             raise InputError(f"{path}: features.{name} is {spec!r}",
                              fix='use an object such as {"type": "integer", "min": 0}')
-        extra = set(spec) - {"type", "min", "max"}
+        extra = set(spec) - {"type", "min", "max", "categories"}
         if extra:
             raise InputError(f"{path}: features.{name} has unknown field {sorted(extra)[0]!r}",
-                             fix="use 'type', 'min' and 'max'")
+                             fix="use 'type', 'min', 'max' and 'categories'")
+        if "categories" in spec and not isinstance(spec["categories"], list):
+            raise InputError(f"{path}: features.{name}.categories must be a list of values",
+                             fix='e.g. "categories": ["a", "b"]')
         if "type" in spec and spec["type"] not in FEATURE_TYPES:
             raise InputError(f"{path}: features.{name}.type is {spec['type']!r}",
                              fix=f"use one of {', '.join(FEATURE_TYPES)}")
