@@ -495,8 +495,11 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _register_commands() -> None:
     from trustbench.commands.audit import audit
+    from trustbench.commands.harden import compress, harden
 
     app.command(name="audit")(_guarded(audit))
+    app.command(name="harden")(_guarded(harden))
+    app.command(name="compress")(_guarded(compress))
 
 
 _register_commands()

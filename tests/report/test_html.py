@@ -208,3 +208,16 @@ def test_repeated_finding_ids_get_unique_anchors() -> None:
     ids = re.findall(r'<article [^>]*id="([^"]+)"', page)
     assert ids == ["f-x.same", "f-x.same-2", "f-x_odd_id"]
     assert "&quot;evidence&quot;: [" in page  # evidence that is not a dict is still shown
+
+
+def test_evidence_table_is_drawn_as_an_escaped_table() -> None:
+    from trustbench.findings import Finding
+    from trustbench.report import render_html
+    from trustbench.scorecard import Scorecard
+
+    card = Scorecard([Finding("compress.tradeoff", "variants", "info",
+                              evidence={"table": {"columns": ["variant", "size"],
+                                                  "rows": [["<int8>", 48.5], ["float", None]]}})])
+    html = render_html(card)
+    assert "<th>variant</th>" in html and "&lt;int8&gt;" in html and "<int8>" not in html
+    assert ">48.5<" in html

@@ -137,11 +137,32 @@ def compact_json(obj: Any, *, indent: int | None = 1) -> str:
     return text if len(text) <= MAX_JSON else text[:MAX_JSON] + "\n… (cut)"
 
 
-def evidence_block(evidence: dict[str, Any]) -> str:
-    rest = {k: v for k, v in evidence.items() if k != "plots"}
-    if not rest:
+def data_table(table: Any) -> str:
+    """``evidence["table"] = {"columns": [...], "rows": [[...], ...]}`` as an HTML table."""
+    if not (isinstance(table, dict) and isinstance(table.get("columns"), list)
+            and isinstance(table.get("rows"), list)):
         return ""
-    return (f'<details class="evidence"><summary>Evidence ({len(rest)} '
+    cols = table["columns"]
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f'<td class="num">{esc(f"{v:.4g}")}</td>'
+        if isinstance(v, (int, bool)) or v is None:
+            return f'<td class="num">{esc("–" if v is None else v)}</td>'
+        return f"<td>{esc(v)}</td>"
+
+    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(cell(v) for v in r[: len(cols)]) + "</tr>"
+                   for r in table["rows"][:MAX_LIST] if isinstance(r, list))
+    return f'<table class="metrics"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def evidence_block(evidence: dict[str, Any]) -> str:
+    table = data_table(evidence.get("table"))
+    rest = {k: v for k, v in evidence.items() if k != "plots" and not (k == "table" and table)}
+    if not rest:
+        return table
+    return table + (f'<details class="evidence"><summary>Evidence ({len(rest)} '
             f'field{"s" if len(rest) != 1 else ""})</summary>'
             f"<pre>{esc(compact_json(rest))}</pre></details>")
 
