@@ -341,3 +341,27 @@ def test_scan_with_audit_reports_caveats_and_drops_the_audit_note(tmp_path: Path
     card = json.loads((out / "scorecard.json").read_text())
     assert any(f["id"] == "audit.caveats" for f in card["findings"])
     assert not any("trustbench audit" in s for s in card["not_measured"])
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["harden", "--arch", "nopkg_xyz.mod:Net", "--data", "digits", "--epochs", "1"], "nopkg_xyz"),
+    (["harden", "--arch", "trustbench.demo:DemoCNN", "--data", "digits", "--method", "magic"],
+     "magic"),
+    (["compress", "--model", "missing.safetensors", "--arch", "trustbench.demo:DemoCNN",
+      "--data", "digits"], "missing.safetensors"),
+])
+def test_harden_and_compress_are_registered_with_one_line_errors(args: list[str], needle: str
+                                                                 ) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and needle in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_every_command_has_help_in_a_real_subprocess() -> None:
+    exe = shutil.which("trustbench") or str(Path(sys.executable).parent / "trustbench")
+    for cmd in ("scan", "demo", "init", "compare", "attacks", "shifts", "audit", "harden",
+                "compress"):
+        proc = subprocess.run([exe, cmd, "--help"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, (cmd, proc.stderr[-500:])
+        assert "Usage" in proc.stdout
