@@ -35,9 +35,10 @@ from curve import curve_section
 from ensemble import ensemble_section
 from libs import LIBRARIES, Spec, trustbench_has
 from memory import measure_all
-from report import Row, markdown_table, rows_table
 from seeds import seeds_section
 from zoo import build_setups
+
+from report import Row, markdown_table, rows_table
 
 log = logging.getLogger("bench")
 

@@ -20,8 +20,9 @@ from dataclasses import replace
 import torch
 from libs import LIBRARIES, Runner, Spec, make_runner
 from measure import Counts, count_work, floor_from, floor_sample, verdict
-from report import Row
 from torch import nn
+
+from report import Row
 
 __all__ = ["TimeCap", "compare", "run_rows", "time_cap"]
 

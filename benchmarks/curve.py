@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from libs import trustbench_has
 from measure import verdict
-from report import markdown_table
 from zoo import Setup
+
+from report import markdown_table
 
 __all__ = ["EPS_VALUES", "curve_section"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from compare import run_rows
 from libs import Spec, make_runner, trustbench_has
-from report import Row
 from zoo import Setup
+
+from report import Row
 
 __all__ = ["ENSEMBLE_NOTES", "ensemble_section"]
 

@@ -10,8 +10,9 @@ from dataclasses import replace
 
 from libs import LIBRARIES, Spec, make_runner
 from measure import verdict
-from report import markdown_table
 from zoo import Setup
+
+from report import markdown_table
 
 __all__ = ["seeds_section"]
 

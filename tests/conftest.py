@@ -68,3 +68,20 @@ def tiny_model() -> TorchModel:
     except ImportError:  # toy models not written yet
         return TorchModel(_make_mlp(8, 4), n_classes=4)
     return toy_mlp()
+
+
+@pytest.fixture(scope="session")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``trustbench demo --n 60`` run once per session (its own cache): the folder with
+    scorecard.json, report.html, summary.md and junit.xml. Shared by the gate acceptance test
+    and the browser test of the demo's report."""
+    from typer.testing import CliRunner
+
+    from trustbench.cli import app
+
+    out = tmp_path_factory.mktemp("demo") / "baseline"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRUSTBENCH_CACHE", str(tmp_path_factory.mktemp("demo-cache")))
+        result = CliRunner().invoke(app, ["demo", "--n", "60", "--quiet", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out

@@ -17,10 +17,8 @@ RULES = ["--fail-on", "any fail", "--fail-on", "accuracy drop > 2pt",
 
 
 @pytest.mark.slow
-def test_gate_passes_itself_and_fails_a_degraded_model(tmp_path: Path) -> None:
-    base = tmp_path / "baseline"
-    r = runner.invoke(app, ["demo", "--n", "60", "--quiet", "--out", str(base)])
-    assert r.exit_code == 0, r.output
+def test_gate_passes_itself_and_fails_a_degraded_model(tmp_path: Path, demo_report: Path) -> None:
+    base = demo_report
     card = base / "scorecard.json"
     for name in ("scorecard.json", "report.html", "summary.md", "junit.xml"):
         assert (base / name).stat().st_size > 0

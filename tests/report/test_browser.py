@@ -64,6 +64,31 @@ def _body(dom: str) -> dict[str, str]:
     return dict(re.findall(r'([\w-]+)="([^"]*)"', tag.group(1)))
 
 
+def test_demo_report_renders_in_chromium_with_every_section(chromium: str, tmp_path: Path,
+                                                           demo_report: Path) -> None:
+    """The done-when of the report: the demo's own report, on built-in data, in a browser."""
+    page = demo_report / "report.html"
+    dom = _run(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
+    body = _body(dom)
+    errors = re.search(r'id="render-errors"[^>]*>([^<]*)<', dom)
+    assert body["data-render-status"] == "ok", errors.group(1) if errors else dom[-1000:]
+    assert int(body["data-figures"]) == int(body["data-figures-expected"]) >= 8
+    assert re.search(r'id="verdict">.*?<strong>(PASS|WARN|FAIL)</strong>', dom)
+    for heading in ("Accuracy", "Robustness", "Corruptions and shift", "Calibration",
+                    "Out-of-distribution detection", "Subgroups and slices", "Evaluation validity",
+                    "NIST AI RMF view", "Provenance"):
+        assert f"<h2>{heading}" in dom, heading
+    assert "data:image/png;base64," in dom  # adversarial examples and the corruption heat map
+    shot = tmp_path / "demo.png"
+    _run(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri())
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert len(im.convert("L").getcolors(maxcolors=1_000_000) or []) > 1  # not blank
+    if os.environ.get("TRUSTBENCH_SCREENSHOT_DIR"):
+        shutil.copy(shot, Path(os.environ["TRUSTBENCH_SCREENSHOT_DIR"]) / "demo-report.png")
+
+
 def test_report_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
     page = write_html(build_card(), tmp_path / "report.html")
     dom = _run(chromium, tmp_path, "--dump-dom", page.as_uri()).stdout
