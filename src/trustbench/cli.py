@@ -1,21 +1,21 @@
-"""The ``trustbench`` command line: a thin layer over the library.
+"""The ``trustbench`` command line: a thin layer over the library. The commands live in
+``trustbench.commands``; this module builds the app, registers them and owns the exit codes.
 
 Exit codes: 0 ok, 1 a gate failed, 2 bad usage or bad input.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from trustbench import __version__
+from trustbench.commands._console import console, err_console, fail
 from trustbench.errors import TrustbenchError
 
 app = typer.Typer(
@@ -27,8 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _version(value: bool) -> None:
@@ -45,450 +43,16 @@ def _root(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _fail(message: str) -> typer.Exit:
-    """Print ``message`` as one unwrapped line (no rich markup: it may hold brackets)."""
-    err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True,
-                      highlight=False)
-    return typer.Exit(2)
-
-
-def _floats(text: str | None, option: str, *, count: int | None = None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        values = [float(t) for t in text.replace(" ", "").split(",") if t]
-    except ValueError:
-        raise _fail(f"{option} {text!r}: expected comma-separated numbers, e.g. 0.05,0.1") from None
-    if not values or (count is not None and len(values) != count):
-        raise _fail(f"{option} {text!r}: expected {count or 'one or more'} numbers")
-    return values
-
-
-def _progress(quiet: bool):
-    from trustbench.commands._progress import progress_bar
-
-    return progress_bar(quiet, err_console)
-
-
-def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
-              baseline: str | Path | None = None, fail_on: list[str] | None = None,
-              formats: list[str] | None = None, audit: str | Path | None = None) -> bool:
-    """Scan, gate, write every requested format; returns True when a gate rule fired."""
-    from trustbench.gate import apply_gate, parse_rule
-    from trustbench.report import render_terminal
-    from trustbench.scan import scan
-    from trustbench.scorecard import Scorecard
-
-    rules = [parse_rule(r) for r in fail_on or []]  # a typo fails before minutes of work
-    base = Scorecard.from_json(baseline) if baseline else None
-    audit_card = Scorecard.from_json(audit) if audit else None  # a bad file fails before work
-    if any(r.needs_baseline for r in rules) and base is None:
-        bad = next(r for r in rules if r.needs_baseline)
-        raise _fail(f"--fail-on {bad.text!r} compares against a baseline: pass --baseline")
-    with _progress(quiet) as factory:
-        card = scan(model, data, config, progress=factory, baseline=base)
-    if audit_card is not None:
-        from trustbench.audit import caveat_findings
-
-        card.findings += caveat_findings(card, audit_card)
-        card.not_measured = [s for s in card.not_measured if "trustbench audit" not in s]
-    gate = apply_gate(card, baseline=base, rules=rules)
-    formats = formats or ["json", "html", "markdown", "junit"]
-    written = [card.to_json(out / "scorecard.json")]  # the canonical result goes first
-    try:
-        if "html" in formats:
-            from trustbench.report import write_html
-            written.append(write_html(card, out / "report.html"))
-        if "markdown" in formats:
-            from trustbench.report import render_markdown
-            written.append(_write_text(out / "summary.md", render_markdown(card)))
-        if "junit" in formats:
-            from trustbench.report import write_junit
-            written.append(write_junit(card, out / "junit.xml"))
-    finally:
-        render_terminal(card, console)
-        console.print(f"Scorecard written to [bold]{written[0]}[/bold]")
-        if written[1:]:
-            console.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in written[1:]))
-    for r in gate.failed:
-        err_console.print(Text.assemble(("gate failed: ", "bold red"), f"{r.rule.text}: {r.reason}"),
-                          soft_wrap=True, highlight=False)
-    return bool(gate.failed)
-
-
-def _print_estimate(model: Any, data: Any, config: Any) -> None:
-    from rich.table import Table
-
-    from trustbench.plan import estimate_cost
-
-    est = estimate_cost(model, data, config)
-    table = Table(title=f"Dry run: {est.n_points} points, {est.n_attacked} classified correctly "
-                  "(only those are attacked)", title_justify="left")
-    for col in ("run", "eps", "grad evals", "queries", "expected time", "at most"):
-        table.add_column(col, justify="left" if col == "run" else "right")
-    for r in est.rows:
-        table.add_row(r["attack"], str(r["n_eps"]), f"{r['grad_evals']:,}", f"{r['queries']:,}",
-                      _duration(r["seconds"]), _duration(r["max_seconds"]))
-    table.add_section()
-    table.add_row("total", "", "", "", _duration(est.total_seconds),
-                  _duration(est.max_total_seconds))
-    console.print(table)
-    console.print(f"calibration: {est.seconds_per_grad_eval * 1e6:.1f} µs per gradient "
-                  f"evaluation, {est.seconds_per_query * 1e6:.1f} µs per query (per point); "
-                  "expected counts assume a quick PGD-10 guess of which points stay robust")
-    for s in est.skipped:
-        console.print(f"[dim]skipped: {s}[/dim]")
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
-
-
-ModelOpt = Annotated[str | None, typer.Option(
-    "--model", "-m", help="TorchScript file; .pt/.safetensors state_dict with --arch; .onnx; "
-    ".skops; a pickle/joblib with --trust-pickle; or package.module:attribute.")]
-DataOpt = Annotated[str | None, typer.Option(
-    "--data", "-d", help="digits, breast_cancer, or a .csv/.parquet/.npz file.")]
-
-# CLI parameter -> (config section, field, converter from the flag's text)
-_OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
-    "model": ("model", "path", str), "arch": ("model", "arch", str),
-    "arch_kwargs": ("model", "arch_kwargs", lambda v: _json_object(v, "--arch-kwargs")),
-    "mean": ("model", "mean", lambda v: _floats(v, "--mean")),
-    "std": ("model", "std", lambda v: _floats(v, "--std")),
-    "trust_pickle": ("model", "trust_pickle", bool),
-    "data": ("data", "source", str), "target": ("data", "target", str),
-    "group": ("data", "group", str), "split": ("data", "split", str),
-    "bounds": ("data", "bounds", lambda v: _floats(v, "--bounds", count=2)),
-    "schema": ("data", "schema_file", str),
-    "eps": ("scan", "eps", lambda v: _floats(v, "--eps")), "norm": ("scan", "norm", str),
-    "eps_units": ("scan", "eps_units", str), "attacks": ("scan", "attacks", lambda v: _names(v)),
-    "n": ("scan", "n", int), "seed": ("scan", "seed", int),
-    "batch_size": ("scan", "batch_size", int), "budget": ("scan", "budget", float),
-    "validity": ("scan", "validity", bool), "shifts": ("scan", "shifts", lambda v: _names(v)),
-    "severities": ("scan", "severities", lambda v: _ints(v, "--severities")),
-    "calibration": ("scan", "calibration", bool), "ood": ("scan", "ood", bool),
-    "subgroups": ("scan", "subgroups", bool),
-    "baseline": ("gate", "baseline", str), "fail_on": ("gate", "fail_on", list),
-    "audit": ("data", "audit", str),
-    "out": ("output", "out", str),
-}
-_FLAG = {"schema_file": "schema", "source": "data", "path": "model"}
-
-
-def _names(text: str) -> list[str]:
-    """Comma-separated names; 'none' is the empty list."""
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    return [] if names == ["none"] else names
-
-
-def _ints(text: str, option: str) -> list[int]:
-    try:
-        return [int(t) for t in text.replace(" ", "").split(",") if t]
-    except ValueError:
-        raise _fail(f"{option} {text!r}: expected comma-separated integers, e.g. 1,3,5") from None
-
-
-def _json_object(text: str, option: str) -> dict[str, Any]:
-    import json
-
-    try:
-        v = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise _fail(f"{option} {text!r}: not valid JSON ({e.msg})") from None
-    if not isinstance(v, dict):
-        raise _fail(f"{option} {text!r}: expected a JSON object, e.g. '{{\"width\": 16}}'")
-    return v
-
-
-def _scan_settings(cli_ctx: typer.Context, params: dict[str, Any], config: Path | None) -> Any:
-    """The config file (if any) with the flags given on the command line applied over it."""
-    from pydantic import ValidationError
-
-    from trustbench.config import DataSection, ModelSection, ScanFile, load_scan_file
-
-    if config is not None:
-        sf = load_scan_file(config)
-    else:
-        if not params["model"] or not params["data"]:
-            raise _fail("pass --model and --data, or a --config file that sets them "
-                        "(create one with 'trustbench init')")
-        sf = ScanFile(model=ModelSection(path=params["model"]),
-                      data=DataSection(source=params["data"]))
-    for name, (section, field, convert) in _OVERRIDES.items():
-        source = cli_ctx.get_parameter_source(name)  # click's enum (typer may vendor click)
-        if getattr(source, "name", None) != "COMMANDLINE":
-            continue
-        value = params[name]
-        try:
-            setattr(getattr(sf, section), field, None if value is None else convert(value))
-        except ValidationError as e:
-            flag = "--" + name.replace("_", "-")
-            raise _fail(f"{flag} {value!r}: {e.errors()[0]['msg']}") from None
-    return sf
-
-
-def _check_names(s_cfg: Any) -> None:
-    from trustbench.attacks.registry import attack_class
-    from trustbench.shifts import shift_class
-
-    for name in s_cfg.attacks or []:
-        attack_class(name)
-    for name in s_cfg.shifts or []:
-        shift_class(name)
-
-
-@app.command()
-def scan(
-    cli_ctx: typer.Context,
-    model: ModelOpt = None,
-    data: DataOpt = None,
-    config: Annotated[Path | None, typer.Option(
-        help="YAML scan file ('trustbench init' writes one); flags override it.")] = None,
-    target: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet file.")] = None,
-    group: Annotated[str | None, typer.Option(
-        help="Column with a group attribute: per-group accuracy, robustness, calibration.")] = None,
-    eps: Annotated[str | None, typer.Option(
-        help="Comma-separated radii, e.g. 0.05,0.1,0.2 (default: 1%, 3%, 10% of the input "
-        "range for linf).")] = None,
-    norm: Annotated[str, typer.Option(help="Threat model norm: linf or l2.")] = "linf",
-    eps_units: Annotated[str | None, typer.Option(
-        help="raw (the data's units; image default) or range (fraction of each feature's "
-        "range; tabular default).")] = None,
-    attacks: Annotated[str | None, typer.Option(
-        help="Comma-separated attack names (see 'trustbench attacks'), or none. Default: "
-        "fgsm,pgd,standard for torch models, square for black-box ones.")] = None,
-    shifts: Annotated[str | None, typer.Option(
-        help="Comma-separated shift names (see 'trustbench shifts'), or none. Default: every "
-        "shift for the data's modality.")] = None,
-    severities: Annotated[str | None, typer.Option(
-        help="Shift severities to measure, from 1..5 (default: all).")] = None,
-    calibration: Annotated[bool, typer.Option(help="Measure calibration.")] = True,
-    ood: Annotated[bool, typer.Option(help="Measure out-of-distribution detection.")] = True,
-    subgroups: Annotated[bool, typer.Option(help="Measure per-group/per-class results.")] = True,
-    n: Annotated[int | None, typer.Option(help="Evaluate a seeded random sample of N points.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed for sampling, attacks and shifts.")] = 0,
-    out: Annotated[Path, typer.Option(
-        help="Folder for scorecard.json, report.html, summary.md, junit.xml.")] = Path("trustbench-report"),
-    baseline: Annotated[Path | None, typer.Option(
-        help="An earlier scorecard.json of the same data: report each metric's change.")] = None,
-    audit: Annotated[Path | None, typer.Option(
-        help="The scorecard.json of 'trustbench audit' on this test set: also report accuracy "
-        "without the rows it flagged (leaks, likely label errors).")] = None,
-    fail_on: Annotated[list[str] | None, typer.Option(
-        help="Exit 1 when a rule fires, e.g. 'any fail', 'robust_acc@linf:0.1 drop > 2pt', "
-        "'ece increase > 0.02', 'accuracy < 0.9'. Repeatable.")] = None,
-    arch: Annotated[str | None, typer.Option(
-        help="package.module:Class of the nn.Module a state_dict belongs to.")] = None,
-    arch_kwargs: Annotated[str | None, typer.Option(
-        help="JSON object of constructor arguments for --arch.")] = None,
-    mean: Annotated[str | None, typer.Option(
-        help="Per-channel mean the torch model expects inputs normalised by (comma-separated).")] = None,
-    std: Annotated[str | None, typer.Option(help="Per-channel std to go with --mean.")] = None,
-    bounds: Annotated[str | None, typer.Option(
-        help="LOWER,UPPER valid range of every feature (default: declared by the dataset, "
-        "else the data's min/max).")] = None,
-    schema: Annotated[Path | None, typer.Option(
-        help="JSON schema file: bounds and per-feature types.")] = None,
-    split: Annotated[str, typer.Option(help="Split of a built-in dataset: test, train or all.")] = "test",
-    trust_pickle: Annotated[bool, typer.Option(
-        "--trust-pickle", help="Allow pickle/joblib model files (they can run arbitrary code).")] = False,
-    validity: Annotated[bool, typer.Option(help="Run the evaluation-validity checks.")] = True,
-    batch_size: Annotated[int, typer.Option(help="Points per attack batch.")] = 500,
-    budget: Annotated[float | None, typer.Option(
-        help="Seconds the scan may take; runs not started by then are skipped and reported.")] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Print the expected gradient evaluations, queries and time (from a "
-        "short calibration) and exit without attacking.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
-) -> None:
-    """Scan a model: clean accuracy, adversarial robustness, corruptions and shift,
-    calibration, out-of-distribution detection and subgroups. Writes DIR/scorecard.json,
-    report.html, summary.md and junit.xml; exits 1 when a --fail-on rule fires."""
-    from trustbench.checks import ScanConfig
-    from trustbench.data import load_data
-    from trustbench.models.loading import load_model
-
-    params = dict(locals())
-    try:
-        sf = _scan_settings(cli_ctx, params, config)
-        m_cfg, d_cfg, s_cfg = sf.model, sf.data, sf.scan
-        _check_names(s_cfg)  # typos fail before any loading
-        ds = load_data(d_cfg.source, target=d_cfg.target, group=d_cfg.group,
-                       bounds=d_cfg.bounds, schema=d_cfg.schema_file, split=d_cfg.split,
-                       seed=s_cfg.seed)
-        adapter: dict[str, Any] = {}
-        if m_cfg.mean or m_cfg.std:
-            adapter = {"mean": m_cfg.mean, "std": m_cfg.std}
-        m = load_model(m_cfg.path, arch=m_cfg.arch, arch_kwargs=m_cfg.arch_kwargs,
-                       trust_pickle=m_cfg.trust_pickle, **adapter)
-        scan_config = ScanConfig(**s_cfg.model_dump())
-        if dry_run:
-            _print_estimate(m, ds, scan_config)
-            return
-        failed = _run_scan(m, ds, scan_config, Path(sf.output.out), quiet,
-                           baseline=sf.gate.baseline, fail_on=sf.gate.fail_on,
-                           formats=sf.output.formats, audit=d_cfg.audit)
-    except TrustbenchError as e:
-        raise _fail(str(e)) from None
-    if failed:
-        raise typer.Exit(1)
-
-
-@app.command()
-def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the example.")] = Path("trustbench.yaml"),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a commented example scan configuration (use it with scan --config)."""
-    from trustbench.config import EXAMPLE
-
-    if path.exists() and not force:
-        raise _fail(f"{path} exists; pass --force to overwrite it")
-    path.write_text(EXAMPLE, encoding="utf-8")
-    console.print(f"Wrote [bold]{path}[/bold]: edit model.path and data.source, then run "
-                  f"'trustbench scan --config {path}'")
-
-
-@app.command()
-def compare(
-    baseline: Annotated[Path, typer.Argument(help="The earlier scorecard.json.")],
-    current: Annotated[Path, typer.Argument(help="The later scorecard.json.")],
-    markdown: Annotated[Path | None, typer.Option(help="Also write the comparison as Markdown.")] = None,
-    fail_on: Annotated[list[str] | None, typer.Option(
-        help="Exit 1 when a rule fires (see scan --help).")] = None,
-    all_metrics: Annotated[bool, typer.Option("--all", help="Show every compared metric, not "
-                                              "only the headline ones and significant changes.")] = False,
-) -> None:
-    """Show what changed between two scorecards, with a 95% interval for each change."""
-    from trustbench.gate import apply_gate
-    from trustbench.report.comparison import render_comparison_markdown, render_comparison_terminal
-    from trustbench.scorecard import Scorecard
-
-    try:
-        base, cur = Scorecard.from_json(baseline), Scorecard.from_json(current)
-        gate = apply_gate(cur, baseline=base, rules=fail_on or [])
-    except TrustbenchError as e:
-        raise _fail(str(e)) from None
-    assert gate.comparison is not None
-    render_comparison_terminal(gate.comparison, console, all_metrics=all_metrics)
-    for r in gate.results:
-        console.print(("[red]FAIL[/red] " if r.fired else "[green]ok[/green]   ")
-                      + f"{r.rule.text}: {r.reason}", highlight=False)
-    if markdown:
-        _write_text(markdown, render_comparison_markdown(gate.comparison, gate.results))
-        console.print(f"Comparison written to [bold]{markdown}[/bold]")
-    if gate.failed:
-        raise typer.Exit(1)
-
-
-def _write_text(path: Path, text: str) -> Path:
-    """Atomic: a crash never leaves half a report."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; reports are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-@app.command()
-def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the scorecard and reports.")] = Path(
-        "trustbench-report"),
-    retrain: Annotated[bool, typer.Option(help="Train the demo CNN again instead of using the "
-                                                "cached one.")] = False,
-    n: Annotated[int, typer.Option(help="Test points to scan (a seeded sample of the 540).")] = 200,
-    train_fraction: Annotated[float, typer.Option(
-        help="Train a deliberately weaker CNN on this fraction of the training data (not "
-        "cached), e.g. 0.1 to see a regression gate fail.")] = 1.0,
-    baseline: Annotated[Path | None, typer.Option(
-        help="An earlier demo scorecard.json to compare with.")] = None,
-    fail_on: Annotated[list[str] | None, typer.Option(
-        help="Exit 1 when a rule fires (see scan --help). Repeatable.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
-) -> None:
-    """Train a small CNN on the built-in digits data (once; cached), scan it and write the
-    scorecard and the HTML report."""
-    from trustbench.checks import ScanConfig
-    from trustbench.data import load_builtin
-    from trustbench.demo import load_demo_model, train_demo_model
-    from trustbench.models import TorchModel
-
-    if not 0 < train_fraction <= 1:
-        raise _fail(f"--train-fraction must be in (0, 1], got {train_fraction}")
-    try:
-        if train_fraction < 1:
-            if not quiet:
-                err_console.print(f"Training a demo CNN on {train_fraction:.0%} of the training "
-                                  "data...")
-            module = train_demo_model(fraction=train_fraction)
-        else:
-            if not quiet:
-                err_console.print("Loading the demo CNN (trained on digits on first use)...")
-            module, path = load_demo_model(retrain=retrain)
-            if not quiet:
-                err_console.print(f"Demo model: {path}")
-        config = ScanConfig(eps=[0.05, 0.1, 0.2], norm="linf", attacks=["fgsm", "pgd", "standard"],
-                            n=n, seed=0)
-        failed = _run_scan(TorchModel(module), load_builtin("digits", split="test"), config, out,
-                           quiet, baseline=baseline, fail_on=fail_on)
-    except TrustbenchError as e:
-        raise _fail(str(e)) from None
-    if failed:
-        raise typer.Exit(1)
-
-
-@app.command(name="attacks")
-def list_attacks() -> None:
-    """List the registered attacks."""
-    from rich.table import Table
-
-    from trustbench.attacks import REGISTRY
-
-    table = Table("name", "needs gradients", "norms", "summary")
-    for name, cls in sorted(REGISTRY.items()):
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        table.add_row(name, "yes" if cls.requires_gradients else "no", ", ".join(cls.norms), doc)
-    console.print(table)
-
-
-@app.command(name="shifts")
-def list_shifts() -> None:
-    """List the registered corruptions and distribution shifts."""
-    from rich.table import Table
-
-    from trustbench.shifts import SHIFTS
-
-    table = Table("name", "modality", "needs", "summary")
-    for name, cls in sorted(SHIFTS.items(), key=lambda kv: (kv[1].modality, kv[0])):
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        req = getattr(cls, "requires", "") or "-"
-        needs = req if isinstance(req, str) else ", ".join(req)
-        table.add_row(name, cls.modality, needs, doc)
-    console.print(table)
-
 
 def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A command from ``trustbench.commands`` with the CLI's one-line errors and exit 2."""
-    import functools
+    """A command with the CLI's one-line errors and exit code 2 for bad input."""
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except TrustbenchError as e:
-            raise _fail(str(e)) from None
+            raise fail(str(e)) from None
 
     return run
 
@@ -496,10 +60,13 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _register_commands() -> None:
     from trustbench.commands.audit import audit
     from trustbench.commands.harden import compress, harden
+    from trustbench.commands.scan import demo, scan
+    from trustbench.commands.tools import compare, init, list_attacks, list_shifts
 
-    app.command(name="audit")(_guarded(audit))
-    app.command(name="harden")(_guarded(harden))
-    app.command(name="compress")(_guarded(compress))
+    for name, fn in (("scan", scan), ("demo", demo), ("init", init), ("compare", compare),
+                     ("attacks", list_attacks), ("shifts", list_shifts), ("audit", audit),
+                     ("harden", harden), ("compress", compress)):
+        app.command(name=name)(_guarded(fn))
 
 
 _register_commands()

@@ -6,21 +6,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from trustbench.commands._console import console, progress
+
 __all__ = ["audit"]
 
-console = Console()
-err_console = Console(stderr=True)
 _COLOURS = {"fail": "bold red", "warn": "yellow", "info": "dim"}
 
 
-def _progress(quiet: bool):
-    from trustbench.commands._progress import progress_bar
-
-    return progress_bar(quiet, err_console)
+def _progress(quiet: bool) -> Any:
+    return progress(quiet)
 
 
 def audit(

@@ -9,16 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from trustbench.commands._console import console, err_console
 from trustbench.errors import InputError
 
 __all__ = ["compress", "harden"]
-
-console = Console()
-err_console = Console(stderr=True)
 
 
 def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
