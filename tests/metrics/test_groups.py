@@ -161,3 +161,14 @@ def test_invariants(points: list[tuple[str, bool]]) -> None:
         assert m.gap >= 0
         assert m.worst <= m.overall + 1e-12 <= m.worst + m.gap + 2e-12
         assert 0 <= m.ratio <= 1 or np.isnan(m.ratio)
+
+
+def test_tied_groups_name_a_different_best_group() -> None:
+    import numpy as np
+
+    from trustbench.metrics import by_group
+
+    correct = np.ones(100, dtype=bool)
+    groups = np.array(["a"] * 50 + ["b"] * 50)
+    m = by_group({"accuracy": correct}, None, None, groups, n_boot=50)["accuracy"]
+    assert {m.worst_group, m.best_group} == {"a", "b"} and m.gap == 0

@@ -115,11 +115,11 @@ def _same_predictions(model, module: nn.Module) -> None:
 
 
 @ignore_jit_deprecation
-@pytest.mark.parametrize("how", ["script", "trace"])
-def test_torchscript_loads_without_arch(tmp_path: Path, make_mlp, how: str) -> None:
+@pytest.mark.parametrize("how, suffix", [("script", ".pt"), ("trace", ".pt"), ("trace", ".ts")])
+def test_torchscript_loads_without_arch(tmp_path: Path, make_mlp, how: str, suffix: str) -> None:
     module = make_mlp().eval()
     jit = torch.jit.script(module) if how == "script" else torch.jit.trace(module, torch.zeros(2, 4))
-    path = tmp_path / "model.pt"
+    path = tmp_path / f"model{suffix}"
     jit.save(str(path))
     model = load_model(path)
     assert isinstance(model, TorchModel)

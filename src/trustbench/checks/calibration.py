@@ -75,7 +75,8 @@ def _clean(probs: np.ndarray, y: np.ndarray, seed: int) -> Finding:
                                          n_samples=N_BOOTSTRAP, seed=seed)
     acc = float(np.mean(probs.argmax(1) == y))
     conf = float(np.mean(probs.max(1)))
-    word = "overconfident" if conf > acc else "underconfident"
+    word = ("confidence matches accuracy" if abs(conf - acc) < 0.005
+            else "overconfident" if conf > acc else "underconfident")
     return Finding(
         id="calibration.clean",
         title=f"Calibration: ECE {ece:.3f} (95% CI {ci[0]:.3f}–{ci[1]:.3f}); mean confidence "

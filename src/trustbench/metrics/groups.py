@@ -265,7 +265,10 @@ def by_group(metrics: Mapping[str, MetricFn | np.ndarray], y_true: np.ndarray | 
         if len(eligible) >= 2 and not np.isnan(vals).all():
             sign = 1.0 if higher else -1.0
             w = eligible[np.nanargmin(sign * vals)]
-            b = eligible[np.nanargmax(sign * vals)]
+            # on a tie (e.g. every group at 100%) name another group as the best, not the worst
+            key = np.nan_to_num(sign * vals, nan=-np.inf)  # larger is better; NaN last
+            order = np.argsort(-key, kind="stable")
+            b = next((eligible[i] for i in order if eligible[i] != w), w)
             worst_g, best_g, worst, worst_ci = enc.labels[w], enc.labels[b], p[w], tuple(ci[w])
             gap, gap_s = sign * (p[b] - p[w]), sign * (s[:, b] - s[:, w])
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -21,7 +21,7 @@ from trustbench.models.base import Model
 __all__ = ["PICKLE_SUFFIXES", "import_object", "load_model"]
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".sav")
-_TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+_TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".ts", ".torchscript", ".jit")
 
 
 def import_object(ref: str, *, what: str = "--model") -> Any:
