@@ -156,7 +156,7 @@ def scan(
     # accuracy; shifted inputs -> near-OOD).
     plan = [
         ("accuracy", clean_accuracy, True, "clean accuracy"),
-        ("robustness", adversarial_robustness, True, "adversarial robustness"),
+        ("robustness", adversarial_robustness, cfg.attacks != [], "adversarial robustness"),
         ("shifts", shift_robustness, cfg.shifts != [], "corruptions and distribution shift"),
         ("calibration", calibration_checks, cfg.calibration, "calibration (ECE, reliability)"),
         ("ood", ood_detection, cfg.ood, "out-of-distribution detection"),

@@ -55,7 +55,10 @@ def selected_attacks(ctx: CheckContext) -> list[Attack]:
     """The configured attacks that apply to the model; the others go to ``ctx.skipped``."""
     cfg = ctx.config
     differentiable = ctx.model.capabilities.differentiable
-    names = cfg.attacks or (["fgsm", "pgd", "standard"] if differentiable else ["square"])
+    if cfg.attacks is not None:  # [] means no attacks (--attacks none), not the defaults
+        names = cfg.attacks
+    else:
+        names = ["fgsm", "pgd", "standard"] if differentiable else ["square"]
     attacks = []
     for name in names:
         cls = attack_class(name)
