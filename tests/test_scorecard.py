@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import trustbench.scorecard as scorecard_module
+import trustbench._files as files_module
 from trustbench import nist
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
@@ -151,12 +151,10 @@ def test_to_json_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     path = _card().to_json(tmp_path / "scorecard.json")
     before = path.read_bytes()
 
-    def dump_half(obj, fh, **kwargs) -> None:
-        fh.write(json.dumps(obj)[:20])  # some bytes reach the temp file, then a crash
-        fh.flush()
+    def crash(*args, **kwargs) -> None:  # the temp file is written, then a crash
         raise _Boom("disk full")
 
-    monkeypatch.setattr(scorecard_module.json, "dump", dump_half)
+    monkeypatch.setattr(files_module.os, "chmod", crash)
     with pytest.raises(_Boom):
         Scorecard([Finding("other", "t", "fail")]).to_json(path)
     assert path.read_bytes() == before

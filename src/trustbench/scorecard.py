@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,19 +59,10 @@ class Scorecard:
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write atomically: a crash mid-write never leaves a truncated scorecard behind."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".scorecard-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_dict(), fh, indent=2, allow_nan=False, default=_jsonable)
-                fh.write("\n")
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a scorecard is meant to be shared
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        from trustbench._files import write_text_atomic
+
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False, default=_jsonable) + "\n"
+        return write_text_atomic(text, path, prefix="scorecard")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "scorecard") -> Scorecard:

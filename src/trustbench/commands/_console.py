@@ -3,9 +3,6 @@ comma-separated options, atomic text files, the progress bar."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -13,8 +10,9 @@ from rich.console import Console
 from rich.text import Text
 
 from trustbench.commands._progress import progress_bar
+from trustbench.errors import InputError
 
-__all__ = ["console", "duration", "err_console", "fail", "floats", "progress", "write_text"]
+__all__ = ["console", "duration", "err_console", "fail", "floats", "json_object", "names", "progress"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,17 +48,26 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Atomic: a crash never leaves half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+def json_object(text: str | None, option: str) -> dict[str, Any] | None:
+    """A JSON object given on the command line (e.g. ``--arch-kwargs``); ``None`` stays None."""
+    import json
+
+    if text is None:
+        return None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; reports are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        v = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{option} {text!r}: not valid JSON ({e.msg})",
+                         fix='pass a JSON object, e.g. \'{"width": 16}\'') from None
+    if not isinstance(v, dict):
+        raise InputError(f"{option} {text!r}: expected a JSON object, e.g. '{{\"width\": 16}}'")
+    return v
+
+
+def names(text: str | None) -> list[str] | None:
+    """Comma-separated names; ``none`` is the empty list, ``None`` stays None."""
+    if text is None:
+        return None
+    out = [t.strip() for t in text.split(",") if t.strip()]
+    return [] if out == ["none"] else out
 

@@ -12,30 +12,12 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trustbench.commands._console import console, err_console
+from trustbench.commands._console import console, err_console, json_object, names
 from trustbench.errors import InputError
 
 __all__ = ["compress", "harden"]
 
 
-def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        v = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{option} {text!r}: not valid JSON ({e.msg})",
-                         fix='pass a JSON object, e.g. \'{"width": 16}\'') from None
-    if not isinstance(v, dict):
-        raise InputError(f"{option} {text!r}: expected a JSON object, e.g. '{{\"width\": 16}}'")
-    return v
-
-
-def _names(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    return [] if names == ["none"] else names
 
 
 @contextmanager
@@ -112,7 +94,7 @@ def harden(
     from trustbench.harden.trainer import EpochRecord, Trainer
     from trustbench.models.loading import load_model
 
-    kwargs = _json_object(arch_kwargs, "--arch-kwargs")
+    kwargs = json_object(arch_kwargs, "--arch-kwargs")
     trainer = Trainer(method=method, eps=eps, norm=norm, epochs=epochs,  # type: ignore[arg-type]
                       batch_size=batch_size, lr=lr, beta=beta, steps=steps,
                       val_fraction=val_fraction, patience=patience or None, seed=seed)
@@ -123,7 +105,7 @@ def harden(
         module = load_model(model, arch=arch, arch_kwargs=kwargs).module  # type: ignore[attr-defined]
     else:
         module = build_module(arch, kwargs, seed=seed)
-    config = ScanConfig(eps=[eps], norm=norm, attacks=_names(attacks), n=n, seed=seed)  # type: ignore[arg-type]
+    config = ScanConfig(eps=[eps], norm=norm, attacks=names(attacks), n=n, seed=seed)  # type: ignore[arg-type]
     if not quiet:
         err_console.print(f"{method} on {train.name} ({len(train)} rows; {split_note}), "
                           f"{norm} eps={eps:g}, up to {epochs} epochs -> {out}")
@@ -208,7 +190,7 @@ def compress(
     from trustbench.harden.run import build_module, read_arch_reference, train_test_data
     from trustbench.models.loading import load_model
 
-    kwargs = _json_object(arch_kwargs, "--arch-kwargs")
+    kwargs = json_object(arch_kwargs, "--arch-kwargs")
     if arch is None:
         if not Path(model).exists():
             raise InputError(f"--model {model}: no such model file",
@@ -221,15 +203,15 @@ def compress(
     module = load_model(model, arch=arch, arch_kwargs=kwargs).module  # type: ignore[attr-defined]
     student = student_ref = None
     if student_arch is not None:
-        s_kwargs = _json_object(student_arch_kwargs, "--student-arch-kwargs") or {}
+        s_kwargs = json_object(student_arch_kwargs, "--student-arch-kwargs") or {}
         student = build_module(student_arch, s_kwargs, seed=seed)
         student_ref = (student_arch, s_kwargs)
     train, test, _ = train_test_data(data, test_data, seed=seed,
                                      **({"target": target} if target else {}))
     say = (lambda s: None) if quiet else (lambda s: err_console.print(f"[dim]{s}...[/dim]"))
     card = compress_report(module, train, test, out_dir=out, eps=eps, norm=norm,  # type: ignore[arg-type]
-                           attacks=_names(attacks) or [], n=n, variants=_names(variants) or [],
-                           attack_params=_json_object(attack_params, "--attack-params"),
+                           attacks=names(attacks) or [], n=n, variants=names(variants) or [],
+                           attack_params=json_object(attack_params, "--attack-params"),
                            student=student, student_arch=student_ref,
                            distill_method=distill_method, distill_epochs=distill_epochs,
                            quantize_mode=quantize, repeats=repeats, seed=seed, progress=say)

@@ -3,7 +3,6 @@ run the scan, gate it, write every report."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,8 +16,9 @@ from trustbench.commands._console import (
     err_console,
     fail,
     floats,
+    json_object,
+    names,
     progress,
-    write_text,
 )
 from trustbench.errors import TrustbenchError
 
@@ -55,8 +55,8 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
             from trustbench.report import write_html
             written.append(write_html(card, out / "report.html"))
         if "markdown" in formats:
-            from trustbench.report import render_markdown
-            written.append(write_text(out / "summary.md", render_markdown(card)))
+            from trustbench.report import write_markdown
+            written.append(write_markdown(card, out / "summary.md"))
         if "junit" in formats:
             from trustbench.report import write_junit
             written.append(write_junit(card, out / "junit.xml"))
@@ -104,7 +104,7 @@ DataOpt = Annotated[str | None, typer.Option(
 # CLI parameter -> (config section, field, converter from the flag's text)
 _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "model": ("model", "path", str), "arch": ("model", "arch", str),
-    "arch_kwargs": ("model", "arch_kwargs", lambda v: _json_object(v, "--arch-kwargs")),
+    "arch_kwargs": ("model", "arch_kwargs", lambda v: json_object(v, "--arch-kwargs")),
     "mean": ("model", "mean", lambda v: floats(v, "--mean")),
     "std": ("model", "std", lambda v: floats(v, "--std")),
     "trust_pickle": ("model", "trust_pickle", bool),
@@ -113,10 +113,10 @@ _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "bounds": ("data", "bounds", lambda v: floats(v, "--bounds", count=2)),
     "schema": ("data", "schema_file", str),
     "eps": ("scan", "eps", lambda v: floats(v, "--eps")), "norm": ("scan", "norm", str),
-    "eps_units": ("scan", "eps_units", str), "attacks": ("scan", "attacks", lambda v: _names(v)),
+    "eps_units": ("scan", "eps_units", str), "attacks": ("scan", "attacks", names),
     "n": ("scan", "n", int), "seed": ("scan", "seed", int),
     "batch_size": ("scan", "batch_size", int), "budget": ("scan", "budget", float),
-    "validity": ("scan", "validity", bool), "shifts": ("scan", "shifts", lambda v: _names(v)),
+    "validity": ("scan", "validity", bool), "shifts": ("scan", "shifts", names),
     "severities": ("scan", "severities", lambda v: _ints(v, "--severities")),
     "calibration": ("scan", "calibration", bool), "ood": ("scan", "ood", bool),
     "subgroups": ("scan", "subgroups", bool),
@@ -126,10 +126,6 @@ _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
 }
 
 
-def _names(text: str) -> list[str]:
-    """Comma-separated names; 'none' is the empty list."""
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    return [] if names == ["none"] else names
 
 
 def _ints(text: str, option: str) -> list[int]:
@@ -139,15 +135,6 @@ def _ints(text: str, option: str) -> list[int]:
         raise fail(f"{option} {text!r}: expected comma-separated integers, e.g. 1,3,5") from None
 
 
-def _json_object(text: str, option: str) -> dict[str, Any]:
-
-    try:
-        v = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise fail(f"{option} {text!r}: not valid JSON ({e.msg})") from None
-    if not isinstance(v, dict):
-        raise fail(f"{option} {text!r}: expected a JSON object, e.g. '{{\"width\": 16}}'")
-    return v
 
 
 def _scan_settings(cli_ctx: typer.Context, params: dict[str, Any], config: Path | None) -> Any:

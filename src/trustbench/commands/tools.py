@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from trustbench.commands._console import console, fail, write_text
+from trustbench._files import write_text_atomic
+from trustbench.commands._console import console, fail
 from trustbench.errors import TrustbenchError
 
 __all__ = ["compare", "init", "list_attacks", "list_shifts"]
@@ -52,7 +53,8 @@ def compare(
         console.print(("[red]FAIL[/red] " if r.fired else "[green]ok[/green]   ")
                       + f"{r.rule.text}: {r.reason}", highlight=False)
     if markdown:
-        write_text(markdown, render_comparison_markdown(gate.comparison, gate.results))
+        write_text_atomic(render_comparison_markdown(gate.comparison, gate.results), markdown,
+                          prefix="compare")
         console.print(f"Comparison written to [bold]{markdown}[/bold]")
     if gate.failed:
         raise typer.Exit(1)

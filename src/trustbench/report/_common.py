@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from trustbench._files import write_text_atomic  # noqa: F401  (re-exported for the renderers)
 from trustbench.findings import Finding, Metric
 from trustbench.scorecard import Scorecard
 
@@ -184,18 +183,3 @@ def canonical(card: Scorecard) -> Scorecard:
     return out
 
 
-def write_text_atomic(text: str, path: str | os.PathLike[str], *, prefix: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename: a crash never
-    leaves a truncated report, and an older report stays until the new one is complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{prefix}-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
