@@ -16,6 +16,7 @@ PY="$VENV/bin/python"
 TORCH_VERSION="2.13.0"
 TORCHATTACKS_VERSION="3.5.1"
 ART_VERSION="1.20.1"
+CLEANLAB_VERSION="2.9.0"
 
 if [ ! -x "$PY" ]; then
     echo "setup_env: creating $VENV"
@@ -51,6 +52,11 @@ fi
 if [ "$(installed adversarial-robustness-toolbox)" != "$ART_VERSION" ]; then
     echo "setup_env: installing adversarial-robustness-toolbox==$ART_VERSION (--no-deps)"
     pip_install --no-deps "adversarial-robustness-toolbox==$ART_VERSION"
+fi
+
+if [ "$(installed cleanlab)" != "$CLEANLAB_VERSION" ]; then
+    echo "setup_env: installing cleanlab==$CLEANLAB_VERSION (benchmarks/label_errors.py)"
+    pip_install "cleanlab==$CLEANLAB_VERSION"
 fi
 
 # trustbench itself, editable, with its own dependencies; torch is already satisfied.
