@@ -310,3 +310,16 @@ def test_malformed_schema_values_are_input_errors(tmp_path: Path, schema: dict) 
     (tmp_path / "s.json").write_text(json.dumps(schema))
     with pytest.raises(InputError, match=r"s\.json"):
         load_data(csv, target="outcome", group="sex", schema=tmp_path / "s.json")
+
+
+def test_npz_target_and_group_keys(tmp_path: Path) -> None:
+    p = tmp_path / "d.npz"
+    np.savez(p, x=np.zeros((4, 2), np.float32), label=np.array([0, 1, 0, 1]),
+             site=np.array(["a", "b", "a", "b"]))
+    ds = load_data(p, target="label", group="site", bounds=(0.0, 1.0))
+    assert ds.y.tolist() == [0, 1, 0, 1] and ds.groups.tolist() == ["a", "b", "a", "b"]
+    assert ds.group_name == "site"
+    with pytest.raises(InputError, match=r"no array named 'sex'.*--group"):
+        load_data(p, target="label", group="sex")
+    with pytest.raises(InputError, match="no array named 'y'"):
+        load_data(p)

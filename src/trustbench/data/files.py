@@ -37,7 +37,8 @@ def load_data(
         Label column of a table. If not given, a column named ``target``, ``label``, ``y``
         or ``class`` is used when there is exactly one.
     group
-        Column (or NPZ key ``groups``) holding a sensitive or slice attribute.
+        Column (or NPZ array; default ``groups`` when present) holding a sensitive or slice
+        attribute. For an NPZ, ``target`` names the label array (default ``y``).
     bounds
         ``(lower, upper)`` declared for every feature; otherwise the schema file's, the
         NPZ's ``lower``/``upper`` arrays, or the data's own min/max (noted in the scorecard).
@@ -65,7 +66,7 @@ def load_data(
     suffix = path.suffix.lower()
     schema_d = read_schema_file(schema) if schema else None
     if suffix == ".npz":
-        ds = _load_npz(path, bounds, schema_d)
+        ds = _load_npz(path, bounds, schema_d, target=target, group=group)
     elif suffix in (".csv", ".parquet", ".pq"):
         ds = _load_table(path, target, group, bounds, schema_d)
     else:
@@ -165,7 +166,10 @@ def _with_schema(ds: Dataset, bounds: tuple[float, float] | None,
 
 
 def _load_npz(path: Path, bounds: tuple[float, float] | None,
-              schema_d: dict[str, Any] | None) -> Dataset:
+              schema_d: dict[str, Any] | None, *, target: str | None = None,
+              group: str | None = None) -> Dataset:
+    """Arrays ``x`` and ``y`` (or the key ``target`` names), optional ``groups`` (or the key
+    ``group`` names), optional ``lower``/``upper`` bounds."""
     import zipfile
 
     if not zipfile.is_zipfile(path):
@@ -181,11 +185,13 @@ def _load_npz(path: Path, bounds: tuple[float, float] | None,
         raise InputError(f"{path}: not a readable .npz file ({str(e)[:120]})") from None
     except Exception as e:
         raise InputError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
-    for key in ("x", "y"):
-        if key not in arrays:
+    for key, option in (("x", None), (target or "y", "--target"), (group, "--group")):
+        if key is not None and key not in arrays:
             raise InputError(f"{path}: no array named {key!r} (found: {', '.join(arrays)})",
-                             fix="save the inputs as 'x' and the labels as 'y'")
-    x, y = arrays["x"], arrays["y"]
+                             fix=f"pass {option} with one of those keys" if option and key != "y"
+                             else "save the inputs as 'x' and the labels as 'y'")
+    x, y = arrays["x"], arrays[target or "y"]
+    group = group or ("groups" if "groups" in arrays else None)
     if x.dtype.kind not in "fiub":
         raise InputError(f"{path}: 'x' has dtype {x.dtype}; expected numbers")
     if x.ndim < 2:
@@ -208,8 +214,8 @@ def _load_npz(path: Path, bounds: tuple[float, float] | None,
                          "used; declare them with --bounds or a schema file")
     if x.ndim == 2 and schema.feature_names is None:
         schema.feature_names = [f"x{i}" for i in range(x.shape[1])]
-    ds = Dataset(x, y, schema, name=str(path), groups=arrays.get("groups"), notes=notes,
-                 group_name="groups" if "groups" in arrays else None)
+    ds = Dataset(x, y, schema, name=str(path), groups=None if group is None else arrays[group],
+                 notes=notes, group_name=group)
     schema.validate(ds.x, source=str(path))
     if schema_d is not None or (bounds is not None and "lower" in arrays):
         ds = _with_schema(ds, bounds, schema_d)
