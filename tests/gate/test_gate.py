@@ -145,3 +145,30 @@ def test_mcnemar_matches_scipy_exact_binomial() -> None:
     d = compare_scorecards(card(b, b), card(a, a)).get("accuracy.clean", "accuracy")
     assert math.isclose(d.delta, -9 / 100)
     assert math.isclose(d.p_value, binomtest(3, 15, 0.5).pvalue)
+
+
+@pytest.mark.parametrize("metric, better", [
+    ("accuracy", "higher"), ("accuracy@3", "higher"), ("robust_accuracy", "higher"),
+    ("accuracy_worst_group", "higher"), ("accuracy_ratio", "higher"), ("auroc", "higher"),
+    ("accuracy_gap", "lower"), ("robust_accuracy_eps=0.1_gap", "lower"), ("ece", "lower"),
+    ("ece@5", "lower"), ("mCE", "lower"), ("relative_mCE", "lower"), ("ce", "lower"),
+    ("mean_corruption_error", "lower"), ("fpr_at_95_tpr", "lower"), ("temperature", ""),
+])
+def test_which_way_is_better(metric: str, better: str) -> None:
+    from trustbench.gate.compare import better_direction
+
+    assert better_direction(metric) == better
+
+
+def test_group_aliases_match_the_subgroup_check(outcomes) -> None:
+    c, r = outcomes
+    base, cur = card(c, r), card(c, r)
+    for sc, worst, gap in ((base, 0.9, 0.05), (cur, 0.8, 0.15)):
+        sc.findings.append(Finding("subgroups.sex", "groups", "info", {
+            "accuracy_worst_group": Metric(worst, (worst - 0.02, worst + 0.02), "fraction"),
+            "accuracy_gap": Metric(gap, (gap - 0.02, gap + 0.02), "fraction")}))
+    res = apply_gate(cur, baseline=base, rules=["worst_group_acc drop > 5pt",
+                                               "group_gap increase > 5pt",
+                                               "worst_group_acc < 0.85"]).results
+    assert [x.fired for x in res] == [True, True, True]
+    assert res[1].reason.startswith("subgroups.sex:accuracy_gap")

@@ -34,10 +34,12 @@ _PAIRED = {"accuracy": "correct", "robust_accuracy": "robust"}
 def better_direction(metric: str) -> str:
     """Which way a metric improves, from its name (``accuracy@3`` is an accuracy)."""
     name = metric.split("@")[0].lower()
-    if any(k in name for k in ("accuracy", "auroc", "auc", "recall", "precision")):
-        return "higher"
-    if any(k in name for k in ("ece", "mce", "brier", "nll", "gap", "fpr", "error", "_ce")):
+    # "lower" first: accuracy_gap and mean_corruption_error are gaps and errors, not accuracies
+    if any(k in name for k in ("gap", "error", "ece", "mce", "brier", "nll", "fpr")) or \
+            name in ("ce", "relative_ce"):
         return "lower"
+    if any(k in name for k in ("accuracy", "auroc", "auc", "recall", "precision", "ratio")):
+        return "higher"
     return ""
 
 

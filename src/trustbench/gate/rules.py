@@ -37,7 +37,7 @@ _ALIASES = {
     "nll": "calibration.clean:nll",
     "mca": "shift.summary:mean_corruption_accuracy",
     "corruption_acc": "shift.summary:mean_corruption_accuracy",
-    "worst_group_acc": "subgroups.*:worst_group_accuracy",
+    "worst_group_acc": "subgroups.*:accuracy_worst_group",
     "group_gap": "subgroups.*:accuracy_gap",
 }
 _ROBUST = re.compile(r"^robust_acc(?:\[(?P<attack>[\w-]+)\])?@(?P<norm>linf|l2):(?P<eps>[0-9.eE+-]+)$")

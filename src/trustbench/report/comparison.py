@@ -14,8 +14,10 @@ __all__ = ["render_comparison_markdown", "render_comparison_terminal"]
 
 
 def _headline(d: MetricDelta) -> bool:
+    if d.finding_id.startswith("subgroups."):  # per group: only the worst group and the gap
+        return d.metric.endswith(("_worst_group", "_gap"))
     return (d.finding_id in ("accuracy.clean", "calibration.clean", "shift.summary")
-            or d.finding_id.startswith(("robustness.worst.", "subgroups."))) and bool(d.better)
+            or d.finding_id.startswith("robustness.worst.")) and bool(d.better)
 
 
 def _selected(cmp: Comparison, all_metrics: bool) -> list[MetricDelta]:
