@@ -110,9 +110,10 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
                                          for e in DEFAULT_EPS[cfg.norm]]))
     if any(not e >= 0 for e in eps_values):
         raise InputError(f"--eps values must be >= 0, got {eps_values}")
-    clean_pred = attack_model.scores(x).argmax(1)
-    ctx = CheckContext(attack_model, x, y, domain, cfg, clean_pred, eps_values, units,
-                       dataset=ds, **({"progress": progress} if progress else {}))
+    clean_scores = attack_model.scores(x)  # (N, C)
+    ctx = CheckContext(attack_model, x, y, domain, cfg, clean_scores.argmax(1), eps_values, units,
+                       dataset=ds, scores_cache=(attack_model, clean_scores),
+                       **({"progress": progress} if progress else {}))
     return model, ds, ctx
 
 

@@ -115,6 +115,24 @@ class CheckContext:
     baseline: Scorecard | None = None
     results: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    # (model, (N, C) its scores on x) from the clean forward pass that gave clean_pred, so
+    # checks do not run the model on x again; keyed by the model it belongs to
+    scores_cache: tuple[Model, torch.Tensor] | None = None
+
+    def clean_scores(self) -> torch.Tensor:
+        """(N, C) scores (logits or probabilities) of the model on the clean inputs, computed
+        once per model."""
+        if self.scores_cache is None or self.scores_cache[0] is not self.model:
+            self.scores_cache = (self.model, self.model.scores(self.x))
+        return self.scores_cache[1]
+
+    def probabilities(self, x: torch.Tensor | None = None) -> np.ndarray:
+        """(N, C) float64 class probabilities of the model on ``x`` (default: the clean
+        inputs, see :meth:`clean_scores`)."""
+        s = (self.clean_scores() if x is None else self.model.scores(x)).double()
+        if self.model.capabilities.outputs == "logits":
+            s = torch.softmax(s, dim=1)
+        return s.numpy()
 
     @property
     def out_of_time(self) -> bool:

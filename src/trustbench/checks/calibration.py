@@ -216,7 +216,8 @@ def calibration_checks(ctx: CheckContext) -> list[Finding]:
     Reads ``ctx.results["attacks"]``; writes ``ctx.results["calibration"]`` =
     ``{"ece": float, "temperature": float | None}``.
     """
-    scores, inputs = class_scores(ctx.model, ctx.x)
+    scores = ctx.clean_scores().numpy().astype(np.float64)
+    inputs = ctx.model.capabilities.outputs
     probs = to_probabilities(scores, inputs)
     y = ctx.y.numpy().astype(np.int64)
     clean = _clean(probs, y, ctx.config.seed)

@@ -67,13 +67,6 @@ def selected_shifts(ctx: CheckContext) -> list[Shift]:
     return shifts
 
 
-def _probabilities(ctx: CheckContext, x: torch.Tensor) -> np.ndarray:
-    s = ctx.model.scores(x)  # (N, C)
-    if ctx.model.capabilities.outputs == "logits":
-        s = torch.softmax(s, dim=1)
-    return s.numpy().astype(np.float64)
-
-
 def _baseline_errors(baseline: Scorecard | None, name: str,
                      severities: list[int]) -> tuple[np.ndarray, float] | None:
     """The baseline's errors at ``severities`` for shift ``name`` and its clean error."""
@@ -185,7 +178,7 @@ def shift_robustness(ctx: CheckContext) -> list[Finding]:
     y = ctx.y.numpy()
     n_clean = len(y)
     clean = float(ctx.clean_correct.mean())
-    clean_ece = expected_calibration_error(_probabilities(ctx, ctx.x), y)
+    clean_ece = expected_calibration_error(ctx.probabilities(), y)
     advance = ctx.progress(f"shifts ({len(shifts)} × {len(severities)} severities)",
                            len(shifts) * len(severities) * n_clean)
     table: dict[str, dict[str, list[Any]]] = {}
@@ -210,7 +203,7 @@ def shift_robustness(ctx: CheckContext) -> list[Finding]:
                 change = mean_change(ctx.x, xs)
                 if sev == severities[-1]:  # a copy, so the full batch can be freed
                     shifted[shift.name] = xs[:SHIFTED_KEEP].clone()
-            probs = _probabilities(ctx, xs)
+            probs = ctx.probabilities(xs)
             k, n = int((probs.argmax(1) == ys).sum()), len(ys)
             rows["severity"].append(sev)
             rows["accuracy"].append(k / n if n else float("nan"))

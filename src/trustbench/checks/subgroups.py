@@ -55,13 +55,6 @@ def _robust_correct(ctx: CheckContext) -> dict[float, np.ndarray]:
     return out
 
 
-def _probabilities(ctx: CheckContext) -> np.ndarray:
-    s = ctx.model.scores(ctx.x)  # (N, C)
-    if ctx.model.capabilities.outputs == "logits":
-        s = torch.softmax(s, dim=1)
-    return s.numpy()
-
-
 def _metric_label(name: str) -> str:
     """``robust_accuracy_eps=0.1`` -> ``robust accuracy at eps=0.1``; ``ece`` spelt out."""
     if name == "ece":
@@ -117,7 +110,7 @@ def _gated(gm: GroupMetrics) -> list[str]:
 def _group_finding(ctx: CheckContext, ds: Dataset, groups: np.ndarray,
                    per_point: dict[str, np.ndarray]) -> Finding:
     group_name = str(getattr(ds, "group_name", None) or "group")
-    probs = _probabilities(ctx)
+    probs = ctx.probabilities()
     gm = by_group(per_point | {"ece": lambda y, p: expected_calibration_error(p, y)},
                   ctx.y.numpy(), probs, groups, lower_is_better=("ece",), n_boot=N_BOOT,
                   min_size=MIN_SIZE, seed=ctx.config.seed)

@@ -33,6 +33,20 @@ def _count(n: float) -> str:
     return f"{n / 1e3:.0f}k" if n < 1e6 else f"{n / 1e6:.2f}M"
 
 
+def _section(console: Console, heading: str, findings: list, *, first_line: bool = False
+             ) -> None:
+    """One line per finding; warnings and failures also show their detail (or its first
+    line)."""
+    if not findings:
+        return
+    console.print(f"[bold]{heading}[/bold]")
+    for f in findings:
+        console.print(f"  [{_SEV[f.severity]}]{f.severity.upper():4}[/] {f.title}")
+        if f.severity != "info" and f.detail:
+            detail = f.detail.splitlines()[0] if first_line else f.detail
+            console.print(f"       [dim]{detail}[/dim]")
+
+
 def render_terminal(card: Scorecard, console: Console) -> None:
     """Print the verdict, clean accuracy, a robustness table (attacks × eps), the validity
     checks and what was not measured."""
@@ -77,26 +91,16 @@ def render_terminal(card: Scorecard, console: Console) -> None:
                           *[_pct(rows["worst case"].get(e)) for e in eps_values], "", "", "")
         console.print(table)
 
-    summary = [f for f in card.findings if f.id.startswith(_SUMMARY)]
-    if summary:
-        console.print("[bold]Beyond adversarial robustness[/bold]")
-        for f in summary:
-            console.print(f"  [{_SEV[f.severity]}]{f.severity.upper():4}[/] {f.title}")
-            if f.severity != "info" and f.detail:
-                console.print(f"       [dim]{f.detail.splitlines()[0]}[/dim]")
+    _section(console, "Beyond adversarial robustness",
+             [f for f in card.findings if f.id.startswith(_SUMMARY)], first_line=True)
     others = [f for f in card.findings if f.severity != "info" and not f.id.startswith(
         ("validity.", "robustness.", "shift.", "gate.", *_SUMMARY))]
     for f in others:
         console.print(f"[{_SEV[f.severity]}]{f.severity.upper()}[/] {f.title}")
         if f.detail:
             console.print(f"     [dim]{f.detail}[/dim]")
-    checks = [f for f in card.findings if f.id.startswith("validity.")]
-    if checks:
-        console.print("[bold]Evaluation validity[/bold]")
-        for f in checks:
-            console.print(f"  [{_SEV[f.severity]}]{f.severity.upper():4}[/] {f.title}")
-            if f.severity != "info" and f.detail:
-                console.print(f"       [dim]{f.detail}[/dim]")
+    _section(console, "Evaluation validity",
+             [f for f in card.findings if f.id.startswith("validity.")])
     notes = data.get("notes") or []
     for n in notes:
         console.print(f"[dim]note: {n}[/dim]")
