@@ -7,6 +7,10 @@ each library's "standard" button, and time compares their cost.
 
 from __future__ import annotations
 
+import statistics
+import time
+
+import torch
 from compare import run_rows
 from libs import Spec, make_runner, trustbench_has
 from zoo import Setup
@@ -53,4 +57,32 @@ def ensemble_section(setup: Setup, *, n: int, repeats: int, art_cap: float,
     for row in rows:
         if row.library == "art":
             row.note = (row.note + "; " if row.note else "") + f"single run, cap {art_cap:.0f} s"
+    notes.append(_square_floor_note(setup, x, rows))
     return rows, notes
+
+
+def _square_floor_note(setup: Setup, x: torch.Tensor, rows: list[Row]) -> str:
+    """The time no implementation of these ensembles can beat on these points: every point
+    still robust at the end went through all of Square's 5,000 queries (4,999 after the
+    start), one forward pass over those points each."""
+    ta = next((r for r in rows if r.library == "torchattacks" and r.robust_accuracy is not None
+               and r.wall), None)
+    if ta is None:
+        return "- Square floor: not measured (no torchattacks row)."
+    n_robust = round(ta.robust_accuracy * len(x))
+    if n_robust == 0:
+        return "- Square floor: 0 (no point survived)."
+    xs = x[:n_robust]
+    times = []
+    with torch.inference_mode():
+        setup.model(xs)
+        for _ in range(30):
+            start = time.perf_counter()
+            setup.model(xs)
+            times.append(time.perf_counter() - start)
+    floor = 4999 * statistics.median(times)
+    return (f"- Square floor: the {n_robust} points no attack fools each take 4,999 Square "
+            f"queries; one forward pass over {n_robust} points takes "
+            f"{1e3 * statistics.median(times):.2f} ms (median of 30), so Square alone needs "
+            f"at least {floor:.2f} s = {floor / ta.wall:.2f}× torchattacks' AutoAttack time "
+            "in any library.")

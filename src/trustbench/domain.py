@@ -66,6 +66,8 @@ class Domain:
 
     def clip(self, x: torch.Tensor) -> torch.Tensor:
         """Clamp ``x`` into ``[lower, upper]``."""
+        if isinstance(self.lower, float | int) and isinstance(self.upper, float | int):
+            return x.clamp(self.lower, self.upper)  # one op: attacks project every step
         lo = torch.as_tensor(self.lower, dtype=x.dtype, device=x.device)
         hi = torch.as_tensor(self.upper, dtype=x.dtype, device=x.device)
         return torch.minimum(torch.maximum(x, lo), hi)

@@ -31,7 +31,8 @@ def test_stages_run_in_order_on_survivors_and_their_counts_add_up() -> None:
     ctx = AttackContext(model, BOX, torch.Generator().manual_seed(5), norm="linf", eps=0.08)
     out = ensemble.perturb(ctx, x, y)
 
-    # The same stages by hand, sharing one context (and so one generator) in turn.
+    # The same stages by hand, sharing one context in turn; each stage sees the survivors'
+    # own random streams (their indices in x), as the ensemble narrows its context.
     by_hand = AttackContext(model, BOX, torch.Generator().manual_seed(5), norm="linf", eps=0.08)
     apgd, apgdt, square = ensemble.stages()
     assert isinstance(apgd, APGD) and isinstance(apgdt, APGDT) and isinstance(square, Square)
@@ -42,12 +43,14 @@ def test_stages_run_in_order_on_survivors_and_their_counts_add_up() -> None:
     evals_ce = by_hand.grad_evals
     k = len(y) - int(robust1.sum())
     assert 0 < k < len(y)  # APGD-CE fooled some points, not all
-    x2 = by_hand.project(apgdt.perturb(by_hand, x[robust1], y[robust1]), x[robust1])
+    with by_hand.narrow(torch.nonzero(robust1).flatten()):
+        x2 = by_hand.project(apgdt.perturb(by_hand, x[robust1], y[robust1]), x[robust1])
     robust2 = robust1.clone()
     robust2[robust1] = by_hand.scores(x2).argmax(1) == y[robust1]
     # APGD-T worked on the N - k survivors only: at most steps * targets gradients each
     assert 0 < by_hand.grad_evals - evals_ce <= (len(y) - k) * 6 * 3
-    x3 = square.perturb(by_hand, x[robust2], y[robust2])
+    with by_hand.narrow(torch.nonzero(robust2).flatten()):
+        x3 = square.perturb(by_hand, x[robust2], y[robust2])
     assert (ctx.grad_evals, ctx.queries) == (by_hand.grad_evals, by_hand.queries)
     assert torch.equal(out[robust2], by_hand.project(x3, x[robust2]))
     assert torch.equal(out[~robust1], x1[~robust1])

@@ -126,8 +126,12 @@ class _State:
 
 def apgd_run(ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
              target: torch.Tensor | None, eps: float, norm: Norm, steps: int, rho: float,
-             check_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+             check_last: bool, ids: torch.Tensor | None = None,
+             run: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """One APGD run (Algorithm 1) from a random start on a batch.
+
+    The start of each point is drawn from its own stream (``ids``, default 0..N-1), labelled
+    by the loss and ``run`` (the restart or target index).
 
     Returns ``x_out`` (N, ...): the first iterate that fooled each point, else the last
     iterate; and ``fooled`` (N,) bool. Every iterate except the last is checked for free by
@@ -146,8 +150,10 @@ def apgd_run(ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
         return lambda z, yy: targeted_dlr_loss(z, yy, t)
 
     out, fooled = x.clone(), torch.zeros(n, dtype=torch.bool)
-    noise = (2 * torch.rand(x.shape, generator=ctx.generator, dtype=x.dtype) - 1
-             if norm == "linf" else torch.randn(x.shape, generator=ctx.generator, dtype=x.dtype))
+    ids = torch.arange(n) if ids is None else ids
+    shape, tag = tuple(x.shape[1:]), f"apgd-start-{loss}"
+    noise = (2 * ctx.streams.uniform(ids, shape, tag, run, dtype=x.dtype) - 1
+             if norm == "linf" else ctx.streams.normal(ids, shape, tag, run, dtype=x.dtype))
     xa = ctx.project(x + eps * _unit(_feasible(noise, ctx), norm), x)  # (N, ...)
     s = _State(rows=torch.arange(n), x=x, y=y, target=target, xa=xa, xa_old=xa, grad=xa,
                x_best=xa, grad_best=xa, loss_best=xa.new_zeros(n),
@@ -229,6 +235,7 @@ class _APGDBase(Attack):
         """One :func:`apgd_run` per entry of ``targets`` ((N,) target classes or ``None``),
         each on the points that the earlier runs left robust."""
         out = x.clone()
+        ids = ctx.point_ids(len(x))
         robust = torch.ones(len(x), dtype=torch.bool)
         for i, target in enumerate(targets):
             idx = torch.nonzero(robust).flatten()
@@ -237,7 +244,8 @@ class _APGDBase(Attack):
             xr, hit = apgd_run(ctx, x[idx], y[idx], loss=loss,
                                target=None if target is None else target[idx],
                                eps=float(self.eps), norm=self.norm, steps=self.steps,
-                               rho=self.rho, check_last=i < len(targets) - 1)
+                               rho=self.rho, check_last=i < len(targets) - 1, ids=ids[idx],
+                               run=i)
             out[idx] = xr
             robust[idx[hit]] = False
         return out

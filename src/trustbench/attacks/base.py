@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trustbench.attacks.streams import PointStreams
 from trustbench.domain import Domain, Norm
 from trustbench.errors import InputError
 from trustbench.models.base import Model
@@ -77,18 +79,52 @@ class AttackResult:
 
 
 class AttackContext:
-    """What :meth:`Attack.perturb` works with: the model, the domain, the seeded generator,
-    and counted helpers for forward and forward+backward passes."""
+    """What :meth:`Attack.perturb` works with: the model, the domain, the random streams,
+    and counted helpers for forward and forward+backward passes.
+
+    Randomness: ``streams`` draws from one stream per point, keyed by the point's index in
+    the attacked set (``point_ids``), so a point's result does not depend on its batch;
+    built-in attacks use only that. ``generator`` (seeded alike) is kept for attacks that
+    want one shared stream.
+    """
 
     def __init__(self, model: Model, domain: Domain, generator: torch.Generator,
-                 *, norm: Norm, eps: float) -> None:
+                 *, norm: Norm, eps: float, seed: int = 0) -> None:
         self.model = model
         self.domain = domain
         self.generator = generator
+        self.streams = PointStreams(seed)
         self.norm: Norm = norm
         self.eps = eps
         self.queries = 0
         self.grad_evals = 0
+        #: (n,) stream ids of the points of the current ``perturb`` call; set by ``run``.
+        self.ids: torch.Tensor | None = None
+        #: When set, the next ``loss_grad`` stores its (n,) predictions here (``run`` uses
+        #: this for attacks whose first gradient pass is at the clean points).
+        self.capture_predictions = False
+        self.captured: torch.Tensor | None = None
+
+    def point_ids(self, n: int) -> torch.Tensor:
+        """(n,) stream ids of the ``n`` points passed to ``perturb`` (0..n-1 when it is
+        called directly, outside :meth:`Attack.run`)."""
+        if self.ids is None:
+            return torch.arange(n)
+        if len(self.ids) != n:
+            raise ValueError(f"the context holds ids for {len(self.ids)} points, perturb got {n}; "
+                             "narrow the context to a subset with ctx.narrow(idx)")
+        return self.ids
+
+    @contextmanager
+    def narrow(self, idx: torch.Tensor) -> Iterator[None]:
+        """Within the block, ``perturb`` calls see only the points ``idx`` of the current
+        batch (ensembles and restarts that attack survivors use this)."""
+        old = self.ids
+        self.ids = idx.clone() if old is None else old[idx]
+        try:
+            yield
+        finally:
+            self.ids = old
 
     def project(self, x_adv: torch.Tensor, x: torch.Tensor,
                 eps: float | torch.Tensor | None = None) -> torch.Tensor:
@@ -121,6 +157,8 @@ class AttackContext:
             per_example = (F.cross_entropy(logits, y, reduction="none") if loss is None
                            else loss(logits, y))
             (grad,) = torch.autograd.grad(per_example.sum(), x)
+        if self.capture_predictions:
+            self.captured, self.capture_predictions = logits.detach().argmax(1), False
         return per_example.detach(), grad.detach(), logits.detach()
 
 
@@ -132,6 +170,9 @@ class Attack(ABC):
 
     name: ClassVar[str] = ""
     requires_gradients: ClassVar[bool] = True
+    #: ``perturb`` starts with ``ctx.loss_grad`` at exactly the points it is given, so the
+    #: clean predictions come with that pass and ``run`` needs no separate forward pass.
+    first_pass_at_x: ClassVar[bool] = False
     #: Norms the attack supports.
     norms: ClassVar[tuple[Norm, ...]] = ("linf", "l2")
 
@@ -169,8 +210,9 @@ class Attack(ABC):
         """Return (N, ...) adversarial candidates for clean-correct points ``x``.
 
         Use ``ctx.loss_grad`` / ``ctx.scores`` so work is counted, and ``ctx.project`` to
-        stay feasible; ``ctx.generator`` is the only randomness. The base class projects
-        and re-checks whatever this returns.
+        stay feasible; draw randomness from ``ctx.streams`` with the ids
+        ``ctx.point_ids(len(x))`` so each point's result is independent of its batch. The
+        base class projects and re-checks whatever this returns.
         """
 
     def _check(self, model: Model) -> None:
@@ -224,7 +266,8 @@ class Attack(ABC):
                              f"{tuple(y.shape)}")
         domain = domain or Domain()
         generator = torch.Generator().manual_seed(int(self.seed))
-        ctx = AttackContext(model, domain, generator, norm=self.norm, eps=float(self.eps))
+        ctx = AttackContext(model, domain, generator, norm=self.norm, eps=float(self.eps),
+                            seed=int(self.seed))
         if prior is not None:
             if len(prior.fooled) != len(x) or prior.norm != self.norm or prior.eps > self.eps:
                 raise ValueError("prior must come from the same points, the same norm and an "
@@ -232,6 +275,9 @@ class Attack(ABC):
             clean_correct = prior.clean_correct.clone()
             x_adv = prior.x_adv.clone()
             fooled = prior.fooled.clone()
+        elif clean_pred is None and self.first_pass_at_x:
+            return self._run_fused(ctx, x, y, batch_size=batch_size, progress=progress,
+                                   start=start)
         else:
             if clean_pred is None:
                 clean_pred = ctx.scores(x).argmax(1)
@@ -245,11 +291,42 @@ class Attack(ABC):
         for start_i in range(0, len(todo), batch_size):
             idx = todo[start_i : start_i + batch_size]
             xb, yb = x[idx], y[idx]
+            ctx.ids = idx  # each point draws from its own stream: its index in x
             cand = self.perturb(ctx, xb, yb)
             cand = ctx.project(cand.detach().to(torch.float32), xb)
             hit = ctx.scores(cand).argmax(1) != yb  # the authoritative re-check
             x_adv[idx[hit]] = cand[hit]
             fooled[idx] = hit
+            if progress is not None:
+                progress(len(idx))
+        return AttackResult(
+            x_adv=x_adv, fooled=fooled, clean_correct=clean_correct, queries=ctx.queries,
+            grad_evals=ctx.grad_evals, wall_time=time.perf_counter() - start,
+            norm=self.norm, eps=float(self.eps),
+        )
+
+    def _run_fused(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *,
+                   batch_size: int, progress: Progress | None, start: float) -> AttackResult:
+        """``run`` for attacks whose first gradient pass is at ``x``: attack every point and
+        read the clean predictions off that pass (one forward pass less than the general
+        path; clean-misclassified points cost a gradient evaluation instead)."""
+        x_adv = x.clone()
+        fooled = torch.zeros(len(x), dtype=torch.bool)
+        clean_correct = torch.zeros(len(x), dtype=torch.bool)
+        for start_i in range(0, len(x), batch_size):
+            idx = torch.arange(start_i, min(start_i + batch_size, len(x)))
+            xb, yb = x[idx], y[idx]
+            ctx.ids, ctx.capture_predictions, ctx.captured = idx, True, None
+            cand = self.perturb(ctx, xb, yb)
+            if ctx.captured is None or len(ctx.captured) != len(idx):
+                raise RuntimeError(f"{self.name} declares first_pass_at_x but its first "
+                                   "gradient pass was not over the points it was given")
+            correct = ctx.captured == yb
+            cand = ctx.project(cand.detach().to(torch.float32), xb)
+            hit = correct & (ctx.scores(cand).argmax(1) != yb)  # the authoritative re-check
+            x_adv[idx[hit]] = cand[hit]
+            clean_correct[idx] = correct
+            fooled[idx] = hit | ~correct
             if progress is not None:
                 progress(len(idx))
         return AttackResult(

@@ -47,7 +47,7 @@ class Standard(Attack):
     n_queries
         Query budget of Square per point.
     seed
-        Seeds every stage (they draw from one generator in turn).
+        Seeds every stage (each point has its own stream; each stage labels its draws).
 
     References
     ----------
@@ -110,7 +110,8 @@ class Standard(Attack):
                             "model has %d)", n_classes)
                 continue
             xs = x[idx]
-            cand = ctx.project(stage.perturb(ctx, xs, y[idx]), xs)
+            with ctx.narrow(idx):  # each stage draws from the points' own streams
+                cand = ctx.project(stage.perturb(ctx, xs, y[idx]), xs)
             if i == len(stages) - 1:  # the base class re-checks the last stage's output
                 out[idx] = cand
                 break

@@ -38,6 +38,7 @@ class FGSM(Attack):
     """
 
     name = "fgsm"
+    first_pass_at_x = True  # its only gradient pass gives the clean predictions too
 
     def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", seed: int = 0) -> None:
         self.eps = eps

@@ -12,9 +12,10 @@ import torch
 
 from trustbench.attacks.base import Attack, AttackContext
 from trustbench.attacks.fgsm import normalized_step
+from trustbench.attacks.streams import PointStreams
 from trustbench.domain import Norm
 
-__all__ = ["PGD", "random_start"]
+__all__ = ["PGD", "random_start", "stream_start"]
 
 
 def random_start(x: torch.Tensor, *, norm: Norm, eps: float,
@@ -26,6 +27,19 @@ def random_start(x: torch.Tensor, *, norm: Norm, eps: float,
     d = torch.randn(x.shape, generator=generator, dtype=x.dtype)
     d = d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view((-1,) + (1,) * (x.ndim - 1))
     r = torch.rand((len(x),) + (1,) * (x.ndim - 1), generator=generator, dtype=x.dtype)
+    return x + eps * r ** (1.0 / x[0].numel()) * d
+
+
+def stream_start(x: torch.Tensor, ids: torch.Tensor, *, norm: Norm, eps: float,
+                 streams: PointStreams, tag: str, counter: int) -> torch.Tensor:
+    """:func:`random_start` drawn from each point's own stream (``ids``), so a point's start
+    is the same in any batch. ``tag`` and ``counter`` label the draw (e.g. the restart)."""
+    shape = tuple(x.shape[1:])
+    if norm == "linf":
+        return x + eps * (2 * streams.uniform(ids, shape, tag, counter, dtype=x.dtype) - 1)
+    d = streams.normal(ids, shape, tag, counter, 0, dtype=x.dtype)
+    d = d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view((-1,) + (1,) * (x.ndim - 1))
+    r = streams.uniform(ids, (1,) * (x.ndim - 1), tag, counter, 1, dtype=x.dtype)
     return x + eps * r ** (1.0 / x[0].numel()) * d
 
 
@@ -50,7 +64,8 @@ class PGD(Attack):
         Stop working on a point as soon as it is misclassified (its fooling iterate is
         kept). ``False`` runs every point for all steps, as most libraries do.
     seed
-        Seeds the random starts.
+        Seeds the random starts. Each point draws from its own stream, so its result does
+        not depend on the batch, the batch size or ``early_stop``.
     """
 
     name = "pgd"
@@ -78,6 +93,7 @@ class PGD(Attack):
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         step = self.step_size if self.step_size is not None else 2.5 * self.eps / max(self.steps, 1)
         restarts = max(self.restarts, 1)
+        ids = ctx.point_ids(len(x))  # (N,) each point's random stream
         best = x.clone()
         robust = torch.ones(len(x), dtype=torch.bool)  # (N,) not yet fooled
         for r in range(restarts):
@@ -87,8 +103,8 @@ class PGD(Attack):
             # Working copies are gathered once per restart and again only when points
             # leave (early stop), not on every step.
             x0, y0 = x[rows], y[rows]  # (n, ...), (n,)
-            xa = (ctx.project(random_start(x0, norm=self.norm, eps=self.eps,
-                                           generator=ctx.generator), x0)
+            xa = (ctx.project(stream_start(x0, ids[rows], norm=self.norm, eps=self.eps,
+                                           streams=ctx.streams, tag="pgd-start", counter=r), x0)
                   if self.random_start else x0.clone())
             unfooled = torch.ones(len(rows), dtype=torch.bool)  # robust[rows], kept in step
             for _ in range(self.steps):

@@ -17,11 +17,14 @@ from typing import Any
 import torch
 
 from trustbench.attacks.base import Attack, AttackContext
+from trustbench.attacks.streams import PointStreams
 from trustbench.domain import Norm
 from trustbench.errors import InputError
 from trustbench.models.base import Model
 
 __all__ = ["Square", "p_selection"]
+
+_BLOCK = 32  # iterations whose random numbers are drawn in one go
 
 
 def p_selection(p_init: float, it: int, n_queries: int, *, rescale: bool = True) -> float:
@@ -75,38 +78,49 @@ def _bump(a: int, b: int) -> torch.Tensor:
     return out / out.norm().clamp_min(1e-12)
 
 
-def _eta(sh: int, sw: int, generator: torch.Generator) -> torch.Tensor:
+@lru_cache(maxsize=256)
+def _eta(sh: int, sw: int, transpose: bool) -> torch.Tensor:
     """(sh, sw) unit-norm L2 update: a positive bump on one half, a negative on the other
-    (the reference's ``meta_pseudo_gaussian_pert``, randomly transposed if square)."""
+    (the reference's ``meta_pseudo_gaussian_pert``; transposed if asked and square).
+    Cached: never modify the result in place."""
     if sh == 1 or sw == 1:
         n = sh * sw
         d = torch.cat([_bump(1, n // 2), -_bump(1, n - n // 2)], dim=1).reshape(sh, sw)
     else:
         d = torch.cat([_bump(sh // 2, sw), -_bump(sh - sh // 2, sw)], dim=0)
-        if sh == sw and torch.rand(1, generator=generator).item() > 0.5:
+        if sh == sw and transpose:
             d = d.T
     return d / d.norm().clamp_min(1e-12)
 
 
-def _random_mask(n: int, h: int, w: int, sh: int, sw: int,
-                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A window of shape (sh, sw) at a uniformly random position per image: the (n, 1, h, w)
-    bool mask and the (n, h), (n, w) offsets of every row and column inside it."""
-    vh = torch.randint(0, h - sh + 1, (n, 1), generator=generator)
-    vw = torch.randint(0, w - sw + 1, (n, 1), generator=generator)
-    rh = torch.arange(h)[None, :] - vh  # (n, h)
-    rw = torch.arange(w)[None, :] - vw  # (n, w)
-    inside = ((rh >= 0) & (rh < sh))[:, None, :, None] & ((rw >= 0) & (rw < sw))[:, None, None, :]
-    return inside, rh.clamp(0, sh - 1), rw.clamp(0, sw - 1)
+@lru_cache(maxsize=1024)
+def _spans(length: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every start v of a span of ``size`` cells in ``length``: the (V, length) bool
+    membership table and the (V, length) offset of each cell from v, clamped into the span.
+    Cached: never modify the results in place."""
+    offset = torch.arange(length)[None, :] - torch.arange(length - size + 1)[:, None]
+    return (offset >= 0) & (offset < size), offset.clamp(0, size - 1)
 
 
-def _signs(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
+def _mask_at(vh: torch.Tensor, vw: torch.Tensor, h: int, w: int, sh: int,
+             sw: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Windows of shape (sh, sw) with top-left corners (vh, vw) ((n,) each): the
+    (n, 1, h, w) bool mask and the (n, h), (n, w) offsets of every row and column in it."""
+    in_h, off_h = _spans(h, sh)
+    in_w, off_w = _spans(w, sw)
+    inside = in_h[vh][:, None, :, None] & in_w[vw][:, None, None, :]
+    return inside, off_h[vh], off_w[vw]
 
 
-def _l2_init(n: int, c: int, h: int, w: int, generator: torch.Generator) -> torch.Tensor:
+def _to_signs(bits: torch.Tensor) -> torch.Tensor:
+    """-1 or +1 from the top bit of 32-bit random integers."""
+    return ((bits >> 31) * 2 - 1).to(torch.float32)
+
+
+def _l2_init(ids: torch.Tensor, c: int, h: int, w: int, streams: PointStreams) -> torch.Tensor:
     """(n, c, h, w) reference L2 start: a grid of bumps of side ``min(h, w) // 5`` (segments
     of a fifth of the length on a strip), each with a random sign per image and channel."""
+    n = len(ids)
     strip = h == 1 or w == 1
     s = max((h * w if strip else min(h, w)) // 5, 1)
     sh, sw = (1, s) if strip and h == 1 else (s, 1) if strip else (s, s)
@@ -116,9 +130,11 @@ def _l2_init(n: int, c: int, h: int, w: int, generator: torch.Generator) -> torc
     nh, nw = (h - oh) // sh, (w - ow) // sw
     if nh == 0 or nw == 0:
         return delta
-    etas = torch.stack([_eta(sh, sw, generator) for _ in range(nh * nw)])  # (nh nw, sh, sw)
+    etas = torch.stack([_eta(sh, sw, streams.shared_uniform("square-init-eta", k) > 0.5)
+                        for k in range(nh * nw)])  # (nh nw, sh, sw)
     tiles = etas.view(nh, nw, sh, sw).permute(0, 2, 1, 3).reshape(nh * sh, nw * sw)
-    signs = _signs((n, c, nh, nw), generator).repeat_interleave(sh, 2).repeat_interleave(sw, 3)
+    signs = streams.signs(ids, (c, nh, nw), "square-init")
+    signs = signs.repeat_interleave(sh, 2).repeat_interleave(sw, 3)
     delta[:, :, oh : oh + nh * sh, ow : ow + nw * sw] = tiles * signs
     return delta
 
@@ -136,7 +152,8 @@ class Square(Attack):
 
     Works on any input: (N, C, H, W) images; (N, F) tabular rows as a 1 x F strip whose
     "squares" are segments of ``round(p F)`` consecutive features; (N, H, W) as one channel.
-    Each point uses at most ``n_queries`` forward passes and stops when it is fooled.
+    Each point uses at most ``n_queries`` forward passes and stops when it is fooled. Its
+    random windows and signs come from its own stream, so they do not depend on the batch.
 
     Parameters
     ----------
@@ -200,9 +217,10 @@ class Square(Attack):
         return s_y - others, fooled
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        eps, g = float(self.eps), ctx.generator
+        eps, streams = float(self.eps), ctx.streams
         shape, xi = x.shape, _as_image(x)
         n, c, h, w = xi.shape
+        ids = ctx.point_ids(n)
 
         def orig(t: torch.Tensor) -> torch.Tensor:  # image layout -> the input's layout
             return t.reshape(len(t), *shape[1:])
@@ -214,26 +232,39 @@ class Square(Attack):
         mutable = (None if ctx.domain.mutable is None else
                    _as_image(ctx.domain.mutable.expand(shape[1:]).reshape(1, *shape[1:])))
         if self.norm == "linf":
-            stripes = (n, c, 1, w) if w > 1 else (n, c, h, 1)  # vertical stripes
-            start = eps * _signs(stripes, g).expand(n, c, h, w)
+            stripes = (c, 1, w) if w > 1 else (c, h, 1)  # vertical stripes
+            start = eps * streams.signs(ids, stripes, "square-start").expand(n, c, h, w)
         else:
-            start = self._unit_l2(_l2_init(n, c, h, w, g), mutable) * eps
+            start = self._unit_l2(_l2_init(ids, c, h, w, streams), mutable) * eps
         best = feasible(start, xi)  # (n, c, h, w)
         margin, fooled = self._margin(ctx, orig(best), y)
         out = best.clone()
         rows = torch.nonzero(~fooled).flatten()  # the points still being attacked
         x0, y0, best, margin = xi[rows], y[rows], best[rows], margin[rows]
+        # Random numbers for _BLOCK iterations at a time, per point (one hash call instead of
+        # one per iteration); rows leave the block with their points.
+        base = streams.base(ids[rows])  # (m,) each point's stream, shrunk with rows
+        per_step = (2 if self.norm == "linf" else 4) + c  # window corners, then signs
+        block = base.new_empty((0, _BLOCK, per_step))
+        steps = block.new_empty((0, _BLOCK, c, 1, 1), dtype=xi.dtype)
         for i in range(self.n_queries - 1):  # the start used one query
             if len(rows) == 0:
                 break
+            if i % _BLOCK == 0:
+                block = streams.bits_of(base, (_BLOCK, per_step), "square", i // _BLOCK)
+                if self.norm == "linf":  # the +-eps of each channel's window, ready to use
+                    steps = eps * _to_signs(block[:, :, 2:]).to(xi.dtype)[..., None, None]
+            r = block[:, i % _BLOCK]  # (m, per_step)
             p = p_selection(self.p_init, i, self.n_queries, rescale=self.rescale_schedule)
             delta = best - x0  # (m, c, h, w)
             if self.norm == "linf":
                 sh, sw = _window(p, h, w, smallest=1, odd=False)
-                inside, _, _ = _random_mask(len(rows), h, w, sh, sw, g)
-                delta = torch.where(inside, eps * _signs((len(rows), c, 1, 1), g), delta)
+                inside, _, _ = _mask_at(r[:, 0] % (h - sh + 1), r[:, 1] % (w - sw + 1),
+                                        h, w, sh, sw)
+                delta = torch.where(inside, steps[:, i % _BLOCK], delta)
             else:
-                delta = self._l2_step(delta, p, eps, mutable, g)
+                delta = self._l2_step(delta, p, eps, mutable, r, streams.shared_uniform(
+                    "square-eta", i) > 0.5)
             cand = feasible(delta, x0)
             m_new, hit = self._margin(ctx, orig(cand), y0)
             better = (m_new < margin) | hit  # (m,)
@@ -243,6 +274,9 @@ class Square(Attack):
                 out[rows[hit]] = cand[hit]
                 keep = ~hit
                 rows, x0, y0, best, margin = rows[keep], x0[keep], y0[keep], best[keep], margin[keep]
+                base, block = base[keep], block[keep]
+                if self.norm == "linf":
+                    steps = steps[keep]
         out[rows] = best
         return out.reshape(shape)
 
@@ -253,13 +287,14 @@ class Square(Attack):
         return d / d.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
 
     def _l2_step(self, delta: torch.Tensor, p: float, eps: float, mutable: torch.Tensor | None,
-                 g: torch.Generator) -> torch.Tensor:
+                 r: torch.Tensor, transpose: bool) -> torch.Tensor:
         """The reference's L2 proposal: a fresh bump plus the old content of window 1, with
-        the norm of windows 1 and 2 and the unused budget; window 2 is emptied."""
-        m, c, h, w = delta.shape
+        the norm of windows 1 and 2 and the unused budget; window 2 is emptied. ``r`` holds
+        (m, 4 + c) random integers: two window corners, then a sign per channel."""
+        _, c, h, w = delta.shape
         sh, sw = _window(p, h, w, smallest=3, odd=True)
-        in1, r1h, r1w = _random_mask(m, h, w, sh, sw, g)  # (m, 1, h, w)
-        in2, _, _ = _random_mask(m, h, w, sh, sw, g)
+        in1, r1h, r1w = _mask_at(r[:, 0] % (h - sh + 1), r[:, 1] % (w - sw + 1), h, w, sh, sw)
+        in2, _, _ = _mask_at(r[:, 2] % (h - sh + 1), r[:, 3] % (w - sw + 1), h, w, sh, sw)
 
         def channel_norm(t: torch.Tensor) -> torch.Tensor:  # (m, c, 1, 1)
             return t.pow(2).sum((2, 3), keepdim=True).sqrt()
@@ -267,8 +302,8 @@ class Square(Attack):
         norm_w1 = channel_norm(delta * in1)
         norm_image = delta.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
         norm_windows = channel_norm(delta * (in1 | in2))
-        eta = _eta(sh, sw, g)[r1h[:, :, None], r1w[:, None, :]][:, None]  # (m, 1, h, w)
-        new = (eta * _signs((m, c, 1, 1), g) + delta / (norm_w1 + 1e-10)) * in1
+        eta = _eta(sh, sw, transpose)[r1h[:, :, None], r1w[:, None, :]][:, None]  # (m, 1, h, w)
+        new = (eta * _to_signs(r[:, 4:]).view(-1, c, 1, 1) + delta / (norm_w1 + 1e-10)) * in1
         budget = ((eps**2 - norm_image**2).clamp_min(0) / c + norm_windows**2).sqrt()
         new = new / channel_norm(new).clamp_min(1e-12) * budget
         delta = torch.where(in1, new, torch.where(in2, torch.zeros_like(delta), delta))

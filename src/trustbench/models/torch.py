@@ -63,22 +63,31 @@ class TorchModel(Model):
             self.device, self.dtype = torch.device("cpu"), torch.float32
         self._mean = None if mean is None else torch.tensor(mean, dtype=self.dtype, device=self.device)
         self._std = None if std is None else torch.tensor(std, dtype=self.dtype, device=self.device)
+        self._module_list: list[nn.Module] | None = None
 
     @property
     def description(self) -> str:
         return f"TorchModel({type(self.module).__name__})"
 
+    def _modules(self) -> list[nn.Module]:
+        # Walking the module tree costs more than a small model's forward pass, and attacks
+        # call the model thousands of times: walk it once.
+        if self._module_list is None or self._module_list[0] is not self.module:
+            self._module_list = list(self.module.modules())
+        return self._module_list
+
     @contextmanager
     def _eval_mode(self) -> Iterator[None]:
-        modules = list(self.module.modules())
+        modules = self._modules()
         flags = [m.training for m in modules]
-        if any(flags):
+        training = any(flags)
+        if training:
             for m in modules:
                 m.training = False
         try:
             yield
         finally:
-            if any(flags):
+            if training:
                 for m, f in zip(modules, flags, strict=True):
                     m.training = f
 
@@ -100,6 +109,9 @@ class TorchModel(Model):
             return self.module(self._prepare(x))
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
+        if 0 < len(x) <= self.batch_size:  # one pass: no slicing or concatenation
+            with torch.inference_mode(), self._eval_mode():
+                return self.module(self._prepare(x)).float().cpu()
         out = []
         with torch.inference_mode(), self._eval_mode():
             for i in range(0, len(x), self.batch_size):

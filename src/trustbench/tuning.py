@@ -1,0 +1,183 @@
+"""Fitting the attack engine to the machine: torch threads and the attack batch size.
+
+Threads: torch starts one intra-op thread per core it can see, which in a container can be
+the host's cores rather than the CPUs this process may use; more threads than CPUs make
+every parallel op wait for a descheduled thread. :func:`configure_threads` caps torch at the
+CPUs really available (affinity mask and cgroup quota).
+
+Batch size: attacks cost one forward+backward pass per step over the batch. On a CPU the
+time per example falls with the batch until the activations stop fitting in cache, then
+rises; memory sets a hard ceiling. :func:`choose_batch_size` times a few passes at growing
+batch sizes and keeps the fastest per example whose activations fit comfortably in memory.
+With per-point random streams the batch size changes only the speed, never a result.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from trustbench.models.base import Model
+
+__all__ = ["BatchChoice", "available_cpus", "choose_batch_size", "configure_threads"]
+
+logger = logging.getLogger(__name__)
+
+#: Batch sizes tried, smallest first (capped at the number of points).
+CANDIDATES = (32, 64, 128, 256, 512, 1024, 2048)
+#: Fraction of the available memory the attack batch's activations may take.
+MEMORY_FRACTION = 0.25
+
+
+def _cgroup_cpus() -> float | None:
+    """CPUs allowed by a cgroup v2 (``cpu.max``) or v1 (``cfs_quota_us``) quota, if any."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            return int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        if quota > 0 and period > 0:
+            return quota / period
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: the affinity mask, capped by a cgroup quota."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    quota = _cgroup_cpus()
+    if quota is not None:
+        n = min(n, max(1, math.ceil(quota)))
+    return max(1, n)
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads: ``threads`` if given, else torch's default capped at
+    :func:`available_cpus`. Returns the number in use."""
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+    elif torch.get_num_threads() > available_cpus():
+        torch.set_num_threads(available_cpus())
+    return torch.get_num_threads()
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available (``MemAvailable`` on Linux), or ``None`` if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _activation_bytes(model: Model, x: torch.Tensor) -> int | None:
+    """Bytes of module outputs per example in one forward pass (torch models only)."""
+    module = getattr(model, "module", None)
+    if not isinstance(module, torch.nn.Module):
+        return None
+    total = 0
+
+    def hook(_m: torch.nn.Module, _inp: object, out: object) -> None:
+        nonlocal total
+        if torch.is_tensor(out):
+            total += out.numel() * out.element_size()
+
+    handles = [m.register_forward_hook(hook) for m in module.modules()]
+    try:
+        model.scores(x[:2])
+    finally:
+        for h in handles:
+            h.remove()
+    return max(total // max(len(x[:2]), 1), 1)
+
+
+@dataclass
+class BatchChoice:
+    """The chosen batch size and what it was chosen from."""
+
+    size: int
+    seconds_per_example: dict[int, float] = field(default_factory=dict)  # tried sizes
+    memory_cap: int | None = None  # largest size whose activations fit the memory share
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {"size": self.size, "reason": self.reason, "memory_cap": self.memory_cap,
+                "seconds_per_example": {str(k): v for k, v in
+                                        self.seconds_per_example.items()}}
+
+
+def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
+                      candidates: tuple[int, ...] = CANDIDATES,
+                      max_seconds: float = 3.0) -> BatchChoice:
+    """The attack batch size with the lowest time per example on this machine.
+
+    Times a forward+backward pass w.r.t. the input (a forward pass for black-box models) at
+    growing sizes up to ``len(x)``, median of three after a warm-up, and stops when a size
+    is more than 10% slower per example than the best so far (a cache cliff), when
+    activations would exceed a quarter of the available memory, or after ``max_seconds``.
+    """
+    n = len(x)
+    if n == 0:
+        return BatchChoice(1, reason="no points")
+    act = _activation_bytes(model, x)
+    mem = _available_memory()
+    cap = None
+    if act and mem:  # activations, their gradients and the framework's working copies
+        cap = max(1, int(MEMORY_FRACTION * mem / (3 * act)))
+    sizes = sorted({min(c, n) for c in candidates if cap is None or min(c, n) <= cap})
+    if not sizes:
+        return BatchChoice(max(1, min(cap or n, n)), memory_cap=cap,
+                           reason="memory: even the smallest candidate does not fit")
+    differentiable = model.capabilities.differentiable
+
+    def one_pass(b: int) -> None:
+        xb, yb = x[:b], y[:b]
+        if not differentiable:
+            model.scores(xb)
+            return
+        xr = xb.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            loss = F.cross_entropy(model.logits(xr), yb, reduction="sum")
+            torch.autograd.grad(loss, xr)
+
+    per_example: dict[int, float] = {}
+    best = sizes[0]
+    started = time.perf_counter()
+    for b in sizes:
+        one_pass(b)  # warm-up: allocator and kernel selection
+        times = []
+        for _ in range(3):
+            t = time.perf_counter()
+            one_pass(b)
+            times.append(time.perf_counter() - t)
+        per_example[b] = statistics.median(times) / b
+        if per_example[b] < per_example[best]:
+            best = b
+        elif per_example[b] > 1.10 * per_example[best]:
+            break  # past the cache cliff: larger will not be better
+        if time.perf_counter() - started > max_seconds:
+            break
+    reason = (f"fastest per example of {sorted(per_example)}"
+              + (f"; memory allows up to {cap}" if cap is not None else ""))
+    logger.info("attack batch size %d (%s)", best, reason)
+    return BatchChoice(best, per_example, cap, reason)
