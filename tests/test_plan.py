@@ -54,8 +54,24 @@ def test_budget_skips_runs_and_says_so(blobs: Dataset) -> None:
     assert not [x.id for x in card.findings if x.id.startswith("robustness.")]
     for attack in ("pgd", "fgsm"):
         for eps in ("0.05", "0.1", "0.2"):
-            assert f"attack {attack} at eps={eps}: the time budget ran out first" in card.not_measured
+            assert (f"attack {attack} at eps={eps}: the time budget ran out before it finished"
+                    in card.not_measured)
     assert any("validity" in s for s in card.not_measured)
+
+
+def test_budget_stops_a_run_in_progress(blobs: Dataset) -> None:
+    # Square with a huge query budget would run for minutes; the cap stops it mid-run.
+    cfg = ScanConfig(eps=[0.05, 0.1], attacks=["fgsm", "square"], eps_units="raw", budget=1.5,
+                     attack_params={"square": {"n_queries": 10_000_000, "p_init": 0.001}},
+                     validity=False)
+    card = scan(toy_mlp(0), blobs, cfg)
+    assert card.provenance["timings_seconds"]["robustness"] < 3.0
+    assert card.get("robustness.fgsm.linf.0.05") is not None  # finished before the deadline
+    assert card.get("robustness.square.linf.0.05") is None  # cut: dropped, not half-reported
+    for eps in ("0.05", "0.1"):
+        assert (f"attack square at eps={eps}: the time budget ran out before it finished"
+                in card.not_measured)
+    assert card.get("budget.exhausted").severity == "warn"
 
 
 def test_budget_must_be_positive(blobs: Dataset) -> None:

@@ -55,7 +55,8 @@ class ScanSection(_Section):
     attack_params: dict[str, dict[str, Any]] = Field(default_factory=dict)
     n: int | None = Field(None, ge=1)
     seed: int = 0
-    batch_size: int = Field(500, ge=1)
+    batch_size: int | Literal["auto"] = "auto"
+    threads: int | None = Field(None, ge=1)
     budget: float | None = Field(None, gt=0)
     validity: bool = True
     shifts: list[str] | None = None
@@ -63,6 +64,15 @@ class ScanSection(_Section):
     calibration: bool = True
     ood: bool = True
     subgroups: bool = True
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_size(cls, v: Any) -> int | str:
+        if v == "auto":
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"expected 'auto' or an integer >= 1, got {v!r}")
+        return v
 
     @field_validator("eps")
     @classmethod
@@ -191,7 +201,8 @@ scan:
   # attack_params: {pgd: {steps: 50}}
   # n: 1000                     # evaluate a seeded random sample of n points
   seed: 0
-  batch_size: 500
+  batch_size: auto              # points per attack batch; auto: fastest on this machine
+  # threads: 2                  # torch threads (default: the CPUs this process may use)
   # budget: 600                 # seconds; runs not started in time are skipped and reported
   validity: true                # gradient-masking and evaluation-validity checks
   # shifts: [gaussian_noise, contrast]  # default: every shift for the data's modality

@@ -91,8 +91,8 @@ def estimate_cost(model: Any, data: Dataset, config: ScanConfig | None = None) -
     cfg = config or ScanConfig()
     _, _, ctx = prepare(model, data, cfg)
     m = ctx.model
-    batch = ctx.x[: cfg.batch_size]  # (B, ...)
-    yb = ctx.y[: cfg.batch_size]
+    batch = ctx.x[: ctx.batch_size]  # (B, ...)
+    yb = ctx.y[: ctx.batch_size]
     t_query = _median_time(lambda: m.scores(batch)) / len(batch)
     t_grad = 0.0
     if m.capabilities.differentiable:

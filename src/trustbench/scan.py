@@ -31,6 +31,7 @@ from trustbench.findings import Finding
 from trustbench.models import Model, SklearnModel, as_model
 from trustbench.models.rescaled import RangeScaled
 from trustbench.scorecard import Scorecard
+from trustbench.tuning import choose_batch_size, configure_threads
 
 __all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "prepare", "scan"]
 
@@ -94,6 +95,11 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
         check_severity(sev)
     if cfg.budget is not None and not cfg.budget > 0:
         raise InputError(f"--budget must be a positive number of seconds, got {cfg.budget}")
+    if cfg.batch_size != "auto" and not (isinstance(cfg.batch_size, int) and cfg.batch_size >= 1):
+        raise InputError(f"--batch-size must be 'auto' or an integer >= 1, got {cfg.batch_size!r}")
+    if cfg.threads is not None and not (isinstance(cfg.threads, int) and cfg.threads >= 1):
+        raise InputError(f"--threads must be an integer >= 1, got {cfg.threads!r}")
+    configure_threads(cfg.threads)
     model = as_model(model)
     ds = data.sample(cfg.n, seed=cfg.seed)
     _bind_frame_input(model, ds)
@@ -114,6 +120,13 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     ctx = CheckContext(attack_model, x, y, domain, cfg, clean_scores.argmax(1), eps_values, units,
                        dataset=ds, scores_cache=(attack_model, clean_scores),
                        **({"progress": progress} if progress else {}))
+    if cfg.batch_size == "auto":
+        # a short calibration: at most 3 s, or a tenth of a time budget
+        choice = choose_batch_size(attack_model, x, y, max_seconds=min(
+            3.0, cfg.budget / 10 if cfg.budget is not None else 3.0))
+        ctx.batch_size, ctx.batch_choice = choice.size, choice.to_dict()
+    else:
+        ctx.batch_size = int(cfg.batch_size)
     return model, ds, ctx
 
 
@@ -196,6 +209,8 @@ def scan(
         "config": cfg.to_dict() | {"eps": ctx.eps_values, "eps_units": ctx.units},
         "seed": cfg.seed,
         "versions": _versions(),
+        "runtime": {"threads": torch.get_num_threads(), "batch_size": ctx.batch_size,
+                    **({"batch_choice": ctx.batch_choice} if ctx.batch_choice else {})},
         "timings_seconds": timings,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "nist_ai_rmf": "findings are tagged as evidence toward AI RMF 1.0 subcategories; "

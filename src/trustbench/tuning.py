@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 CANDIDATES = (32, 64, 128, 256, 512, 1024, 2048)
 #: Fraction of the available memory the attack batch's activations may take.
 MEMORY_FRACTION = 0.25
+#: Seconds an attack step spends outside the model per batch (projection, bookkeeping),
+#: roughly; counted per pass so that small batches are not favoured on tiny models.
+STEP_OVERHEAD = 5e-4
 
 
 def _cgroup_cpus() -> float | None:
@@ -132,7 +135,8 @@ def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
     """The attack batch size with the lowest time per example on this machine.
 
     Times a forward+backward pass w.r.t. the input (a forward pass for black-box models) at
-    growing sizes up to ``len(x)``, median of three after a warm-up, and stops when a size
+    growing sizes up to ``len(x)``, median of three after a warm-up, plus
+    :data:`STEP_OVERHEAD` per pass for the attack's own work, and stops when a size
     is more than 10% slower per example than the best so far (a cache cliff), when
     activations would exceed a quarter of the available memory, or after ``max_seconds``.
     """
@@ -170,7 +174,7 @@ def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
             t = time.perf_counter()
             one_pass(b)
             times.append(time.perf_counter() - t)
-        per_example[b] = statistics.median(times) / b
+        per_example[b] = (statistics.median(times) + STEP_OVERHEAD) / b
         if per_example[b] < per_example[best]:
             best = b
         elif per_example[b] > 1.10 * per_example[best]:

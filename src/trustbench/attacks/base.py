@@ -25,10 +25,15 @@ from trustbench.domain import Domain, Norm
 from trustbench.errors import InputError
 from trustbench.models.base import Model
 
-__all__ = ["Attack", "AttackContext", "AttackResult", "Progress"]
+__all__ = ["Attack", "AttackContext", "AttackResult", "OutOfTime", "Progress"]
 
 #: ``progress(n_done)`` is called with the number of points finished so far.
 Progress = Callable[[int], None]
+
+
+class OutOfTime(Exception):
+    """A run passed its deadline: raised at the next model call, the run's work is dropped
+    (a partial run has no robust accuracy), and the caller reports the run as skipped."""
 
 
 @dataclass
@@ -100,6 +105,8 @@ class AttackContext:
         self.grad_evals = 0
         #: (n,) stream ids of the points of the current ``perturb`` call; set by ``run``.
         self.ids: torch.Tensor | None = None
+        #: ``time.perf_counter()`` value after which the next model call raises OutOfTime.
+        self.deadline: float | None = None
         #: When set, the next ``loss_grad`` stores its (n,) predictions here (``run`` uses
         #: this for attacks whose first gradient pass is at the clean points).
         self.capture_predictions = False
@@ -136,6 +143,8 @@ class AttackContext:
 
         Torch models return inference-mode tensors: read-only, so modify them out of place.
         """
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OutOfTime
         self.queries += len(x)
         return self.model.scores(x)
 
@@ -150,6 +159,8 @@ class AttackContext:
         ``loss(logits, y) -> (N,)``; cross-entropy by default. One forward+backward pass,
         counted in ``grad_evals``.
         """
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OutOfTime
         self.grad_evals += len(x)
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
@@ -238,6 +249,7 @@ class Attack(ABC):
         progress: Progress | None = None,
         clean_pred: torch.Tensor | None = None,
         prior: AttackResult | None = None,
+        deadline: float | None = None,
     ) -> AttackResult:
         """Attack every point of ``x`` (N, ...) with labels ``y`` (N,) (class indices).
 
@@ -256,6 +268,9 @@ class Attack(ABC):
             equal eps, same domain): points it fooled stay fooled with its ``x_adv`` (they
             are inside this ball too) and are not attacked again. Robustness curves and
             ensembles use this.
+        deadline
+            A ``time.perf_counter()`` value: the first model call after it raises
+            :class:`OutOfTime`, so a run overshoots by at most one model call.
         """
         self._check(model)
         start = time.perf_counter()
@@ -268,6 +283,7 @@ class Attack(ABC):
         generator = torch.Generator().manual_seed(int(self.seed))
         ctx = AttackContext(model, domain, generator, norm=self.norm, eps=float(self.eps),
                             seed=int(self.seed))
+        ctx.deadline = deadline
         if prior is not None:
             if len(prior.fooled) != len(x) or prior.norm != self.norm or prior.eps > self.eps:
                 raise ValueError("prior must come from the same points, the same norm and an "

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from trustbench.attacks.base import Attack, AttackResult, Progress
+from trustbench.attacks.base import Attack, AttackResult, OutOfTime, Progress
 from trustbench.domain import Domain
 from trustbench.errors import InputError
 from trustbench.models.base import Model
@@ -51,9 +51,9 @@ def robustness_curve(
     clean_pred
         (N,) predictions on ``x`` if the caller has them.
     deadline
-        A ``time.perf_counter()`` value: budgets not started by then are skipped (a
-        started budget always finishes, so no result is partial). The result list is then
-        shorter than ``eps_values``.
+        A ``time.perf_counter()`` value: a budget not finished by then is dropped (its run
+        stops at the next model call; no result is partial) and later ones are not
+        started. The result list is then shorter than ``eps_values``.
 
     Returns
     -------
@@ -77,8 +77,12 @@ def robustness_curve(
     for eps in eps_sorted:
         if deadline is not None and time.perf_counter() > deadline:
             break
-        res = attack.clone(eps=eps).run(model, x, y, domain=domain, batch_size=batch_size,
-                                        progress=progress, clean_pred=clean_pred, prior=prior)
+        try:
+            res = attack.clone(eps=eps).run(model, x, y, domain=domain, batch_size=batch_size,
+                                            progress=progress, clean_pred=clean_pred,
+                                            prior=prior, deadline=deadline)
+        except OutOfTime:
+            break
         results.append(res)
         prior = res
     return results

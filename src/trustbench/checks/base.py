@@ -49,7 +49,12 @@ class ScanConfig:
     validity
         Run the evaluation-validity checks.
     batch_size
-        Points per attack batch.
+        Points per attack batch, or ``"auto"``: the fastest per example on this machine
+        whose activations fit in memory (:func:`trustbench.tuning.choose_batch_size`).
+        Attacks draw per-point random streams, so it changes speed, never results.
+    threads
+        Torch intra-op threads; ``None``: torch's default capped at the CPUs this process
+        may use (:func:`trustbench.tuning.configure_threads`).
     attack_params
         Extra parameters per attack name, e.g. ``{"pgd": {"steps": 50}}``.
     budget
@@ -75,7 +80,8 @@ class ScanConfig:
     n: int | None = None
     seed: int = 0
     validity: bool = True
-    batch_size: int = 500
+    batch_size: int | Literal["auto"] = "auto"
+    threads: int | None = None
     attack_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     budget: float | None = None
     shifts: list[str] | None = None
@@ -88,7 +94,7 @@ class ScanConfig:
         return {
             "eps": self.eps, "norm": self.norm, "eps_units": self.eps_units,
             "attacks": self.attacks, "n": self.n, "seed": self.seed,
-            "validity": self.validity, "batch_size": self.batch_size,
+            "validity": self.validity, "batch_size": self.batch_size, "threads": self.threads,
             "attack_params": self.attack_params, "budget": self.budget,
             "shifts": self.shifts, "severities": self.severities,
             "calibration": self.calibration, "ood": self.ood, "subgroups": self.subgroups,
@@ -118,6 +124,9 @@ class CheckContext:
     # (model, (N, C) its scores on x) from the clean forward pass that gave clean_pred, so
     # checks do not run the model on x again; keyed by the model it belongs to
     scores_cache: tuple[Model, torch.Tensor] | None = None
+    # points per attack batch: config.batch_size, or the size "auto" chose, and why
+    batch_size: int = 500
+    batch_choice: dict[str, Any] | None = None
 
     def clean_scores(self) -> torch.Tensor:
         """(N, C) scores (logits or probabilities) of the model on the clean inputs, computed

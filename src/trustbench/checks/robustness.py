@@ -85,11 +85,12 @@ def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
         advance = ctx.progress(f"{name} ({norm_label(cfg.norm)}, {len(eps_values)} eps)",
                                len(ctx.y) * len(eps_values))
         results = robustness_curve(attack, ctx.model, ctx.x, ctx.y, eps_values,
-                                   domain=ctx.domain, batch_size=cfg.batch_size,
+                                   domain=ctx.domain, batch_size=ctx.batch_size,
                                    progress=advance, clean_pred=ctx.clean_pred,
                                    deadline=ctx.deadline)
         for eps in eps_values[len(results):]:
-            ctx.skipped.append(f"attack {name} at eps={eps:g}: the time budget ran out first")
+            ctx.skipped.append(f"attack {name} at eps={eps:g}: the time budget ran out before "
+                               "it finished")
         for res in results:
             per_eps[res.eps].append((name, res))
             findings.append(_result_finding(name, res, ctx.x, units))

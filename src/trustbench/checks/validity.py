@@ -52,7 +52,7 @@ def _large_eps(ctx: CheckContext, x: torch.Tensor, y: torch.Tensor) -> Finding:
         attack = PGD(eps=eps, norm=ctx.config.norm, steps=20, seed=ctx.config.seed)
     else:
         attack = Square(eps=eps, norm=ctx.config.norm, n_queries=500, seed=ctx.config.seed)
-    res = attack.run(ctx.model, x, y, domain=ctx.domain, batch_size=ctx.config.batch_size)
+    res = attack.run(ctx.model, x, y, domain=ctx.domain, batch_size=ctx.batch_size)
     acc = res.robust_accuracy
     ok = acc <= LARGE_EPS_MAX_ACCURACY
     constrained = ctx.domain.mutable is not None and not bool(ctx.domain.mutable.all())

@@ -115,7 +115,8 @@ _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "eps": ("scan", "eps", lambda v: floats(v, "--eps")), "norm": ("scan", "norm", str),
     "eps_units": ("scan", "eps_units", str), "attacks": ("scan", "attacks", names),
     "n": ("scan", "n", int), "seed": ("scan", "seed", int),
-    "batch_size": ("scan", "batch_size", int), "budget": ("scan", "budget", float),
+    "batch_size": ("scan", "batch_size", lambda v: _batch_size(v)),
+    "threads": ("scan", "threads", int), "budget": ("scan", "budget", float),
     "validity": ("scan", "validity", bool), "shifts": ("scan", "shifts", names),
     "severities": ("scan", "severities", lambda v: _ints(v, "--severities")),
     "calibration": ("scan", "calibration", bool), "ood": ("scan", "ood", bool),
@@ -126,6 +127,18 @@ _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
 }
 
 
+
+
+def _batch_size(text: str) -> str | int:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise fail(f"--batch-size {text!r}: expected 'auto' or an integer >= 1, e.g. 256")
+    return value
 
 
 def _ints(text: str, option: str) -> list[int]:
@@ -229,7 +242,12 @@ def scan(
     trust_pickle: Annotated[bool, typer.Option(
         "--trust-pickle", help="Allow pickle/joblib model files (they can run arbitrary code).")] = False,
     validity: Annotated[bool, typer.Option(help="Run the evaluation-validity checks.")] = True,
-    batch_size: Annotated[int, typer.Option(help="Points per attack batch.")] = 500,
+    batch_size: Annotated[str, typer.Option(
+        help="Points per attack batch, or 'auto' (time a few sizes, keep the fastest per "
+        "example that fits in memory). Changes speed only, never results.")] = "auto",
+    threads: Annotated[int | None, typer.Option(
+        min=1, help="Torch threads (default: torch's, capped at the CPUs this process may "
+        "use).")] = None,
     budget: Annotated[float | None, typer.Option(
         help="Seconds the scan may take; runs not started by then are skipped and reported.")] = None,
     dry_run: Annotated[bool, typer.Option(
