@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import signal
 import statistics
 import time
@@ -25,6 +26,11 @@ from torch import nn
 from report import Row
 
 __all__ = ["TimeCap", "compare", "run_rows", "time_cap"]
+
+#: Timed seconds each runner should get at least, by adding rounds to short attacks.
+MIN_TIMED_SECONDS = 3.0
+#: Upper limit on the rounds of one comparison.
+MAX_REPEATS = 25
 
 log = logging.getLogger("bench")
 
@@ -87,8 +93,16 @@ def run_rows(model_name: str, spec: Spec, runners: list[Runner], model: nn.Modul
              x: torch.Tensor, y: torch.Tensor, *, repeats: int,
              single: tuple[Runner, ...] = (), cap: float | None = None) -> list[Row]:
     """Rows for ``runners`` (warm-up, then interleaved timed rounds) and for ``single``
-    runners, which run once (timed, capped at ``cap`` seconds) after the rounds."""
-    pairs = [(r, _warm_up(model_name, spec, r, model, x, y, None)[0]) for r in runners]
+    runners, which run once (timed, capped at ``cap`` seconds) after the rounds.
+
+    Short attacks get more rounds: at least ``repeats``, and as many as give every runner
+    about :data:`MIN_TIMED_SECONDS` of timed runs (at most :data:`MAX_REPEATS`), because a
+    0.1 s run on a shared machine varies by ±30% from one round to the next."""
+    warm = [_warm_up(model_name, spec, r, model, x, y, None) for r in runners]
+    pairs = [(r, row) for r, (row, _) in zip(runners, warm, strict=True)]
+    slowest = max((s for _, s in warm if s), default=0.0)
+    if slowest > 0:
+        repeats = max(repeats, min(MAX_REPEATS, math.ceil(MIN_TIMED_SECONDS / slowest)))
     samples = []
     outputs: dict[int, list[torch.Tensor]] = {i: [] for i in range(len(pairs))}
     for _ in range(repeats):
