@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from trustbench.attacks import APGD, FGSM, PGD, robustness_curve
+from trustbench.attacks import APGD, FGSM, PGD, Square, Standard, robustness_curve
 from trustbench.domain import Domain
 from trustbench.errors import InputError
 from trustbench.testing.toy import toy_blobs, toy_mlp
@@ -35,11 +35,14 @@ def test_sorted_monotone_and_nested(data) -> None:
         assert float(r.perturbation_norms(x).max()) <= r.eps + 1e-5
 
 
-@pytest.mark.parametrize("attack", [FGSM(), PGD(steps=8, random_start=False)],
-                         ids=["fgsm", "pgd-no-random-start"])
-def test_equals_independent_runs_when_the_attack_is_deterministic(attack, data) -> None:
-    # An attack whose result on a point does not depend on the other points gives, on the
-    # curve, exactly the independent result at each eps, or'ed with the smaller eps.
+@pytest.mark.parametrize("attack", [
+    FGSM(), PGD(steps=8, random_start=False), PGD(steps=8), APGD(steps=10),
+    Square(n_queries=60), Standard(steps=5, n_target_classes=2, n_queries=30)],
+    ids=["fgsm", "pgd-no-random-start", "pgd", "apgd-ce", "square", "standard"])
+def test_equals_independent_runs_on_the_points_it_attacks(attack, data) -> None:
+    # Each point draws from its own random stream, so its result does not depend on the
+    # other points: the curve gives exactly the independent result at each eps, or'ed
+    # with the smaller eps (a point fooled earlier stays fooled).
     x, y = data
     model = toy_mlp(0)
     curve = robustness_curve(attack, model, x, y, EPS, domain=BOX)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from trustbench.attacks import APGD, APGDT, FGSM, PGD, Square, Standard, robustness_curve
+from trustbench.attacks import APGD, APGDT, FGSM, PGD, Square, Standard
 from trustbench.attacks.streams import PointStreams
 from trustbench.domain import Domain
 from trustbench.models.torch import TorchModel
@@ -61,21 +61,6 @@ def test_early_stop_changes_the_cost_not_the_result() -> None:
     assert torch.equal(stop.fooled, keep.fooled)
     assert torch.allclose(stop.x_adv, keep.x_adv, atol=1e-6)
     assert stop.grad_evals < keep.grad_evals
-
-
-@pytest.mark.parametrize("name", ["pgd-linf", "apgd-ce", "square-linf", "standard"])
-def test_curve_reproduces_independent_runs_on_the_points_it_attacks(name) -> None:
-    (x, y), model = toy_blobs(90, seed=4), toy_mlp(0)
-    attack = ATTACKS[name]
-    eps_values = [0.02, 0.04, 0.06]
-    curve = robustness_curve(attack, model, x, y, eps_values, domain=BOX)
-    before = torch.zeros(len(y), dtype=torch.bool)
-    for r in curve:
-        alone = attack.clone(eps=r.eps).run(model, x, y, domain=BOX)
-        assert torch.equal(r.fooled, alone.fooled | before)
-        fresh = ~before
-        assert torch.allclose(r.x_adv[fresh], alone.x_adv[fresh], atol=1e-6)
-        before = r.fooled
 
 
 def test_fgsm_reads_clean_predictions_off_its_gradient_pass() -> None:

@@ -284,6 +284,8 @@ class Attack(ABC):
         ctx = AttackContext(model, domain, generator, norm=self.norm, eps=float(self.eps),
                             seed=int(self.seed))
         ctx.deadline = deadline
+        # Attacks whose first gradient pass is at x read the clean predictions off it.
+        fused = prior is None and clean_pred is None and self.first_pass_at_x
         if prior is not None:
             if len(prior.fooled) != len(x) or prior.norm != self.norm or prior.eps > self.eps:
                 raise ValueError("prior must come from the same points, the same norm and an "
@@ -291,16 +293,17 @@ class Attack(ABC):
             clean_correct = prior.clean_correct.clone()
             x_adv = prior.x_adv.clone()
             fooled = prior.fooled.clone()
-        elif clean_pred is None and self.first_pass_at_x:
-            return self._run_fused(ctx, x, y, batch_size=batch_size, progress=progress,
-                                   start=start)
+        elif fused:  # every point is attacked; the first pass says which were correct
+            clean_correct = torch.zeros(len(x), dtype=torch.bool)
+            x_adv = x.clone()
+            fooled = torch.zeros(len(x), dtype=torch.bool)
         else:
             if clean_pred is None:
                 clean_pred = ctx.scores(x).argmax(1)
             clean_correct = clean_pred == y
             x_adv = x.clone()
             fooled = ~clean_correct
-        todo = torch.nonzero(~fooled).flatten()
+        todo = torch.arange(len(x)) if fused else torch.nonzero(~fooled).flatten()
         done = len(x) - len(todo)
         if progress is not None and done:
             progress(done)
@@ -308,41 +311,21 @@ class Attack(ABC):
             idx = todo[start_i : start_i + batch_size]
             xb, yb = x[idx], y[idx]
             ctx.ids = idx  # each point draws from its own stream: its index in x
+            ctx.capture_predictions, ctx.captured = fused, None
             cand = self.perturb(ctx, xb, yb)
+            correct = None
+            if fused:
+                if ctx.captured is None or len(ctx.captured) != len(idx):
+                    raise RuntimeError(f"{self.name} declares first_pass_at_x but its first "
+                                       "gradient pass was not over the points it was given")
+                correct = ctx.captured == yb
+                clean_correct[idx] = correct
             cand = ctx.project(cand.detach().to(torch.float32), xb)
             hit = ctx.scores(cand).argmax(1) != yb  # the authoritative re-check
+            if correct is not None:  # a clean-misclassified point is fooled as it is
+                hit &= correct
             x_adv[idx[hit]] = cand[hit]
-            fooled[idx] = hit
-            if progress is not None:
-                progress(len(idx))
-        return AttackResult(
-            x_adv=x_adv, fooled=fooled, clean_correct=clean_correct, queries=ctx.queries,
-            grad_evals=ctx.grad_evals, wall_time=time.perf_counter() - start,
-            norm=self.norm, eps=float(self.eps),
-        )
-
-    def _run_fused(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *,
-                   batch_size: int, progress: Progress | None, start: float) -> AttackResult:
-        """``run`` for attacks whose first gradient pass is at ``x``: attack every point and
-        read the clean predictions off that pass (one forward pass less than the general
-        path; clean-misclassified points cost a gradient evaluation instead)."""
-        x_adv = x.clone()
-        fooled = torch.zeros(len(x), dtype=torch.bool)
-        clean_correct = torch.zeros(len(x), dtype=torch.bool)
-        for start_i in range(0, len(x), batch_size):
-            idx = torch.arange(start_i, min(start_i + batch_size, len(x)))
-            xb, yb = x[idx], y[idx]
-            ctx.ids, ctx.capture_predictions, ctx.captured = idx, True, None
-            cand = self.perturb(ctx, xb, yb)
-            if ctx.captured is None or len(ctx.captured) != len(idx):
-                raise RuntimeError(f"{self.name} declares first_pass_at_x but its first "
-                                   "gradient pass was not over the points it was given")
-            correct = ctx.captured == yb
-            cand = ctx.project(cand.detach().to(torch.float32), xb)
-            hit = correct & (ctx.scores(cand).argmax(1) != yb)  # the authoritative re-check
-            x_adv[idx[hit]] = cand[hit]
-            clean_correct[idx] = correct
-            fooled[idx] = hit | ~correct
+            fooled[idx] = hit if correct is None else hit | ~correct
             if progress is not None:
                 progress(len(idx))
         return AttackResult(

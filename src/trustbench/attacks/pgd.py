@@ -107,22 +107,33 @@ class PGD(Attack):
                                            streams=ctx.streams, tag="pgd-start", counter=r), x0)
                   if self.random_start else x0.clone())
             unfooled = torch.ones(len(rows), dtype=torch.bool)  # robust[rows], kept in step
+            first = x0  # (n, ...) with all points kept: each point's first fooling iterate
+            view = (-1,) + (1,) * (x.ndim - 1)
             for _ in range(self.steps):
                 _, grad, logits = ctx.loss_grad(xa, y0)
                 # The logits of this pass are free: keep the first iterate that fools.
                 hit = logits.argmax(1) != y0  # (n,)
+                if not self.early_stop:  # no host sync or scatter per step: record, move on
+                    first = torch.where((hit & unfooled).view(view), xa, first)
+                    unfooled = unfooled & ~hit
+                    xa = ctx.project(xa + step * normalized_step(grad, self.norm), x0)
+                    continue
                 new = hit & unfooled
                 if new.any():
                     best[rows[new]] = xa[new]
                     robust[rows[new]] = False
                     unfooled &= ~new
-                if self.early_stop and hit.any():  # fooled points leave the batch
+                if hit.any():  # fooled points leave the batch
                     keep = ~hit
                     rows, x0, y0, xa, grad = rows[keep], x0[keep], y0[keep], xa[keep], grad[keep]
                     unfooled = unfooled[keep]
                     if len(rows) == 0:
                         break
                 xa = ctx.project(xa + step * normalized_step(grad, self.norm), x0)
+            if not self.early_stop:
+                fooled_early = ~unfooled
+                best[rows[fooled_early]] = first[fooled_early]
+                robust[rows[fooled_early]] = False
             if len(rows):  # the last iterate has not been checked yet
                 if r == restarts - 1:  # the base class re-checks it: no extra pass here
                     best[rows[unfooled]] = xa[unfooled]
