@@ -35,7 +35,7 @@ test: $(VENV)/.installed-dev
 	@bash scripts/install_browser.sh || echo "warning: no headless Chromium; the HTML report's browser test will be skipped"
 	$(VENV)/bin/pytest -q
 
-## Attacks vs torchattacks and ART in their own venv (.bench-venv); ~15 min. Results: docs/benchmarks.md
+## Attacks vs torchattacks and ART in their own venv (.bench-venv); ~18 min. Results: docs/benchmarks.md
 bench:
 	bash benchmarks/setup_env.sh
 	.bench-venv/bin/python benchmarks/attacks.py

@@ -78,3 +78,15 @@ def test_scan_results_do_not_depend_on_the_batch_size() -> None:
         for k, m in fa.metrics.items():
             if k not in ("wall_time", "seconds"):
                 assert m.value == fb.metrics[k].value, (fa.id, k)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_torchscript_models_use_the_input_size_guess() -> None:
+    # TorchScript modules refuse forward hooks: the activation size falls back to a guess.
+    from trustbench.models import TorchModel
+
+    x, y = toy_blobs(100)
+    scripted = TorchModel(torch.jit.script(toy_mlp(0).module))
+    guess = x[0].numel() * x.element_size() * tuning.UNCOUNTED_ACTIVATION_FACTOR
+    assert tuning._activation_bytes(scripted, x) == guess
+    assert tuning.choose_batch_size(scripted, x, y, candidates=(10, 50)).size in (10, 50)

@@ -123,7 +123,9 @@ def estimate_cost(model: Any, data: Dataset, config: ScanConfig | None = None) -
         est.rows.append({
             "attack": attack.name, "n_eps": k, "grad_evals": int(grad), "queries": int(queries),
             "seconds": grad * t_grad + queries * t_query,
-            "max_seconds": n_attacked * k * (g_max * t_grad + q_max * t_query)})
+            # the bound also counts each run's re-check of every point, as the estimate does
+            "max_seconds": n_attacked * k * (g_max * t_grad + q_max * t_query)
+            + k * len(ctx.y) * t_query})
     if cfg.validity:
         n = min(N_POINTS, n_attacked)
         grad = n * _VALIDITY_GRAD_EVALS if m.capabilities.differentiable else 0

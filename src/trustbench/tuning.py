@@ -93,11 +93,19 @@ def _available_memory() -> int | None:
     return None
 
 
-def _activation_bytes(model: Model, x: torch.Tensor) -> int | None:
-    """Bytes of module outputs per example in one forward pass (torch models only)."""
+#: Activation bytes per input byte assumed when they cannot be counted (TorchScript has no
+#: forward hooks; black-box models hide theirs): generous for small CNNs and MLPs, and
+#: about what a ResNet-50 keeps for its backward pass.
+UNCOUNTED_ACTIVATION_FACTOR = 256
+
+
+def _activation_bytes(model: Model, x: torch.Tensor) -> int:
+    """Bytes of module outputs per example in one forward pass: counted with forward hooks
+    on torch modules, else :data:`UNCOUNTED_ACTIVATION_FACTOR` times the input's size."""
+    guess = max(int(x[0].numel() * x.element_size() * UNCOUNTED_ACTIVATION_FACTOR), 1)
     module = getattr(model, "module", None)
-    if not isinstance(module, torch.nn.Module):
-        return None
+    if not isinstance(module, torch.nn.Module) or isinstance(module, torch.jit.ScriptModule):
+        return guess
     total = 0
 
     def hook(_m: torch.nn.Module, _inp: object, out: object) -> None:
@@ -105,13 +113,16 @@ def _activation_bytes(model: Model, x: torch.Tensor) -> int | None:
         if torch.is_tensor(out):
             total += out.numel() * out.element_size()
 
-    handles = [m.register_forward_hook(hook) for m in module.modules()]
+    handles = []
     try:
+        handles = [m.register_forward_hook(hook) for m in module.modules()]
         model.scores(x[:2])
+    except Exception:  # a module that refuses hooks: fall back to the guess
+        return guess
     finally:
         for h in handles:
             h.remove()
-    return max(total // max(len(x[:2]), 1), 1)
+    return max(total // max(len(x[:2]), 1), 1) if total else guess
 
 
 @dataclass
@@ -146,7 +157,7 @@ def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
     act = _activation_bytes(model, x)
     mem = _available_memory()
     cap = None
-    if act and mem:  # activations, their gradients and the framework's working copies
+    if mem:  # activations, their gradients and the framework's working copies
         cap = max(1, int(MEMORY_FRACTION * mem / (3 * act)))
     sizes = sorted({min(c, n) for c in candidates if cap is None or min(c, n) <= cap})
     if not sizes:
