@@ -221,6 +221,7 @@ def provenance(prov: dict[str, Any]) -> str:
     if top:
         out.append(kv_table(top))
     titles = {"model": "Model", "data": "Data", "versions": "Versions",
+              "runtime": "Runtime (threads, attack batch size)",
               "timings_seconds": "Timings (seconds)"}
     for key, title in titles.items():
         if isinstance(prov.get(key), dict):
