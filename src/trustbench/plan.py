@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from trustbench.checks import ScanConfig
 from trustbench.checks.robustness import selected_attacks
 from trustbench.checks.validity import N_POINTS
 from trustbench.data import Dataset
 from trustbench.scan import prepare
+from trustbench.tuning import pass_seconds
 
 __all__ = ["CostEstimate", "estimate_cost"]
 
@@ -54,16 +52,6 @@ class CostEstimate:
         return sum(r["max_seconds"] for r in self.rows)
 
 
-def _median_time(fn: Any, reps: int = 3) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def _robust_fractions(ctx: Any, n: int = 100) -> list[float]:
     """Fraction of clean-correct points that a quick PGD-10 leaves robust at each eps, on a
     seeded sample: an optimistic guess of how many points the real attacks must work on."""
@@ -93,15 +81,18 @@ def estimate_cost(model: Any, data: Dataset, config: ScanConfig | None = None) -
     m = ctx.model
     batch = ctx.x[: ctx.batch_size]  # (B, ...)
     yb = ctx.y[: ctx.batch_size]
-    t_query = _median_time(lambda: m.scores(batch)) / len(batch)
+    differentiable = m.capabilities.differentiable
+    # --batch-size auto has already timed a pass at the chosen size: reuse it
+    tuned = (ctx.batch_choice or {}).get("pass_seconds", {}).get(str(ctx.batch_size))
+    tuned_gradient = bool((ctx.batch_choice or {}).get("gradient"))
+    if tuned is not None and not tuned_gradient:
+        t_query = tuned / len(batch)
+    else:
+        t_query = pass_seconds(m, batch, yb, gradient=False) / len(batch)
     t_grad = 0.0
-    if m.capabilities.differentiable:
-        def fwd_bwd() -> None:
-            xr = batch.clone().requires_grad_(True)
-            with torch.enable_grad():
-                loss = F.cross_entropy(m.logits(xr), yb)
-                torch.autograd.grad(loss, xr)
-        t_grad = _median_time(fwd_bwd) / len(batch)
+    if differentiable:
+        t_grad = (tuned if tuned is not None and tuned_gradient
+                  else pass_seconds(m, batch, yb, gradient=True)) / len(batch)
     n_attacked = int(ctx.clean_correct.sum())
     est = CostEstimate(n_points=len(ctx.y), n_attacked=n_attacked, seconds_per_grad_eval=t_grad,
                        seconds_per_query=t_query)

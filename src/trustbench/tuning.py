@@ -27,7 +27,8 @@ import torch.nn.functional as F
 
 from trustbench.models.base import Model
 
-__all__ = ["BatchChoice", "available_cpus", "choose_batch_size", "configure_threads"]
+__all__ = ["BatchChoice", "available_cpus", "choose_batch_size", "configure_threads",
+           "pass_seconds"]
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,30 @@ def _activation_bytes(model: Model, x: torch.Tensor) -> int:
     return max(total // max(len(x[:2]), 1), 1) if total else guess
 
 
+def pass_seconds(model: Model, x: torch.Tensor, y: torch.Tensor, *, gradient: bool,
+                 reps: int = 3) -> float:
+    """Median seconds of one pass over ``x``, after a warm-up (allocator, kernel choice):
+    forward+backward with respect to the input if ``gradient`` (what an attack step costs),
+    else a no-gradient forward pass (what a query costs)."""
+
+    def one_pass() -> None:
+        if not gradient:
+            model.scores(x)
+            return
+        xr = x.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            loss = F.cross_entropy(model.logits(xr), y, reduction="sum")
+            torch.autograd.grad(loss, xr)
+
+    one_pass()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        one_pass()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 @dataclass
 class BatchChoice:
     """The chosen batch size and what it was chosen from."""
@@ -133,11 +158,17 @@ class BatchChoice:
     seconds_per_example: dict[int, float] = field(default_factory=dict)  # tried sizes
     memory_cap: int | None = None  # largest size whose activations fit the memory share
     reason: str = ""
+    #: median seconds of one timed pass at each tried size (gradient passes for
+    #: differentiable models, forward passes otherwise), without STEP_OVERHEAD
+    pass_seconds: dict[int, float] = field(default_factory=dict)
+    gradient: bool = True
 
     def to_dict(self) -> dict[str, object]:
         return {"size": self.size, "reason": self.reason, "memory_cap": self.memory_cap,
                 "seconds_per_example": {str(k): v for k, v in
-                                        self.seconds_per_example.items()}}
+                                        self.seconds_per_example.items()},
+                "pass_seconds": {str(k): v for k, v in self.pass_seconds.items()},
+                "gradient": self.gradient}
 
 
 def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
@@ -163,29 +194,14 @@ def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
     if not sizes:
         return BatchChoice(max(1, min(cap or n, n)), memory_cap=cap,
                            reason="memory: even the smallest candidate does not fit")
-    differentiable = model.capabilities.differentiable
-
-    def one_pass(b: int) -> None:
-        xb, yb = x[:b], y[:b]
-        if not differentiable:
-            model.scores(xb)
-            return
-        xr = xb.detach().clone().requires_grad_(True)
-        with torch.enable_grad():
-            loss = F.cross_entropy(model.logits(xr), yb, reduction="sum")
-            torch.autograd.grad(loss, xr)
-
+    gradient = model.capabilities.differentiable
     per_example: dict[int, float] = {}
+    raw: dict[int, float] = {}
     best = sizes[0]
     started = time.perf_counter()
     for b in sizes:
-        one_pass(b)  # warm-up: allocator and kernel selection
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            one_pass(b)
-            times.append(time.perf_counter() - t)
-        per_example[b] = (statistics.median(times) + STEP_OVERHEAD) / b
+        raw[b] = pass_seconds(model, x[:b], y[:b], gradient=gradient)
+        per_example[b] = (raw[b] + STEP_OVERHEAD) / b
         if per_example[b] < per_example[best]:
             best = b
         elif per_example[b] > 1.10 * per_example[best]:
@@ -195,4 +211,4 @@ def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
     reason = (f"fastest per example of {sorted(per_example)}"
               + (f"; memory allows up to {cap}" if cap is not None else ""))
     logger.info("attack batch size %d (%s)", best, reason)
-    return BatchChoice(best, per_example, cap, reason)
+    return BatchChoice(best, per_example, cap, reason, raw, gradient)

@@ -103,13 +103,10 @@ def _spans(length: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _mask_at(vh: torch.Tensor, vw: torch.Tensor, h: int, w: int, sh: int,
-             sw: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Windows of shape (sh, sw) with top-left corners (vh, vw) ((n,) each): the
-    (n, 1, h, w) bool mask and the (n, h), (n, w) offsets of every row and column in it."""
-    in_h, off_h = _spans(h, sh)
-    in_w, off_w = _spans(w, sw)
-    inside = in_h[vh][:, None, :, None] & in_w[vw][:, None, None, :]
-    return inside, off_h[vh], off_w[vw]
+             sw: int) -> torch.Tensor:
+    """(n, 1, h, w) bool masks of windows of shape (sh, sw) with top-left corners (vh, vw)
+    ((n,) each)."""
+    return _spans(h, sh)[0][vh][:, None, :, None] & _spans(w, sw)[0][vw][:, None, None, :]
 
 
 def _to_signs(bits: torch.Tensor) -> torch.Tensor:
@@ -259,8 +256,7 @@ class Square(Attack):
             delta = best - x0  # (m, c, h, w)
             if self.norm == "linf":
                 sh, sw = _window(p, h, w, smallest=1, odd=False)
-                inside, _, _ = _mask_at(r[:, 0] % (h - sh + 1), r[:, 1] % (w - sw + 1),
-                                        h, w, sh, sw)
+                inside = _mask_at(r[:, 0] % (h - sh + 1), r[:, 1] % (w - sw + 1), h, w, sh, sw)
                 delta = torch.where(inside, steps[:, i % _BLOCK], delta)
             else:
                 delta = self._l2_step(delta, p, eps, mutable, r, streams.shared_uniform(
@@ -293,8 +289,10 @@ class Square(Attack):
         (m, 4 + c) random integers: two window corners, then a sign per channel."""
         _, c, h, w = delta.shape
         sh, sw = _window(p, h, w, smallest=3, odd=True)
-        in1, r1h, r1w = _mask_at(r[:, 0] % (h - sh + 1), r[:, 1] % (w - sw + 1), h, w, sh, sw)
-        in2, _, _ = _mask_at(r[:, 2] % (h - sh + 1), r[:, 3] % (w - sw + 1), h, w, sh, sw)
+        v1h, v1w = r[:, 0] % (h - sh + 1), r[:, 1] % (w - sw + 1)  # window 1's corners
+        in1 = _mask_at(v1h, v1w, h, w, sh, sw)  # (m, 1, h, w)
+        in2 = _mask_at(r[:, 2] % (h - sh + 1), r[:, 3] % (w - sw + 1), h, w, sh, sw)
+        r1h, r1w = _spans(h, sh)[1][v1h], _spans(w, sw)[1][v1w]  # (m, h), (m, w) in window 1
 
         def channel_norm(t: torch.Tensor) -> torch.Tensor:  # (m, c, 1, 1)
             return t.pow(2).sum((2, 3), keepdim=True).sqrt()
