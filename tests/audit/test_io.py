@@ -49,7 +49,27 @@ def test_all_nan_column(csv: Path, tmp_path: Path) -> None:
 def test_single_class(csv: Path, tmp_path: Path) -> None:
     pd.read_csv(csv).assign(y=1).to_csv(tmp_path / "one.csv", index=False)
     msg = _error(train=tmp_path / "one.csv", target="y")
-    assert "one.csv" in msg and "single class" in msg and "--target" in msg
+    assert "one.csv" in msg and "has a single class (1)" in msg and "--target" in msg
+
+
+def test_close_column_names_are_suggested(csv: Path) -> None:
+    msg = _error(train=csv, target="y", groups=["B"])
+    assert "--group column 'B' does not exist -- did you mean 'b'? columns are: a, b, y" in msg
+
+
+def test_infinite_values(tmp_path: Path) -> None:
+    df = pd.DataFrame({"a": [1.0, np.inf, 3.0, -np.inf], "b": ["x", "y", "x", "y"],
+                       "y": [0, 1, 0, 1]})
+    assert _error(train=df, target="y") == (
+        "DataFrame: column 'a' holds 2 infinite values (the first in data row 2: inf) -- "
+        "replace them with numbers, or leave those cells empty (missing)")
+    df.to_csv(tmp_path / "inf.csv", index=False)
+    assert "inf.csv: column 'a' holds 2 infinite values" in _error(train=tmp_path / "inf.csv")
+
+
+def test_duplicate_columns(tmp_path: Path) -> None:
+    (tmp_path / "d.csv").write_text("a,y,y\n1,0,0\n2,1,1\n")
+    assert "d.csv: column 'y' appears twice (columns 2 and 3)" in _error(train=tmp_path / "d.csv")
 
 
 def test_missing_labels(csv: Path, tmp_path: Path) -> None:

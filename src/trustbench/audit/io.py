@@ -14,6 +14,14 @@ import pandas as pd
 
 from trustbench.data.builtin import BUILTIN, load_builtin
 from trustbench.data.dataset import Dataset
+from trustbench.data.tables import (
+    check_column_names,
+    check_finite,
+    check_no_empty_column,
+    list_columns,
+    missing_column,
+    read_frame,
+)
 from trustbench.errors import InputError
 
 __all__ = ["Table", "dataset_fingerprint", "parse_expect", "read_array", "read_schema",
@@ -53,6 +61,7 @@ def read_table(spec: str | Path | pd.DataFrame, *, split: str = "train", seed: i
     ``split``, with the label in column ``target``) or wrap a DataFrame."""
     if isinstance(spec, pd.DataFrame):
         df = spec.copy(deep=False)
+        check_column_names(name or "DataFrame", list(df.columns))
         df.columns = [str(c) for c in df.columns]
         digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
         return Table(df, name or "DataFrame", "sha256:" + digest.hexdigest())
@@ -72,15 +81,9 @@ def read_table(spec: str | Path | pd.DataFrame, *, split: str = "train", seed: i
     if suffix not in (".csv", ".parquet", ".pq"):
         raise InputError(f"{path}: unknown table format {suffix or '(no extension)'}",
                          fix="use .csv or .parquet")
-    try:
-        df = (pd.read_csv(path, low_memory=False) if suffix == ".csv"
-              else pd.read_parquet(path))
-    except Exception as e:
-        raise InputError(f"{path}: cannot read it ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:160] if str(e) else ''})") from None
-    if len(df) == 0:
-        raise InputError(f"{path}: the table has no rows")
-    df.columns = [str(c) for c in df.columns]
+    if not path.is_file():
+        raise InputError(f"{path}: not a file", fix="pass a .csv or .parquet file")
+    df = read_frame(path)
     return Table(df, name or str(path), _file_sha256(path), source=str(path))
 
 
@@ -102,20 +105,17 @@ def guess_target(table: Table) -> str:
     guesses = [c for c in cols if c.lower() in _LABEL_GUESSES]
     if len(guesses) != 1:
         raise InputError(f"{table.name}: which column is the label?",
-                         fix=f"pass --target COLUMN; columns are: {_list(cols)}")
+                         fix=f"pass --target COLUMN; columns are: {list_columns(cols)}")
     return guesses[0]
-
-
-def _list(cols: list[str], k: int = 20) -> str:
-    return ", ".join(cols[:k]) + (f", ... ({len(cols)} in all)" if len(cols) > k else "")
 
 
 def validate_tables(train: Table, test: Table | None, *, target: str, groups: list[str],
                     id_column: str | None, time_column: str | None) -> list[str]:
     """Check the column roles against both tables; return the feature columns.
 
-    Raises InputError for a missing role column, train/test columns that differ, a label
-    with missing values or a single class, and an all-empty column.
+    Raises InputError for a missing role column (naming the closest columns), train/test
+    columns that differ, a label with missing values or a single class, an all-empty column
+    and infinite values.
     """
     cols = list(train.frame.columns)
     roles = [("--target", target)] + [("--group", g) for g in groups] + [
@@ -126,8 +126,7 @@ def validate_tables(train: Table, test: Table | None, *, target: str, groups: li
         have = set(table.frame.columns)
         for flag, col in roles:
             if col is not None and col not in have:
-                raise InputError(f"{table.name}: {flag} column {col!r} does not exist",
-                                 fix=f"columns are: {_list(list(table.frame.columns))}")
+                raise missing_column(table.name, flag, col, list(table.frame.columns))
     if test is not None and list(test.frame.columns) != cols:
         missing = [c for c in cols if c not in set(test.frame.columns)]
         extra = [c for c in test.frame.columns if c not in set(cols)]
@@ -150,17 +149,19 @@ def validate_tables(train: Table, test: Table | None, *, target: str, groups: li
         if n_missing:
             raise InputError(f"{table.name}: column {target!r} (the label) has {n_missing} "
                              "missing values", fix="drop the unlabelled rows")
-        empty = [c for c in table.frame.columns if table.frame[c].isna().all()]
-        if empty:
-            raise InputError(f"{table.name}: column {empty[0]!r} holds no values at all "
-                             f"({len(table.frame)} rows, all missing)",
-                             fix="drop the column, or check the file's separator and header")
+        check_no_empty_column(table.name, table.frame)
+        check_finite(table.name, table.frame, list(table.frame.columns))
     n_classes = pd.concat([train.frame[target]] + ([test.frame[target]] if test else [])).nunique()
     if n_classes < 2:
         raise InputError(f"{train.name}: column {target!r} (the label) has a single class "
-                         f"({train.frame[target].iloc[0]!r})",
+                         f"({_plain(train.frame[target].iloc[0])!r})",
                          fix="check --target: the audit needs at least two classes")
     return features
+
+
+def _plain(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds (its repr is ``np.int64(0)``)."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def dataset_fingerprint(table: Table, target: str, group: str | None = None) -> str | None:
@@ -202,7 +203,7 @@ def dataset_fingerprint(table: Table, target: str, group: str | None = None) -> 
 def read_schema(path: str | Path) -> dict[str, Any]:
     """A schema file as :func:`trustbench.data.load_data` reads it, including the optional
     list of allowed ``categories`` per feature."""
-    from trustbench.data.files import read_schema_file
+    from trustbench.data.schema_file import read_schema_file
 
     return read_schema_file(path)
 

@@ -84,6 +84,8 @@ def out_of_fold_proba(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, str]:
     folds = 5 if ctx.n <= 50_000 else 3
     counts = np.bincount(ctx.y, minlength=k)
     has = counts[ctx.y] >= folds
+    if (counts >= folds).sum() < 2:  # nothing to fit on: the check reports it as not assessed
+        return np.zeros((ctx.n, k)), np.zeros(ctx.n, bool), how
     pos = np.flatnonzero(has)
     proba = np.zeros((ctx.n, k))
     advance = ctx.progress(f"label errors: {folds}-fold cross-validation", folds)
@@ -138,6 +140,16 @@ def label_errors(ctx: AuditContext) -> list[Finding]:
     """Flag and rank likely label errors; record flagged test rows for ``audit.test_flags``."""
     proba, has, how = out_of_fold_proba(ctx)
     pos = np.flatnonzero(has)
+    if len(np.unique(ctx.y[pos])) < 2:  # too few rows per class to cross-validate anything
+        ctx.skipped.append("label errors (fewer than two classes have enough rows for "
+                           "out-of-fold probabilities)")
+        return [Finding(
+            id="audit.label_errors",
+            title="Label errors not assessed: too few rows per class to cross-validate",
+            severity="info", tags=LABELS,
+            detail="Out-of-fold probabilities need at least as many rows of a class as there "
+            "are folds (5; 3 above 50,000 rows), for two classes or more. Pass out-of-fold "
+            "probabilities with --pred-probs, or audit more rows.")]
     y = ctx.y[pos]
     probs = proba[pos]
     auc = _macro_auc(y, probs)

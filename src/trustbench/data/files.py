@@ -10,9 +10,24 @@ import numpy as np
 from trustbench.data.builtin import BUILTIN, Split, load_builtin
 from trustbench.data.dataset import Dataset
 from trustbench.data.schema import FeatureType, Schema
-from trustbench.errors import InputError, read_json
+from trustbench.data.schema_file import (
+    FLOAT32_MAX,
+    apply_schema,
+    check_bounds,
+    check_bounds_width,
+    read_schema_file,
+)
+from trustbench.data.tables import (
+    check_finite,
+    check_no_empty_column,
+    list_columns,
+    missing_column,
+    numbers_with_text,
+    read_frame,
+)
+from trustbench.errors import InputError
 
-__all__ = ["load_data"]
+__all__ = ["load_data", "read_schema_file"]
 
 _LABEL_GUESSES = ("target", "label", "y", "class")
 
@@ -47,7 +62,17 @@ def load_data(
         "numeric|integer|categorical|immutable", "min": ..., "max": ...}}}``.
     split
         For built-in datasets only.
+
+    Raises
+    ------
+    InputError
+        For a file that cannot be read as it was meant (see :mod:`trustbench.data.tables`),
+        bad values, and bounds that are not finite or have no width for any feature (every
+        attack radius would be 0: declare bounds for such data).
     """
+    if bounds is not None:
+        check_bounds(bounds[0], bounds[1], what=f"--bounds {bounds[0]:g},{bounds[1]:g}",
+                     fix="pass two finite numbers LOWER,UPPER with LOWER < UPPER, e.g. 0,1")
     spec_s = str(spec)
     if spec_s in BUILTIN:
         if target is not None or group is not None:
@@ -57,12 +82,14 @@ def load_data(
                              "with the extra column")
         ds = load_builtin(spec_s, split=split, seed=seed)
         if bounds is not None or schema is not None:
-            ds = _with_schema(ds, bounds, read_schema_file(schema) if schema else None)
+            ds = apply_schema(ds, bounds, read_schema_file(schema) if schema else None)
         return ds
     path = Path(spec_s)
     if not path.exists():
         raise InputError(f"{path}: no such file",
                          fix=f"pass a .csv, .parquet or .npz file, or one of: {', '.join(BUILTIN)}")
+    if not path.is_file():
+        raise InputError(f"{path}: not a file", fix="pass a .csv, .parquet or .npz file")
     suffix = path.suffix.lower()
     schema_d = read_schema_file(schema) if schema else None
     if suffix == ".npz":
@@ -72,97 +99,41 @@ def load_data(
     else:
         raise InputError(f"{path}: unknown data format {suffix or '(no extension)'}",
                          fix="use .csv, .parquet or .npz")
+    check_bounds_width(ds)
     return ds
 
 
-def read_schema_file(path: str | Path) -> dict[str, Any]:
-    """A validated schema file: ``{"modality": ..., "bounds": [lo, hi], "features": {name:
-    {"type": ..., "min": ..., "max": ..., "categories": [...]}}}`` (every key optional).
-    ``categories`` lists a feature's allowed values (``trustbench audit`` checks them)."""
-    d = read_json(path, what="schema file")
-    if not isinstance(d, dict):
-        raise InputError(f"{path}: the schema must be a JSON object")
-    unknown = set(d) - {"modality", "bounds", "features"}
-    if unknown:
-        raise InputError(f"{path}: unknown schema field {sorted(unknown)[0]!r}",
-                         fix="use 'modality', 'bounds' and 'features'")
-    _check_schema_types(d, str(path))
-    d["_path"] = str(path)
-    return d
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an NPZ, never through pickle."""
+    import zipfile
 
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _check_schema_types(d: dict[str, Any], path: str) -> None:
-    """Every value of the right JSON type, so later code never meets a raw TypeError."""
-    from trustbench.data.schema import FEATURE_TYPES
-
-    if "modality" in d and d["modality"] not in ("image", "tabular", "text"):
-        raise InputError(f"{path}: 'modality' is {d['modality']!r}",
-                         fix="use 'image', 'tabular' or 'text'")
-    if "bounds" in d:
-        b = d["bounds"]
-        if not (isinstance(b, list) and len(b) == 2 and all(_is_num(v) for v in b)):
-            raise InputError(f"{path}: 'bounds' is {b!r}", fix="use [lower, upper] numbers")
-    feats = d.get("features", {})
-    if not isinstance(feats, dict):
-        raise InputError(f"{path}: 'features' must be an object of column name -> settings")
-    for name, spec in feats.items():
-        if not isinstance(spec, dict):
-            raise InputError(f"{path}: features.{name} is {spec!r}",
-                             fix='use an object such as {"type": "integer", "min": 0}')
-        extra = set(spec) - {"type", "min", "max", "categories"}
-        if extra:
-            raise InputError(f"{path}: features.{name} has unknown field {sorted(extra)[0]!r}",
-                             fix="use 'type', 'min', 'max' and 'categories'")
-        if "categories" in spec and not isinstance(spec["categories"], list):
-            raise InputError(f"{path}: features.{name}.categories must be a list of values",
-                             fix='e.g. "categories": ["a", "b"]')
-        if "type" in spec and spec["type"] not in FEATURE_TYPES:
-            raise InputError(f"{path}: features.{name}.type is {spec['type']!r}",
-                             fix=f"use one of {', '.join(FEATURE_TYPES)}")
-        for k in ("min", "max"):
-            if k in spec and not _is_num(spec[k]):
-                raise InputError(f"{path}: features.{name}.{k} is {spec[k]!r}; expected a number")
-
-
-def _with_schema(ds: Dataset, bounds: tuple[float, float] | None,
-                 schema_d: dict[str, Any] | None) -> Dataset:
-    s = ds.schema
-    lo, hi, source = s.lower.copy(), s.upper.copy(), s.bounds_source
-    types = list(s.feature_types) if s.feature_types is not None else None
-    modality = s.modality
-    if schema_d is not None:
-        modality = schema_d.get("modality", modality)
-        if "bounds" in schema_d:
-            b = schema_d["bounds"]
-            if not (isinstance(b, list) and len(b) == 2):
-                raise InputError(f"{schema_d['_path']}: 'bounds' must be [lower, upper]")
-            lo[...], hi[...], source = b[0], b[1], "declared"
-        feats = schema_d.get("features", {})
-        if feats:
-            names = s.feature_names
-            if names is None:
-                raise InputError(f"{schema_d['_path']}: 'features' applies to tables only")
-            types = types or ["numeric"] * len(names)
-            for name, spec in feats.items():
-                if name not in names:
-                    raise InputError(f"{schema_d['_path']}: feature {name!r} is not a column "
-                                     "of the data", fix=f"columns are: {', '.join(names)}")
-                i = names.index(name)
-                types[i] = spec.get("type", types[i])
-                if "min" in spec:
-                    lo[i], source = spec["min"], "declared"
-                if "max" in spec:
-                    hi[i], source = spec["max"], "declared"
-    if bounds is not None:
-        lo[...], hi[...], source = bounds[0], bounds[1], "declared"
-    new = Schema(modality, lo, hi, source, s.feature_names, types, s.categories)
-    new.validate(ds.x, source=ds.name)
-    notes = [n for n in ds.notes if "bounds" not in n] if source == "declared" else ds.notes
-    return Dataset(ds.x, ds.y, new, ds.name, ds.groups, notes, ds.group_name)
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a readable .npz file (not a zip archive)",
+                         fix="write it with np.savez(path, x=..., y=...)")
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for k in z.files:
+                try:
+                    arrays[k] = z[k]
+                except ValueError as e:
+                    if "pickle" not in str(e):
+                        raise
+                    raise InputError(
+                        f"{path}: array {k!r} holds Python objects (dtype=object), which load "
+                        "only through pickle (it can run code), so it was not loaded",
+                        fix="save plain arrays: numbers for 'x', numbers or strings for the "
+                        "labels and groups (e.g. y.astype(str))") from None
+                if not isinstance(arrays[k], np.ndarray):
+                    raise InputError(f"{path}: member {k!r} is not a .npy array",
+                                     fix="write the file with np.savez(path, x=..., y=...)")
+    except InputError:
+        raise
+    except Exception as e:  # zipfile, numpy's format reader: many types for broken bytes
+        raise InputError(f"{path}: not a readable .npz file ({type(e).__name__}: "
+                         f"{str(e)[:120]})", fix="write it with np.savez(path, x=..., y=...)"
+                         ) from None
+    return arrays
 
 
 def _load_npz(path: Path, bounds: tuple[float, float] | None,
@@ -170,42 +141,45 @@ def _load_npz(path: Path, bounds: tuple[float, float] | None,
               group: str | None = None) -> Dataset:
     """Arrays ``x`` and ``y`` (or the key ``target`` names), optional ``groups`` (or the key
     ``group`` names), optional ``lower``/``upper`` bounds."""
-    import zipfile
-
-    if not zipfile.is_zipfile(path):
-        raise InputError(f"{path}: not a readable .npz file (not a zip archive)",
-                         fix="write it with np.savez(path, x=..., y=...)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise InputError(f"{path}: holds object arrays, which only load through pickle",
-                             fix="save plain numeric arrays with np.savez") from None
-        raise InputError(f"{path}: not a readable .npz file ({str(e)[:120]})") from None
-    except Exception as e:
-        raise InputError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+    arrays = _read_npz(path)
     for key, option in (("x", None), (target or "y", "--target"), (group, "--group")):
         if key is not None and key not in arrays:
             raise InputError(f"{path}: no array named {key!r} (found: {', '.join(arrays)})",
                              fix=f"pass {option} with one of those keys" if option and key != "y"
                              else "save the inputs as 'x' and the labels as 'y'")
-    x, y = arrays["x"], arrays[target or "y"]
+    ykey = target or "y"
+    x, y = arrays["x"], arrays[ykey]
     group = group or ("groups" if "groups" in arrays else None)
     if x.dtype.kind not in "fiub":
         raise InputError(f"{path}: 'x' has dtype {x.dtype}; expected numbers")
     if x.ndim < 2:
         raise InputError(f"{path}: 'x' has shape {x.shape}; expected (N, features) or (N, C, H, W)")
+    if x.shape[0] == 0 or x[0].size == 0:
+        raise InputError(f"{path}: 'x' has shape {x.shape}, which holds no "
+                         f"{'rows' if x.shape[0] == 0 else 'features'}",
+                         fix="save at least one example with at least one feature")
+    if y.ndim != 1 or len(y) != len(x):
+        raise InputError(f"{path}: 'x' has {len(x)} rows but {ykey!r} has shape {y.shape}",
+                         fix="save exactly one label per row of 'x'")
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise InputError(f"{path}: {ykey!r} (the labels) holds {int(np.isnan(y).sum())} NaN "
+                         "values", fix="drop the unlabelled rows")
+    if x.dtype.kind == "f" and x.dtype.itemsize > 4 and (
+            np.abs(np.where(np.isfinite(x), x, 0)) > FLOAT32_MAX).any():
+        raise InputError(f"{path}: 'x' holds values beyond float32's range (about 3.4e38)",
+                         fix="rescale the inputs")
     notes: list[str] = []
     if "lower" in arrays and "upper" in arrays:
         try:
-            lo = np.broadcast_to(arrays["lower"].astype(np.float32), x.shape[1:])
-            hi = np.broadcast_to(arrays["upper"].astype(np.float32), x.shape[1:])
-        except ValueError:
+            lo = np.broadcast_to(arrays["lower"].astype(np.float64), x.shape[1:])
+            hi = np.broadcast_to(arrays["upper"].astype(np.float64), x.shape[1:])
+        except (ValueError, TypeError):
             raise InputError(
                 f"{path}: 'lower' {arrays['lower'].shape} and 'upper' {arrays['upper'].shape} "
                 f"do not fit one example of 'x' {x.shape[1:]}",
                 fix="save bounds with the shape of one example, or as scalars") from None
+        check_bounds(lo, hi, allow_equal=True, what=f"{path}: arrays 'lower' and 'upper'",
+                     fix="save finite bounds with lower <= upper")
         schema = Schema("image" if x.ndim >= 3 else "tabular", lo, hi, "declared")
     else:
         schema = Schema.from_data(x.astype(np.float32), bounds=bounds)
@@ -218,7 +192,7 @@ def _load_npz(path: Path, bounds: tuple[float, float] | None,
                  notes=notes, group_name=group)
     schema.validate(ds.x, source=str(path))
     if schema_d is not None or (bounds is not None and "lower" in arrays):
-        ds = _with_schema(ds, bounds, schema_d)
+        ds = apply_schema(ds, bounds, schema_d)
     return ds
 
 
@@ -226,25 +200,20 @@ def _load_table(path: Path, target: str | None, group: str | None,
                 bounds: tuple[float, float] | None, schema_d: dict[str, Any] | None) -> Dataset:
     import pandas as pd
 
-    try:
-        df = pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
-    except Exception as e:
-        raise InputError(f"{path}: cannot read it ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:160]})") from None
-    if len(df) == 0:
-        raise InputError(f"{path}: the table has no rows")
-    cols = [str(c) for c in df.columns]
-    df.columns = cols
+    df = read_frame(path)
+    cols = list(df.columns)
     if target is None:
         guesses = [c for c in cols if c.lower() in _LABEL_GUESSES]
         if len(guesses) != 1:
             raise InputError(f"{path}: which column is the label?",
-                             fix=f"pass --target COLUMN; columns are: {', '.join(cols)}")
+                             fix=f"pass --target COLUMN; columns are: {list_columns(cols)}")
         target = guesses[0]
     for name, col in (("--target", target), ("--group", group)):
         if col is not None and col not in cols:
-            raise InputError(f"{path}: {name} column {col!r} does not exist",
-                             fix=f"columns are: {', '.join(cols)}")
+            raise missing_column(path, name, col, cols)
+    if target == group:
+        raise InputError(f"{path}: --target and --group both name {target!r}",
+                         fix="give the group attribute its own column")
     feature_cols = [c for c in cols if c not in (target, group)]
     if not feature_cols:
         raise InputError(f"{path}: no feature columns besides the label")
@@ -253,19 +222,33 @@ def _load_table(path: Path, target: str | None, group: str | None,
         raise InputError(f"{path}: column {target!r} (the label) has "
                          f"{int(pd.isna(df[target]).sum())} missing values",
                          fix="drop the unlabelled rows")
+    check_no_empty_column(path, df[feature_cols])
+    check_finite(path, df, feature_cols)
+    declared = {name: spec.get("type") for name, spec in
+                (schema_d or {}).get("features", {}).items()}
     types: list[FeatureType] = []
     categories: dict[int, list[Any]] = {}
     columns = []
     for i, c in enumerate(feature_cols):
         s = df[c]
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
-            columns.append(s.to_numpy(np.float32))
+            columns.append(_float32(path, c, s))
             types.append("integer")
         elif pd.api.types.is_float_dtype(s):
-            columns.append(s.to_numpy(np.float32))
+            columns.append(_float32(path, c, s))
             types.append("numeric")
         elif (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
               or isinstance(s.dtype, pd.CategoricalDtype)):
+            mixed = None if (isinstance(s.dtype, pd.CategoricalDtype)
+                             or declared.get(c) in ("categorical", "immutable")
+                             ) else numbers_with_text(s)
+            if mixed is not None:
+                raise InputError(f"{path}: column {c!r} holds numbers but also text such as "
+                                 f"{mixed[1]!r} (data row {mixed[0] + 1}), so it would be "
+                                 "read as categories",
+                                 fix="clean those values (leave missing ones empty), or "
+                                 f'declare it in a schema file: {{"features": {{"{c}": '
+                                 '{"type": "categorical"}}}')
             codes, uniques = pd.factorize(s, use_na_sentinel=True)
             if (codes < 0).any():
                 raise InputError(f"{path}: column {c!r} has {int((codes < 0).sum())} missing "
@@ -280,8 +263,8 @@ def _load_table(path: Path, target: str | None, group: str | None,
     nonfinite = ~np.isfinite(x)
     if nonfinite.any():
         bad = [feature_cols[j] for j in np.flatnonzero(nonfinite.any(0))]
-        raise InputError(f"{path}: {int(nonfinite.any(1).sum())} rows hold missing or infinite "
-                         f"values in columns {', '.join(bad[:5])}",
+        raise InputError(f"{path}: {int(nonfinite.any(1).sum())} rows hold missing values "
+                         f"in columns {', '.join(bad[:5])}",
                          fix="impute or drop those rows before scanning")
     schema = Schema.from_data(x, modality="tabular", feature_names=feature_cols,
                               feature_types=types, bounds=bounds)
@@ -295,5 +278,16 @@ def _load_table(path: Path, target: str | None, group: str | None,
                                                                        None).to_numpy()
     ds = Dataset(x, y, schema, name=str(path), groups=groups, notes=notes, group_name=group)
     if schema_d is not None:
-        ds = _with_schema(ds, bounds, schema_d)
+        ds = apply_schema(ds, bounds, schema_d)
     return ds
+
+
+def _float32(path: Path, column: str, s: Any) -> np.ndarray:
+    """A numeric column as float32, refusing values that float32 would turn into inf."""
+    v = s.to_numpy(np.float64, na_value=np.nan)
+    big = np.abs(np.where(np.isnan(v), 0.0, v)) > FLOAT32_MAX
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        raise InputError(f"{path}: column {column!r} holds {v[i]:g} (data row {i + 1}), beyond "
+                         "float32's range (about 3.4e38)", fix="rescale the column")
+    return v.astype(np.float32)
