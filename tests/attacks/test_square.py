@@ -123,8 +123,17 @@ def test_linf_moves_every_mutable_feature_to_a_corner() -> None:
     assert len(delta) > 10 and torch.allclose(delta.abs(), torch.full_like(delta, 0.1), atol=1e-6)
 
 
-def test_parameters_are_validated() -> None:
-    x, y = toy_blobs(8)
-    for bad in [Square(n_queries=0), Square(p_init=0.0), Square(p_init=1.5)]:
-        with pytest.raises(InputError):
-            bad.run(toy_mlp(0), x, y)
+@pytest.mark.parametrize(("bad", "match"), [
+    ({"n_queries": 0}, r"square\.n_queries: expected an integer in \[1, 10000000\], got 0"),
+    ({"n_queries": True}, r"square\.n_queries: .* got true"),
+    ({"p_init": 0.0}, r"square\.p_init: expected a finite number in \(0, 1\]"),
+    ({"p_init": 1.5}, r"square\.p_init"),
+    ({"rescale_schedule": 1}, r"square\.rescale_schedule: expected true or false"),
+])
+def test_parameters_are_validated(bad: dict, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        Square(**bad)
+    attack = Square()
+    attack.n_queries = 0  # changed after construction: run checks again before any work
+    with pytest.raises(InputError, match="n_queries"):
+        attack.run(toy_mlp(0), *toy_blobs(8))

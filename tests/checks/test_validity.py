@@ -3,12 +3,16 @@ quiet on a sound one."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from trustbench import Dataset, ScanConfig, Schema, scan
+from trustbench.attacks import PGD, REGISTRY, Attack, AttackContext
+from trustbench.errors import InputError
 from trustbench.models import CallableModel, TorchModel
 from trustbench.testing.toy import toy_blobs, toy_mlp
 
@@ -31,7 +35,10 @@ def test_sound_model_passes_every_check() -> None:
     card = scan(toy_mlp(0), _blobs_dataset(), _cfg())
     v = _validity(card)
     assert v == {"validity.large_eps": "info", "validity.saturated_outputs": "info",
-                 "validity.loss_rises": "info"}
+                 "validity.loss_rises": "info", "validity.attack_work": "info"}
+    work = card.get("validity.attack_work")
+    assert work is not None and work.metrics["runs_checked"].value == 2  # pgd at two eps
+    assert work.metrics["robust_points_unattacked"].value == 0
     large = card.get("validity.large_eps")
     assert large is not None and large.metrics["robust_accuracy_at_large_eps"].value <= 0.1
 
@@ -102,3 +109,50 @@ def test_validity_can_be_disabled(validity: bool) -> None:
     card = scan(toy_mlp(0), _blobs_dataset(40), _cfg(validity=validity))
     assert not _validity(card)
     assert any("validity" in s for s in card.not_measured)
+
+
+class _Unchanged(Attack):
+    """Returns every point as it is, without a single model call: the robust accuracy it
+    reports is the clean accuracy."""
+
+    name = "unchanged"
+
+    def __init__(self, *, eps: float = 0.1, norm: str = "linf", seed: int = 0) -> None:
+        self.eps, self.norm, self.seed = eps, norm, seed  # type: ignore[assignment]
+
+    def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def test_an_attack_that_does_no_work_fails_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(REGISTRY, "unchanged", _Unchanged)
+    card = scan(toy_mlp(0), _blobs_dataset(), _cfg(attacks=["unchanged", "pgd"]))
+    f = card.get("validity.attack_work")
+    assert f is not None and f.severity == "fail"
+    assert card.verdict == "fail"
+    robust = card.get("robustness.unchanged.linf.0.1").evidence["n_attacked"]  # type: ignore[union-attr]
+    assert f.metrics["runs_without_work"].value == 2  # both eps; pgd's runs are fine
+    assert f.metrics["robust_points_unattacked"].value == 2 * robust
+    assert "unchanged at eps=0.05: made no model evaluation at all" in f.detail
+    assert not any("pgd" in r for r in f.evidence["runs"])
+
+
+def test_pgd_with_zero_steps_fails_when_the_parameter_check_is_bypassed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reported bug: ``steps: 0`` made PGD take no gradient step and report the clean
+    accuracy as robust. With every parameter check switched off, the validity check still
+    catches it."""
+    monkeypatch.setattr(Attack, "_validate_params", lambda self: None)
+    monkeypatch.setattr(sys.modules["trustbench.scan"], "check_attack_params", lambda p: p)
+    card = scan(toy_mlp(0), _blobs_dataset(), _cfg(attack_params={"pgd": {"steps": 0}}))
+    assert card.get("robustness.pgd.linf.0.1").metrics["grad_evals"].value == 0  # type: ignore[union-attr]
+    f = card.get("validity.attack_work")
+    assert f is not None and f.severity == "fail"
+    assert f.metrics["runs_without_work"].value == 2
+
+
+def test_the_checks_refuse_zero_steps_before_any_work() -> None:
+    with pytest.raises(InputError, match=r"attack_params\.pgd\.steps: expected an integer"):
+        scan(toy_mlp(0), _blobs_dataset(), _cfg(attack_params={"pgd": {"steps": 0}}))
+    with pytest.raises(InputError, match=r"pgd\.steps"):
+        PGD(steps=0)

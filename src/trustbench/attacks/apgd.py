@@ -10,18 +10,17 @@ parameter-free attacks", ICML 2020. Reference code: github.com/fra31/auto-attack
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 
-from trustbench.attacks.base import Attack, AttackContext
+from trustbench.attacks.base import Attack, AttackContext, Param
 from trustbench.attacks.fgsm import normalized_step
 from trustbench.domain import Norm
 from trustbench.errors import InputError
-from trustbench.models.base import Model
 
 __all__ = ["APGD", "APGDDLR", "APGDT", "apgd_run", "checkpoints", "dlr_loss", "targeted_dlr_loss"]
 
@@ -220,15 +219,11 @@ class _APGDBase(Attack):
     steps: int
     restarts: int
     rho: float
-
-    def _check(self, model: Model) -> None:
-        super()._check(model)
-        for param in ("steps", "restarts"):
-            value = getattr(self, param)
-            if not (isinstance(value, int) and value >= 1):
-                raise InputError(f"{self.name}: {param} must be an integer >= 1, got {value!r}")
-        if not 0.0 < self.rho <= 1.0:
-            raise InputError(f"{self.name}: rho must be in (0, 1], got {self.rho!r}")
+    #: What APGD and APGD-T share (the base class checks them).
+    shared_params: ClassVar[Mapping[str, Param]] = {
+        "steps": Param(int, low=1, high=10_000),
+        "restarts": Param(int, low=1, high=1_000),
+        "rho": Param(float, low=0.0, high=1.0, low_open=True)}
 
     def _runs(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
               targets: list[torch.Tensor | None]) -> torch.Tensor:
@@ -283,6 +278,8 @@ class APGD(_APGDBase):
     """
 
     name = "apgd-ce"
+    params: ClassVar[Mapping[str, Param]] = {**_APGDBase.shared_params,
+                                             "loss": Param(str, choices=("ce", "dlr"))}
 
     def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", steps: int = 100,
                  restarts: int = 1, loss: Literal["ce", "dlr"] = "ce", rho: float = 0.75,
@@ -298,11 +295,6 @@ class APGD(_APGDBase):
     @classmethod
     def test_params(cls) -> dict[str, Any]:
         return {"steps": 10}
-
-    def _check(self, model: Model) -> None:
-        super()._check(model)
-        if self.loss not in ("ce", "dlr"):
-            raise InputError(f"{self.name}: loss must be 'ce' or 'dlr', got {self.loss!r}")
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
         return (self.steps * self.restarts, self.restarts - 1)
@@ -349,6 +341,8 @@ class APGDT(_APGDBase):
     """
 
     name = "apgd-t"
+    params: ClassVar[Mapping[str, Param]] = {
+        **_APGDBase.shared_params, "n_target_classes": Param(int, low=1, high=1_000)}
 
     def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", steps: int = 100,
                  restarts: int = 1, n_target_classes: int = 9, rho: float = 0.75,
@@ -364,12 +358,6 @@ class APGDT(_APGDBase):
     @classmethod
     def test_params(cls) -> dict[str, Any]:
         return {"steps": 5, "n_target_classes": 2}
-
-    def _check(self, model: Model) -> None:
-        super()._check(model)
-        if not (isinstance(self.n_target_classes, int) and self.n_target_classes >= 1):
-            raise InputError(f"{self.name}: n_target_classes must be an integer >= 1, got "
-                             f"{self.n_target_classes!r}")
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
         runs = min(self.n_target_classes, max(n_classes - 1, 0)) * self.restarts

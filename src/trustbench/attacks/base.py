@@ -1,17 +1,25 @@
 """The Attack contract.
 
-Attack authors write only :meth:`Attack.perturb`. The final :meth:`Attack.run` in this base
-class validates input, skips points the model already gets wrong, batches, projects every
-result onto the eps-ball and the data's domain, and re-checks success with a fresh forward
-pass, so no attack can report a perturbation it did not respect or a success it did not get.
+Attack authors write only :meth:`Attack.perturb` and declare their parameters in
+:attr:`Attack.params` (type and range, as :class:`Param`). The constructor refuses values out
+of that range; the final :meth:`Attack.run` in this base class validates input, skips points
+the model already gets wrong, batches, projects every result onto the eps-ball and the
+data's domain, and re-checks success with a fresh forward pass, so no attack can report a
+perturbation it did not respect or a success it did not get. It also counts the work
+``perturb`` itself did (see :class:`AttackResult`), so a run that counts points robust
+without evaluating them is visible.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
+import math
+import numbers
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -24,16 +32,127 @@ from trustbench.attacks.streams import PointStreams
 from trustbench.domain import Domain, Norm
 from trustbench.errors import InputError
 from trustbench.models.base import Model
+from trustbench.models.watched import OutOfTime
 
-__all__ = ["Attack", "AttackContext", "AttackResult", "OutOfTime", "Progress"]
+__all__ = ["COMMON_PARAMS", "MAX_SEED", "Attack", "AttackContext", "AttackResult", "OutOfTime",
+           "Param", "ParamValue", "Progress", "check_param"]
 
 #: ``progress(n_done)`` is called with the number of points finished so far.
 Progress = Callable[[int], None]
 
+#: The value of one attack parameter as a config file or JSON gives it.
+ParamValue = bool | int | float | str | None
 
-class OutOfTime(Exception):
-    """A run passed its deadline: raised at the next model call, the run's work is dropped
-    (a partial run has no robust accuracy), and the caller reports the run as skipped."""
+#: The largest seed: it fits a signed 64-bit integer, which numpy and torch both accept.
+MAX_SEED = 2**63 - 1
+
+
+def _show(value: object) -> str:
+    """A value as the user wrote it (JSON/YAML spelling: true, null, "1"), cut short."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class Param:
+    """Type and range of one attack parameter, declared once in :attr:`Attack.params`.
+
+    Every attack's constructor and every user-given ``attack_params`` entry are checked
+    against it: booleans are not integers, strings are not numbers, numbers are finite.
+
+    Parameters
+    ----------
+    kind
+        ``int``, ``float`` (an integer is accepted too), ``bool`` or ``str``.
+    low, high
+        Inclusive bounds of a number; ``None``: unbounded on that side.
+    low_open
+        ``low`` itself is excluded (e.g. a step size must be > 0).
+    choices
+        The allowed values of a ``str`` parameter.
+    optional
+        ``None`` is allowed too (it selects a documented default, e.g. PGD's step size).
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+
+    def describe(self) -> str:
+        """What the parameter accepts, e.g. ``an integer in [1, 10000]``."""
+        if self.kind is bool:
+            text = "true or false"
+        elif self.kind is str:
+            text = ("one of " + ", ".join(repr(c) for c in self.choices) if self.choices
+                    else "a string")
+        else:
+            text = "an integer" if self.kind is int else "a finite number"
+            low, high = self._bound(self.low), self._bound(self.high)
+            if self.low is not None and self.high is not None:
+                text += f" in {'(' if self.low_open else '['}{low}, {high}]"
+            elif self.low is not None:
+                text += f" {'>' if self.low_open else '>='} {low}"
+            elif self.high is not None:
+                text += f" <= {high}"
+        return text + (" or null" if self.optional else "")
+
+    def _bound(self, v: float | None) -> str:
+        if v is None:
+            return ""
+        return str(int(v)) if self.kind is int else f"{v:g}"
+
+    def accepts(self, value: object) -> bool:
+        """Whether ``value`` has the declared type and lies in the declared range."""
+        if value is None:
+            return self.optional
+        if self.kind is bool:
+            return isinstance(value, bool | np.bool_)
+        if self.kind is str:
+            return isinstance(value, str) and (not self.choices or value in self.choices)
+        if isinstance(value, bool | np.bool_):  # True is an int to Python, never here
+            return False
+        if not isinstance(value, numbers.Integral if self.kind is int else numbers.Real):
+            return False
+        number: float = value  # type: ignore[assignment]  # ints compare exactly, any size
+        if self.kind is float:
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except OverflowError:  # an integer beyond every float
+                return False
+            if not math.isfinite(number):
+                return False
+        if self.low is not None and (number <= self.low if self.low_open else number < self.low):
+            return False
+        return self.high is None or number <= self.high
+
+
+#: Parameters every attack takes. A scan sets them from its own settings (eps, norm,
+#: seed), so a scan's ``attack_params`` may not override them.
+COMMON_PARAMS: dict[str, Param] = {
+    "eps": Param(float, low=0.0),
+    "norm": Param(str, choices=("linf", "l2")),
+    "seed": Param(int, low=0, high=MAX_SEED),
+}
+
+
+def check_param(owner: str, name: str, value: object, spec: Param, *,
+                default: object = inspect.Parameter.empty) -> None:
+    """Raise an :class:`InputError` naming ``owner.name`` unless ``spec`` accepts ``value``.
+
+    ``owner`` is what the message names: an attack (``pgd``) or a config field
+    (``scan.attack_params.pgd``); ``default`` goes into the suggested fix.
+    """
+    if spec.accepts(value):
+        return
+    fix = (f"use {spec.describe()}" if default is inspect.Parameter.empty
+           else f"use e.g. {_show(default)} (the default)")
+    raise InputError(f"{owner}.{name}: expected {spec.describe()}, got {_show(value)}", fix=fix)
 
 
 @dataclass
@@ -56,6 +175,16 @@ class AttackResult:
         Forward+backward evaluations, counted in examples.
     wall_time
         Seconds.
+    attack_queries, attack_grad_evals
+        The part of ``queries`` and ``grad_evals`` that :meth:`Attack.perturb` spent: the
+        clean pass and the success re-check of :meth:`Attack.run` are not in it (a clean
+        pass fused into the attack's first gradient pass is, since the attack steps along
+        that gradient). ``None``: not counted (a result built by hand).
+    robust_unattacked
+        A lower bound on the points counted robust that ``perturb`` never evaluated: per
+        batch, the robust points in excess of the examples ``perturb`` evaluated (one
+        evaluated example is at most one point). Every built-in attack evaluates each point
+        it is given at least once, so this is 0 for them. ``None``: not counted.
     """
 
     x_adv: torch.Tensor
@@ -66,6 +195,17 @@ class AttackResult:
     wall_time: float
     norm: Norm = "linf"
     eps: float = 0.0
+    attack_queries: int | None = None
+    attack_grad_evals: int | None = None
+    robust_unattacked: int | None = None
+
+    @property
+    def attack_work(self) -> int | None:
+        """Examples ``perturb`` evaluated (queries plus gradient evaluations); ``None``: not
+        counted."""
+        if self.attack_queries is None or self.attack_grad_evals is None:
+            return None
+        return self.attack_queries + self.attack_grad_evals
 
     @property
     def robust_accuracy(self) -> float:
@@ -176,7 +316,10 @@ class AttackContext:
 class Attack(ABC):
     """Base of every attack. ``__init__`` only stores keyword arguments (sklearn-style).
 
-    Subclasses set ``name``, ``requires_gradients`` and implement :meth:`perturb`.
+    Subclasses set ``name``, ``requires_gradients``, declare :attr:`params` and implement
+    :meth:`perturb`. The base class wraps each subclass's ``__init__`` so that, once the
+    outermost constructor has stored its arguments, every parameter is checked against its
+    :class:`Param` (an :class:`InputError` names the attack, the parameter and the range).
     """
 
     name: ClassVar[str] = ""
@@ -186,10 +329,48 @@ class Attack(ABC):
     first_pass_at_x: ClassVar[bool] = False
     #: Norms the attack supports.
     norms: ClassVar[tuple[Norm, ...]] = ("linf", "l2")
+    #: The attack's own parameters (every ``__init__`` argument except ``eps``, ``norm`` and
+    #: ``seed``, which :data:`COMMON_PARAMS` declares): what a scan's ``attack_params`` may set.
+    #: An undeclared argument is not checked and cannot be set from a config; the shared test
+    #: ``tests/attacks/test_params.py`` requires every registered attack to declare them all.
+    params: ClassVar[Mapping[str, Param]] = {}
 
     eps: float
     norm: Norm
     seed: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def checked_init(self: Attack, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is checked_init:  # only the outermost one checks, once
+                self._validate_params()
+
+        cls.__init__ = checked_init  # type: ignore[method-assign]
+
+    @classmethod
+    def param_specs(cls) -> dict[str, Param]:
+        """Every parameter of the constructor with its :class:`Param`."""
+        return COMMON_PARAMS | dict(cls.params)
+
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        """The constructor's default of each parameter."""
+        sig = inspect.signature(cls.__init__)
+        return {k: p.default for k, p in sig.parameters.items() if k != "self"}
+
+    def _validate_params(self) -> None:
+        specs, defaults = self.param_specs(), self.param_defaults()
+        owner = self.name or type(self).__name__
+        for key, value in self.get_params().items():
+            if key in specs:
+                check_param(owner, key, value, specs[key],
+                            default=defaults.get(key, inspect.Parameter.empty))
 
     def get_params(self) -> dict[str, Any]:
         sig = inspect.signature(type(self).__init__)
@@ -227,11 +408,10 @@ class Attack(ABC):
         """
 
     def _check(self, model: Model) -> None:
+        self._validate_params()  # again: attributes may have been changed since __init__
         if self.norm not in self.norms:
             raise InputError(f"{self.name}: norm {self.norm!r} is not supported",
                              fix=f"use one of {self.norms}")
-        if not (np.isfinite(self.eps) and self.eps >= 0):
-            raise InputError(f"{self.name}: eps must be a finite number >= 0, got {self.eps!r}")
         if self.requires_gradients and not model.capabilities.differentiable:
             raise InputError(
                 f"{self.name} needs gradients but {model.description} is black-box",
@@ -307,12 +487,17 @@ class Attack(ABC):
         done = len(x) - len(todo)
         if progress is not None and done:
             progress(done)
+        attack_queries = attack_grad_evals = robust_unattacked = 0
         for start_i in range(0, len(todo), batch_size):
             idx = todo[start_i : start_i + batch_size]
             xb, yb = x[idx], y[idx]
             ctx.ids = idx  # each point draws from its own stream: its index in x
             ctx.capture_predictions, ctx.captured = fused, None
+            q0, g0 = ctx.queries, ctx.grad_evals
             cand = self.perturb(ctx, xb, yb)
+            work = (ctx.queries - q0) + (ctx.grad_evals - g0)  # examples perturb evaluated
+            attack_queries += ctx.queries - q0
+            attack_grad_evals += ctx.grad_evals - g0
             correct = None
             if fused:
                 if ctx.captured is None or len(ctx.captured) != len(idx):
@@ -326,12 +511,14 @@ class Attack(ABC):
                 hit &= correct
             x_adv[idx[hit]] = cand[hit]
             fooled[idx] = hit if correct is None else hit | ~correct
+            robust_unattacked += max(int((~fooled[idx]).sum()) - work, 0)
             if progress is not None:
                 progress(len(idx))
         return AttackResult(
             x_adv=x_adv, fooled=fooled, clean_correct=clean_correct, queries=ctx.queries,
             grad_evals=ctx.grad_evals, wall_time=time.perf_counter() - start,
-            norm=self.norm, eps=float(self.eps),
+            norm=self.norm, eps=float(self.eps), attack_queries=attack_queries,
+            attack_grad_evals=attack_grad_evals, robust_unattacked=robust_unattacked,
         )
 
     __call__ = run

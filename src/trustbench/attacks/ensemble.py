@@ -10,12 +10,13 @@ parameter-free attacks", ICML 2020. Reference code: github.com/fra31/auto-attack
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
 
 from trustbench.attacks.apgd import APGD, APGDT
-from trustbench.attacks.base import Attack, AttackContext
+from trustbench.attacks.base import Attack, AttackContext, Param
 from trustbench.attacks.square import Square
 from trustbench.domain import Norm
 from trustbench.models.base import Model
@@ -57,6 +58,10 @@ class Standard(Attack):
 
     name = "standard"
     requires_gradients = False  # it runs on any model: black-box ones get Square only
+    params: ClassVar[Mapping[str, Param]] = {
+        "steps": Param(int, low=1, high=10_000),
+        "n_target_classes": Param(int, low=1, high=1_000),
+        "n_queries": Param(int, low=1, high=10_000_000)}
 
     def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", steps: int = 100,
                  n_target_classes: int = 9, n_queries: int = 5000, seed: int = 0) -> None:

@@ -8,9 +8,12 @@ Adversarial Attacks", ICLR 2018.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import torch
 
-from trustbench.attacks.base import Attack, AttackContext
+from trustbench.attacks.base import Attack, AttackContext, Param
 from trustbench.attacks.fgsm import normalized_step
 from trustbench.attacks.streams import PointStreams
 from trustbench.domain import Norm
@@ -69,6 +72,11 @@ class PGD(Attack):
     """
 
     name = "pgd"
+    params: ClassVar[Mapping[str, Param]] = {
+        "steps": Param(int, low=1, high=10_000),
+        "step_size": Param(float, low=0.0, low_open=True, optional=True),
+        "random_start": Param(bool), "restarts": Param(int, low=1, high=1_000),
+        "early_stop": Param(bool)}
 
     def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", steps: int = 20,
                  step_size: float | None = None, random_start: bool = True, restarts: int = 1,

@@ -11,16 +11,15 @@ github.com/max-andr/square-attack (``attack.py``) and github.com/fra31/auto-atta
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
-from trustbench.attacks.base import Attack, AttackContext
+from trustbench.attacks.base import Attack, AttackContext, Param
 from trustbench.attacks.streams import PointStreams
 from trustbench.domain import Norm
-from trustbench.errors import InputError
-from trustbench.models.base import Model
 
 __all__ = ["Square", "p_selection"]
 
@@ -176,6 +175,10 @@ class Square(Attack):
 
     name = "square"
     requires_gradients = False
+    params: ClassVar[Mapping[str, Param]] = {
+        "n_queries": Param(int, low=1, high=10_000_000),
+        "p_init": Param(float, low=0.0, high=1.0, low_open=True),
+        "rescale_schedule": Param(bool)}
 
     def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", n_queries: int = 5000,
                  p_init: float = 0.8, rescale_schedule: bool = True, seed: int = 0) -> None:
@@ -189,13 +192,6 @@ class Square(Attack):
     @classmethod
     def test_params(cls) -> dict[str, Any]:
         return {"n_queries": 100}
-
-    def _check(self, model: Model) -> None:
-        super()._check(model)
-        if not (isinstance(self.n_queries, int) and self.n_queries >= 1):
-            raise InputError(f"square: n_queries must be an integer >= 1, got {self.n_queries!r}")
-        if not 0.0 < self.p_init <= 1.0:
-            raise InputError(f"square: p_init must be in (0, 1], got {self.p_init!r}")
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
         return (0, self.n_queries)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from trustbench.attacks.base import ParamValue
 from trustbench.data.dataset import Dataset
 from trustbench.domain import Domain, Norm
 from trustbench.models.base import Model
@@ -45,7 +46,7 @@ class ScanConfig:
     n
         Points to evaluate (a seeded random sample); ``None``: all.
     seed
-        Seeds sampling and every attack.
+        Seeds sampling and every attack: an integer in [0, 2**63 - 1].
     validity
         Run the evaluation-validity checks.
     batch_size
@@ -56,7 +57,10 @@ class ScanConfig:
         Torch intra-op threads; ``None``: torch's default capped at the CPUs this process
         may use (:func:`trustbench.tuning.configure_threads`).
     attack_params
-        Extra parameters per attack name, e.g. ``{"pgd": {"steps": 50}}``.
+        Extra parameters per attack name, e.g. ``{"pgd": {"steps": 50}}``. Checked against
+        each attack's declared parameters (:attr:`Attack.params
+        <trustbench.attacks.Attack.params>`) before any work; eps, norm and seed come from
+        the fields above and cannot be set here.
     budget
         Seconds the scan may take: (attack, eps) runs not started by then are skipped and
         reported, never silently counted as robust. ``None``: no limit.
@@ -82,7 +86,7 @@ class ScanConfig:
     validity: bool = True
     batch_size: int | Literal["auto"] = "auto"
     threads: int | None = None
-    attack_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attack_params: dict[str, dict[str, ParamValue]] = field(default_factory=dict)
     budget: float | None = None
     shifts: list[str] | None = None
     severities: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])

@@ -156,15 +156,60 @@ def _blackbox_vs_whitebox(ctx: CheckContext) -> list[Finding]:
     return out
 
 
+def _attack_work(ctx: CheckContext) -> list[Finding]:
+    """``fail`` when an attack run counted points robust that it never evaluated.
+
+    A run's own work is what :meth:`Attack.perturb` evaluated (``AttackResult.attack_queries``
+    and ``attack_grad_evals``), without the clean pass and the success re-check. Per batch,
+    robust points in excess of that work cannot all have been evaluated, so
+    ``AttackResult.robust_unattacked`` is a lower bound on the robust points nobody tried to
+    fool; an attack that made no model call at all has every robust point there. Built-in
+    attacks evaluate every point they are given, so for them the bound is 0.
+    """
+    runs = [(eps, name, res) for eps, rs in ctx.results.get("attacks", {}).items()
+            for name, res in rs if res.robust_unattacked is not None]
+    if not runs:
+        return []
+    bad, unattacked = [], 0
+    for eps, name, res in runs:
+        robust = int((~res.fooled).sum())
+        if not res.robust_unattacked:
+            continue
+        unattacked += res.robust_unattacked
+        bad.append(f"{name} at eps={eps:g}: made no model evaluation at all but counts "
+                   f"{robust} point(s) robust" if res.attack_work == 0 else
+                   f"{name} at eps={eps:g}: at least {res.robust_unattacked} of the {robust} "
+                   "point(s) it counts robust were never evaluated")
+    ok = not bad
+    return [Finding(
+        "validity.attack_work",
+        "Sanity: every attack evaluated the model on each point it counted robust" if ok else
+        f"{len(bad)} attack run(s) counted points robust without attacking them: their robust "
+        "accuracy was not measured",
+        "info" if ok else "fail",
+        {"runs_checked": Metric(len(runs), unit="count"),
+         "runs_without_work": Metric(len(bad), unit="count"),
+         "robust_points_unattacked": Metric(unattacked, unit="count")},
+        tags=nist.VALIDITY,
+        detail="A point is robust only if an attack tried to fool it and failed. Each run's own "
+        "work (its model queries and gradient evaluations, without the clean pass and the "
+        "success re-check) is counted per batch; robust points beyond that work were never "
+        "evaluated, so they count as robust by default, not by measurement. "
+        + ("; ".join(bad) + ". Check the attack's parameters (e.g. steps) or its code."
+           if bad else "No run had such points."),
+        evidence={"runs": bad})]
+
+
 def validity_checks(ctx: CheckContext) -> list[Finding]:
     """All validity checks that apply to the model."""
     eps_values = ctx.eps_values
+    work = _attack_work(ctx)  # needs no model call: runs even when nothing else can
     x, y = _subset(ctx)
     if len(y) == 0:
-        return [Finding("validity.skipped", "Validity checks skipped: no point is classified "
-                        "correctly", "warn", tags=nist.VALIDITY)]
+        return [*work, Finding("validity.skipped", "Validity checks skipped: no point is "
+                               "classified correctly", "warn", tags=nist.VALIDITY)]
     advance = ctx.progress("validity checks", 3)
-    findings = [_large_eps(ctx, x, y)]
+    findings = [*work, _large_eps(ctx, x, y)]
     advance(1)
     if ctx.model.capabilities.differentiable:
         findings += _saturation(ctx, x, y)
