@@ -91,3 +91,26 @@ def test_rejects_non_callable_and_fingerprints_by_name() -> None:
 def test_as_model_refuses_what_is_not_a_model() -> None:
     with pytest.raises(TypeError, match="cannot use a int as a model"):
         as_model(42)
+
+
+@pytest.mark.parametrize(("fn", "said"), [
+    (lambda x: {"probabilities": _softmax_rule(x)}, "returned a dict with keys 'probabilities'"),
+    (lambda x: (_softmax_rule(x), x.argmax(1)), "returned a tuple of 2 (ndarray (2, 3), ndarray (2,))"),
+    (lambda x: "yes", "returned a str"),
+])
+def test_outputs_that_are_not_an_array_are_described(fn, said: str) -> None:
+    with pytest.raises(InputError) as e:
+        CallableModel(fn).check_input(np.zeros((5, 3), np.float32))
+    text = str(e.value)
+    assert said in text and "out[0] or out['probabilities']" in text
+    assert "cannot take inputs" not in text
+
+
+def test_function_that_takes_one_row_only() -> None:
+    def one_row(x: np.ndarray) -> np.ndarray:
+        (row,) = x  # ValueError for a batch of two
+        return _softmax_rule(row[None])
+
+    with pytest.raises(InputError, match="seems to accept only batch size 1") as e:
+        CallableModel(one_row).check_input(np.zeros((5, 3), np.float32))
+    assert "on 2 examples it raised ValueError: too many values to unpack" in str(e.value)

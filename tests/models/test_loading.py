@@ -192,8 +192,8 @@ def test_bad_arch_kwargs_are_input_errors(tmp_path: Path, user_code: Path, arch_
     [
         ("no_such_module_xyz:Net", "cannot import module 'no_such_module_xyz'"),
         (f"{HELPERS}:Nope", "has no attribute 'Nope'"),
-        (f"{HELPERS}:predict", "made a ndarray, not an nn.Module|cannot construct"),
-        (f"{HELPERS}.Net", "not of the form package.module:attribute"),
+        (f"{HELPERS}:predict", "is a function, not an nn.Module class; nothing was called"),
+        (f"{HELPERS}.Net", "not of the form package.module:Class"),
     ],
 )
 def test_bad_arch_is_input_error(tmp_path: Path, user_code: Path, arch: str, message: str) -> None:
@@ -270,6 +270,59 @@ def test_malicious_legacy_torch_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnsafeModelError):
         load_model(path)
     assert not marker.exists()
+
+
+class RunsShell:
+    """Unpickling this runs ``touch <marker>`` through os.system (a blocked module in torch)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
+@pytest.mark.parametrize("payload", [WritesFile, RunsShell])
+def test_pickled_code_is_named_as_such(tmp_path: Path, zipped: bool, payload: type) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save(payload(marker), path, _use_new_zipfile_serialization=zipped)
+    with pytest.raises(UnsafeModelError, match="holds pickled Python objects") as e:
+        load_model(path)
+    text = str(e.value)
+    assert "it was not loaded or run" in text and "--trust-pickle" in text
+    assert "not a readable torch file" not in text
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("message", "unsafe"), [
+    # torch 2.4+ (an unknown global), torch 2.6+ (a blocked module), torch 2.0-2.3 wording
+    ("Weights only load failed. ... Unsupported global: GLOBAL m.f was not an allowed global "
+     "by default.", True),
+    ("Weights only load failed.\n\nTrying to load unsupported GLOBAL posix.system whose module "
+     "posix is blocked.", True),
+    ("Weights only load failed. WeightsUnpickler error: Unsupported class posix.system", True),
+    ("WEIGHTS ONLY LOAD FAILED: TRYING TO CALL REDUCE FOR UNRECOGNIZED FUNCTION <f>", True),
+    ("Weights only load failed. Please file an issue ... WeightsUnpickler error: Unsupported "
+     "operand 0", False),
+    ("PytorchStreamReader failed reading zip archive: failed finding central directory", False),
+])
+def test_weights_only_refusals_are_told_apart_from_broken_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, message: str, unsafe: bool) -> None:
+    def refuse(*args, **kwargs):
+        if kwargs.get("weights_only") is False:
+            raise AssertionError("must never unpickle without weights_only")
+        raise pickle.UnpicklingError(message)
+
+    (tmp_path / "m.pt").write_bytes(b"PK")
+    monkeypatch.setattr(torch, "load", refuse)
+    with pytest.raises(InputError) as e:
+        load_model(tmp_path / "m.pt")
+    assert isinstance(e.value, UnsafeModelError) is unsafe
+    assert ("not a readable torch file" in str(e.value)) is not unsafe
 
 
 @ignore_jit_deprecation

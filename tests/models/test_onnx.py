@@ -84,10 +84,14 @@ def test_fingerprint_is_the_file_hash(tmp_path: Path) -> None:
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
-def test_corrupt_onnx_file_is_an_input_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("content", "message"), [
+    (b"this is not a protobuf", r"not a readable ONNX file \(malformed protobuf at byte 1\)"),
+    (b"\x08\x01", "onnxruntime cannot load it"),  # valid protobuf (ir_version 1), no graph
+])
+def test_corrupt_onnx_file_is_an_input_error(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "broken.onnx"
-    path.write_bytes(b"this is not a protobuf")
-    with pytest.raises(InputError, match="onnxruntime cannot load it"):
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
         load_model(path)
 
 

@@ -269,3 +269,60 @@ def test_range_scaled_view_chains_values_and_gradients(tiny_module: nn.Sequentia
     assert view.n_classes == inner.n_classes == 3
     assert view.capabilities == inner.capabilities
     assert view.fingerprint() == inner.fingerprint()
+
+
+class _Returns(nn.Module):
+    """A linear (N, 4) -> (N, 3) model that returns ``wrap(logits, x)``."""
+
+    def __init__(self, wrap) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.wrap = wrap
+
+    def forward(self, x: torch.Tensor):
+        return self.wrap(self.fc(x), x)
+
+
+@pytest.mark.parametrize(("wrap", "said"), [
+    (lambda z, x: (z, x), "returned a tuple of 2 (Tensor (2, 3), Tensor (2, 4))"),
+    (lambda z, x: [z], "returned a list of 1 (Tensor (2, 3))"),
+    (lambda z, x: {"logits": z, "hidden": x}, "returned a dict with keys 'logits', 'hidden'"),
+    (lambda z, x: None, "returned None"),
+    (lambda z, x: z.tolist(), "returned a list of 2 (list, list)"),
+])
+def test_check_input_says_what_the_model_returned(wrap, said: str) -> None:
+    model = TorchModel(_Returns(wrap))
+    with pytest.raises(InputError) as e:
+        model.check_input(np.zeros((5, 4), np.float32))
+    text = str(e.value)
+    assert said in text and "not a tensor of class scores" in text
+    assert "out[0] or out['logits']" in text
+    assert "cannot take inputs" not in text
+    with pytest.raises(InputError, match="not a tensor of class scores"):
+        model.logits(torch.zeros(2, 4))  # the attacks' path says the same
+
+
+class _OneAtATime(nn.Module):
+    """Treats the whole batch as one example: right for batch size 1 only."""
+
+    def __init__(self, *, reshape: bool) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3) if not reshape else nn.Linear(2, 3)
+        self.reshape = reshape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.reshape:  # (N, 4) -> (2N, 2) -> (2N, 3) -> (1, 3): one row whatever N is
+            return self.fc(x.reshape(-1, 2))[:1]
+        return self.fc(x.flatten()).unsqueeze(0)  # (1, 3) for one example; raises for two
+
+
+@pytest.mark.parametrize(("reshape", "happened"), [
+    (False, "on 2 examples it raised RuntimeError"),
+    (True, r"for 2 examples it returned scores of shape (1, 3)"),
+])
+def test_check_input_recognises_a_batch_of_one_model(reshape: bool, happened: str) -> None:
+    with pytest.raises(InputError) as e:
+        TorchModel(_OneAtATime(reshape=reshape)).check_input(np.zeros((5, 4), np.float32))
+    text = str(e.value)
+    assert "seems to accept only batch size 1" in text and happened in text
+    assert "batch-aware" in text and "x.flatten(1)" in text

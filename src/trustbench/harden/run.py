@@ -105,14 +105,22 @@ def save_with_arch(module: nn.Module, out_dir: str | os.PathLike[str], *, arch: 
 
 
 def read_arch_reference(weights: str | os.PathLike[str]) -> tuple[str, dict[str, Any]] | None:
-    """``(arch, arch_kwargs)`` from the JSON written next to ``weights``, if there is one."""
+    """``(arch, arch_kwargs)`` from the JSON written next to ``weights``, if there is one.
+
+    The reference is only read here: it came with the weights, so it is untrusted (pass it
+    to :func:`~trustbench.models.loading.load_model` with ``arch_source``).
+    """
     path = Path(weights).with_suffix(".json")
     if not path.exists():
         return None
     ref = read_json(path, what="architecture reference")
     if not isinstance(ref, dict) or not isinstance(ref.get("arch"), str):
         raise InputError(f"{path}: expected a JSON object with an 'arch' string")
-    return ref["arch"], dict(ref.get("arch_kwargs") or {})
+    kwargs = ref.get("arch_kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise InputError(f"{path}: field 'arch_kwargs' must be a JSON object, got "
+                         f"{type(kwargs).__name__}")
+    return ref["arch"], dict(kwargs)
 
 
 def harden_to_dir(
@@ -226,11 +234,17 @@ def training_finding(result: TrainResult, trainer: Trainer, before: Scorecard | 
                     "history": result.to_dict()["history"], "plots": [plot]})
 
 
-def build_module(arch: str, arch_kwargs: dict[str, Any] | None, *, seed: int) -> nn.Module:
+def build_module(arch: str, arch_kwargs: dict[str, Any] | None, *, seed: int,
+                 what: str = "--arch", trusted: bool = True) -> nn.Module:
     """Construct ``arch`` with ``arch_kwargs``, its initialisation seeded by ``seed`` (the
-    caller's global RNG is left as it was)."""
-    from trustbench.models.loading import _build_arch
+    caller's global RNG is left as it was).
+
+    ``arch`` must name an ``nn.Module`` subclass (see
+    :func:`trustbench.models.loading.resolve_arch`); ``trusted`` says the caller chose it.
+    Pass ``trusted=False`` and the file and field as ``what`` for a reference read from a file.
+    """
+    from trustbench.models.loading import build_arch
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        return _build_arch(arch, arch_kwargs)
+        return build_arch(arch, arch_kwargs, what=what, trusted=trusted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,6 +13,38 @@ import torch
 from trustbench.errors import InputError
 
 __all__ = ["Capabilities", "Model"]
+
+
+def _describe_output(out: object) -> str:
+    """What a model returned, in a few words: ``a dict with keys 'logits', 'aux'``,
+    ``a tuple of 2 (Tensor (2, 10), Tensor (2, 64))``, ``a str``."""
+    def one(v: object) -> str:
+        shape = getattr(v, "shape", None)
+        return f"{type(v).__name__} {tuple(shape)}" if shape is not None else type(v).__name__
+
+    if isinstance(out, Mapping):
+        keys = [repr(k) for k in list(out)[:6]]
+        more = ", ..." if len(out) > 6 else ""
+        return f"a {type(out).__name__} with keys {', '.join(keys) or '(none)'}{more}"
+    if isinstance(out, (tuple, list)):
+        parts = [one(v) for v in out[:4]]
+        more = ", ..." if len(out) > 4 else ""
+        return f"a {type(out).__name__} of {len(out)} ({', '.join(parts)}{more})"
+    return "None" if out is None else f"a {one(out)}"
+
+
+#: The fix for a model whose output is not one tensor of class scores.
+_OUTPUT_FIX = ("return the logits tensor, e.g. out[0] or out['logits'] (wrap the model in a "
+              "small function or nn.Module that does that)")
+
+
+def _batch_of_one(what_happened: str) -> InputError:
+    return InputError(
+        f"the model works on one example but not on a batch ({what_happened}): it seems to "
+        "accept only batch size 1",
+        fix="make it batch-aware: treat dimension 0 as the batch, e.g. x.flatten(1) or "
+        "x.reshape(len(x), -1) instead of x.flatten() or x.view(1, -1)",
+    )
 
 
 @dataclass(frozen=True)
@@ -70,16 +103,22 @@ class Model(ABC):
     def check_input(self, x: np.ndarray | torch.Tensor) -> None:
         """Run one tiny forward pass; learn ``n_classes``; turn shape errors into InputError."""
         sample = x[:2] if torch.is_tensor(x) else torch.as_tensor(np.asarray(x[:2]))
+        sample = sample.to(torch.float32)
         try:
-            s = self.scores(sample.to(torch.float32))
-        except InputError:
-            raise
+            s = self.scores(sample)
         except Exception as e:  # the user's model rejected our input: say so plainly
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+            if len(sample) > 1 and self._takes_one(sample[:1]):
+                raise _batch_of_one(f"on 2 examples it raised {type(e).__name__}: {first}") from None
+            if isinstance(e, InputError):  # the adapter said what is wrong already
+                raise
             raise InputError(
                 f"the model cannot take inputs of shape {tuple(sample.shape[1:])} "
-                f"(one example) -- it raised {type(e).__name__}: {str(e).splitlines()[0][:200]}",
+                f"(one example) -- it raised {type(e).__name__}: {first}",
                 fix="check that --data matches the model's expected input shape and features",
             ) from None
+        if len(sample) > 1 and s.ndim == 2 and s.shape[0] != len(sample) and self._takes_one(sample[:1]):
+            raise _batch_of_one(f"for 2 examples it returned scores of shape {tuple(s.shape)}")
         if s.ndim != 2 or s.shape[0] != sample.shape[0]:
             raise InputError(
                 f"the model returned scores of shape {tuple(s.shape)} for {sample.shape[0]} "
@@ -92,6 +131,14 @@ class Model(ABC):
             raise InputError(
                 f"the model returned {s.shape[1]} class scores but n_classes={self._n_classes}"
             )
+
+    def _takes_one(self, one: torch.Tensor) -> bool:
+        """Whether one example gives one row of scores (to tell a batch-of-one model)."""
+        try:
+            s = self.scores(one)
+        except Exception:
+            return False
+        return s.ndim == 2 and s.shape[0] == 1
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C) scores for a float32 tensor in raw input space, without gradients.

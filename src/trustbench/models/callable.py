@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from trustbench.errors import InputError
-from trustbench.models.base import Capabilities, Model
+from trustbench.models.base import Capabilities, Model, _describe_output
 
 __all__ = ["CallableModel"]
 
@@ -46,11 +46,19 @@ class CallableModel(Model):
         return f"CallableModel({getattr(self.fn, '__qualname__', type(self.fn).__name__)})"
 
     def _scores_numpy(self, x: np.ndarray) -> np.ndarray:
-        p = np.asarray(self.fn(x), dtype=np.float32)
-        if p.ndim != 2 or len(p) != len(x):
+        out = self.fn(x)
+        try:
+            p = np.asarray(out, dtype=np.float32)
+        except (TypeError, ValueError):  # a dict, a ragged tuple, a string...
+            p = None
+        if p is None or p.ndim != 2 or len(p) != len(x):
+            array_like = p is not None and hasattr(out, "shape")
+            got = f"shape {p.shape}" if array_like else _describe_output(out)
             raise InputError(
-                f"{self.description} returned shape {p.shape} for {len(x)} inputs",
-                fix="return an array of shape (n_inputs, n_classes) of probabilities",
+                f"{self.description} returned {got} for {len(x)} inputs; expected an array of "
+                "shape (n_inputs, n_classes) of probabilities",
+                fix="return that array" if array_like else "return the probabilities array, "
+                "e.g. out[0] or out['probabilities'] (wrap the function)",
             )
         return p
 

@@ -2,13 +2,15 @@
 
 Safe by default: TorchScript, safetensors, ``torch.load(weights_only=True)``, ONNX and
 skops cannot run arbitrary code when loaded. Pickle and joblib files can, so they load only
-with ``trust_pickle=True`` (the CLI's ``--trust-pickle``).
+with ``trust_pickle=True`` (the CLI's ``--trust-pickle``). An architecture reference read
+from a file (``arch_source``) is code too: it is imported only with ``trust_arch=True`` (the
+CLI's ``--trust-arch``) or when it names a trustbench class (see :mod:`trustbench.models.arch`).
 """
 
 from __future__ import annotations
 
 import importlib
-import json
+import re
 import sys
 import warnings
 import zipfile
@@ -16,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from trustbench.errors import InputError, UnsafeModelError
+from trustbench.models.arch import build_arch, resolve_arch
 from trustbench.models.base import Model
 
-__all__ = ["PICKLE_SUFFIXES", "import_object", "load_model"]
+__all__ = ["PICKLE_SUFFIXES", "build_arch", "import_object", "load_model", "resolve_arch"]
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".sav")
 _TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".ts", ".torchscript", ".jit")
@@ -52,6 +55,8 @@ def load_model(
     *,
     arch: str | None = None,
     arch_kwargs: dict[str, Any] | str | None = None,
+    arch_source: str | None = None,
+    trust_arch: bool = False,
     trust_pickle: bool = False,
     **adapter_kwargs: Any,
 ) -> Model:
@@ -68,6 +73,13 @@ def load_model(
         ``package.module:Class`` of the ``nn.Module`` a state_dict belongs to.
     arch_kwargs
         Keyword arguments for ``arch`` (a dict or a JSON object string).
+    arch_source
+        Where ``arch`` was read from when the caller did not choose it: the file and field,
+        e.g. ``"weights/model.json field 'arch'"``. ``None`` (the default) means the caller
+        chose ``arch``. A reference from a file is refused before anything is imported,
+        unless it names a trustbench class or ``trust_arch`` is set.
+    trust_arch
+        Trust the architecture named by ``arch_source`` (its import and constructor run).
     trust_pickle
         Allow files that load through pickle (they can run arbitrary code).
     adapter_kwargs
@@ -99,7 +111,9 @@ def load_model(
     if suffix in PICKLE_SUFFIXES:
         return as_model(_load_pickle(path, trust_pickle), **adapter_kwargs)
     if suffix == ".safetensors" or suffix in _TORCH_SUFFIXES or arch is not None:
-        return as_model(_load_torch(path, arch, arch_kwargs, trust_pickle), **adapter_kwargs)
+        arch_ref = None if arch is None else (arch, arch_source or "--arch",
+                                              arch_source is None or trust_arch)
+        return as_model(_load_torch(path, arch_ref, arch_kwargs, trust_pickle), **adapter_kwargs)
     raise InputError(f"{path}: unknown model format {suffix or '(no extension)'}",
                      fix="use TorchScript/.pt/.safetensors (+ --arch), .onnx, .skops, or "
                      "package.module:attribute")
@@ -117,31 +131,25 @@ def _resolve_object(obj: Any) -> Any:
     return obj
 
 
-def _build_arch(arch: str, arch_kwargs: dict[str, Any] | str | None) -> Any:
+# Phrases of torch's weights_only refusals (torch 2.0 to 2.13): the file is a pickle of
+# Python objects (code), not a broken file. Matched case-insensitively; torch rewords them.
+_PICKLED_CODE = re.compile(
+    r"unsupported global|allowed global|whose module \S+ is blocked|unsupported class"
+    r"|add_safe_globals|allowlist|unrecognized function|can only (?:create new object|build)",
+    re.IGNORECASE)
+
+
+def _holds_pickled_code(error: Exception) -> bool:
+    return _PICKLED_CODE.search(str(error)) is not None
+
+
+def _load_torch(path: Path, arch_ref: tuple[str, str, bool] | None, arch_kwargs: Any,
+                trust_pickle: bool) -> Any:
+    """``arch_ref`` is (reference, where it came from, trusted)."""
     import torch
 
-    if isinstance(arch_kwargs, str):
-        try:
-            arch_kwargs = json.loads(arch_kwargs)
-        except json.JSONDecodeError as e:
-            raise InputError(f"--arch-kwargs is not valid JSON ({e.msg})",
-                             fix='pass a JSON object, e.g. \'{"width": 64}\'') from None
-    if arch_kwargs is not None and not isinstance(arch_kwargs, dict):
-        raise InputError("--arch-kwargs must be a JSON object")
-    cls = import_object(arch, what="--arch")
-    try:
-        module = cls(**(arch_kwargs or {}))
-    except TypeError as e:
-        raise InputError(f"--arch {arch}: cannot construct it ({e})",
-                         fix="pass its constructor arguments with --arch-kwargs") from None
-    if not isinstance(module, torch.nn.Module):
-        raise InputError(f"--arch {arch} made a {type(module).__name__}, not an nn.Module")
-    return module
-
-
-def _load_torch(path: Path, arch: str | None, arch_kwargs: Any, trust_pickle: bool) -> Any:
-    import torch
-
+    if arch_ref is not None:  # an untrusted or malformed reference fails before any reading
+        resolve_arch(arch_ref[0], what=arch_ref[1], trusted=arch_ref[2])
     if path.suffix.lower() == ".safetensors":
         from safetensors.torch import load_file
 
@@ -150,7 +158,7 @@ def _load_torch(path: Path, arch: str | None, arch_kwargs: Any, trust_pickle: bo
         except Exception as e:
             raise InputError(f"{path}: not a readable safetensors file ({e})") from None
     else:
-        if arch is None and _is_torchscript(path):
+        if arch_ref is None and _is_torchscript(path):
             try:
                 with warnings.catch_warnings():  # torch 2.13 deprecates TorchScript; it still loads
                     warnings.simplefilter("ignore", DeprecationWarning)
@@ -161,14 +169,14 @@ def _load_torch(path: Path, arch: str | None, arch_kwargs: Any, trust_pickle: bo
         try:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
         except Exception as e:
-            if "Unsupported global" not in str(e):  # not a pickled object: a broken file
+            if not _holds_pickled_code(e):  # not a pickled object: a broken file
                 raise InputError(f"{path}: not a readable torch file "
-                                 f"({str(e).splitlines()[0][:160]})",
+                                 f"({str(e).splitlines()[0][:160] if str(e) else type(e).__name__})",
                                  fix="check the file was saved with torch.save and is complete") from None
             if not trust_pickle:
                 raise UnsafeModelError(
-                    f"{path}: this file holds a pickled Python object, and loading a pickle "
-                    "can run arbitrary code",
+                    f"{path}: this file holds pickled Python objects (code), and loading a "
+                    "pickle can run arbitrary code; it was not loaded or run",
                     fix="save a state_dict (torch.save(model.state_dict()) or safetensors) and "
                     "pass --arch package.module:Class, or export TorchScript/ONNX; only if you "
                     "trust the file's author, pass --trust-pickle",
@@ -180,16 +188,17 @@ def _load_torch(path: Path, arch: str | None, arch_kwargs: Any, trust_pickle: bo
                                  f"{str(e2)[:160]})") from None
         if isinstance(state, torch.nn.Module):
             return state
-    if arch is None:
+    if arch_ref is None:
         raise InputError(f"{path}: holds weights (a state_dict) but not the architecture",
                          fix="pass --arch package.module:Class (and --arch-kwargs JSON)")
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    module = _build_arch(arch, arch_kwargs)
+    arch, what, trusted = arch_ref
+    module = build_arch(arch, arch_kwargs, what=what, trusted=trusted)
     try:
         module.load_state_dict(state)
     except (RuntimeError, TypeError) as e:
-        raise InputError(f"{path}: weights do not fit --arch {arch} "
+        raise InputError(f"{path}: weights do not fit {what} {arch} "
                          f"({str(e).splitlines()[0][:200]})",
                          fix="check --arch and --arch-kwargs match the saved model") from None
     return module

@@ -1,4 +1,8 @@
-"""ONNX adapter through onnxruntime (optional extra ``trustbench[onnx]``); black-box."""
+"""ONNX adapter through onnxruntime (optional extra ``trustbench[onnx]``); black-box.
+
+External data (tensors kept in other files) must stay inside the model's folder: that is
+checked before onnxruntime opens anything, and the fingerprint covers those files too.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trustbench.errors import InputError
+from trustbench.models._onnx_external import external_data_files
 from trustbench.models.base import Capabilities, Model
 
 __all__ = ["OnnxModel"]
@@ -22,7 +27,7 @@ class OnnxModel(Model):
     Parameters
     ----------
     path
-        The ``.onnx`` file.
+        The ``.onnx`` file. Its external-data files, if any, must be inside its folder.
     """
 
     capabilities = Capabilities(differentiable=False, outputs="probabilities")
@@ -37,6 +42,7 @@ class OnnxModel(Model):
             ) from None
         super().__init__()
         self.path = Path(path)
+        self.external_data = external_data_files(self.path)  # refuses paths out of the folder
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         try:
@@ -77,4 +83,12 @@ class OnnxModel(Model):
         return p
 
     def fingerprint(self) -> str:
-        return "sha256:" + hashlib.sha256(self.path.read_bytes()).hexdigest()
+        """SHA-256 of the ``.onnx`` file, then of each external-data file (name and bytes)."""
+        h = hashlib.sha256(self.path.read_bytes())
+        folder = self.path.parent.resolve()
+        for f in self.external_data:
+            h.update(b"\0" + f.relative_to(folder).as_posix().encode() + b"\0")
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        return "sha256:" + h.hexdigest()

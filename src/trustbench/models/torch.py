@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from trustbench.models.base import Capabilities, Model
+from trustbench.errors import InputError
+from trustbench.models.base import _OUTPUT_FIX, Capabilities, Model, _describe_output
 
 __all__ = ["TorchModel"]
 
@@ -106,16 +107,16 @@ class TorchModel(Model):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C) logits of raw inputs ``x``; differentiable with respect to ``x``."""
         with self._eval_mode():
-            return self.module(self._prepare(x))
+            return _scores_tensor(self.module(self._prepare(x)))
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         if 0 < len(x) <= self.batch_size:  # one pass: no slicing or concatenation
             with torch.inference_mode(), self._eval_mode():
-                return self.module(self._prepare(x)).float().cpu()
+                return _scores_tensor(self.module(self._prepare(x))).float().cpu()
         out = []
         with torch.inference_mode(), self._eval_mode():
             for i in range(0, len(x), self.batch_size):
-                out.append(self.module(self._prepare(x[i : i + self.batch_size])).float())
+                out.append(_scores_tensor(self.module(self._prepare(x[i : i + self.batch_size]))).float())
         if not out:
             return torch.zeros((0, self._n_classes or 0))
         return torch.cat(out).cpu()
@@ -132,3 +133,10 @@ class TorchModel(Model):
             if t is not None:
                 h.update(t.cpu().numpy().tobytes())
         return "sha256:" + h.hexdigest()
+
+
+def _scores_tensor(out: object) -> torch.Tensor:
+    if torch.is_tensor(out):
+        return out
+    raise InputError(f"the model returned {_describe_output(out)}, not a tensor of class scores",
+                     fix=_OUTPUT_FIX)
