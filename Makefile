@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 # Exactly this torch: a CPU wheel of it is available locally; other versions pull CUDA builds.
 TORCH  := torch==2.13.0
 
-.PHONY: demo test lint bench install install-dev clean
+.PHONY: demo test test-fast lint bench install install-dev clean
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,12 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	@bash scripts/install_browser.sh || echo "warning: no headless Chromium; the HTML report's browser test will be skipped"
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --durations=15
+
+## The edit-test loop: lint and the suite without the slow end-to-end tier.
+test-fast: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/pytest -q -m "not slow" --durations=10
 
 ## Attacks vs torchattacks and ART in their own venv (.bench-venv); ~18 min. Results: docs/benchmarks.md
 bench:

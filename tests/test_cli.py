@@ -243,7 +243,7 @@ def test_refused_pickle_through_a_real_subprocess(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     with open(tmp_path / "evil.joblib", "wb") as fh:
         pickle.dump(WritesFile(marker), fh)
-    np.savez(tmp_path / "d.npz", x=np.zeros((4, 3)), y=np.array([0, 1, 0, 1]))
+    np.savez(tmp_path / "d.npz", x=np.arange(12.0).reshape(4, 3), y=np.array([0, 1, 0, 1]))
     proc = subprocess.run(
         [exe, "scan", "--model", "evil.joblib", "--data", "d.npz", "--out", "out"],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,

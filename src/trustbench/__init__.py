@@ -5,8 +5,7 @@ The public API is what this module exports; everything else is implementation de
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from trustbench._version import __version__
 from trustbench.checks import ScanConfig
 from trustbench.data import Dataset, Schema, load_builtin, load_data
 from trustbench.errors import InputError, TrustbenchError, UnsafeModelError

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from trustbench import __version__
-from trustbench.commands._console import console, err_console, fail
+from trustbench._version import __version__
+from trustbench.commands._console import console, err_console, fail, interrupted, keep_on_interrupt
 from trustbench.errors import TrustbenchError
 
 app = typer.Typer(
@@ -49,10 +49,13 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
+        keep_on_interrupt(None)
         try:
             return fn(*args, **kwargs)
         except TrustbenchError as e:
             raise fail(str(e)) from None
+        except KeyboardInterrupt:
+            raise interrupted() from None
 
     return run
 
@@ -76,6 +79,6 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
+    except KeyboardInterrupt:  # outside a command (while parsing, importing)
+        err_console.print("interrupted: nothing was written")
         sys.exit(130)

@@ -11,7 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["InputError", "TrustbenchError", "UnsafeModelError", "read_json"]
+__all__ = ["MAX_JSON_BYTES", "InputError", "TrustbenchError", "UnsafeModelError", "read_json"]
+
+#: JSON files trustbench reads (scorecards, schemas, references) are at most this large.
+MAX_JSON_BYTES = 256 * 2**20
 
 
 class TrustbenchError(Exception):
@@ -42,9 +45,20 @@ class UnsafeModelError(InputError):
 def read_json(path: str | Path, *, what: str = "file") -> Any:
     """Parse a JSON file, turning I/O and syntax errors into an InputError naming ``path``."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise InputError(f"{path}: the {what} is {size / 2**20:.0f} MiB, more than the "
+                             f"{MAX_JSON_BYTES // 2**20} MiB a trustbench JSON file may have",
+                             fix="check that this is the right file")
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as e:
-        raise InputError(f"{path}: cannot read the {what} ({e.strerror})") from None
+        raise InputError(f"{path}: cannot read the {what} ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: the {what} is not UTF-8 text (byte {e.start})",
+                         fix="JSON files are UTF-8: re-save it as UTF-8") from None
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: the {what} is not valid JSON ({e.msg} at line {e.lineno})",
                          fix="check the file's syntax") from None
+    except RecursionError:
+        raise InputError(f"{path}: the {what} is nested too deeply to be a trustbench file",
+                         fix="check that this is the right file") from None

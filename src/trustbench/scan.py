@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from trustbench import __version__, nist
-from trustbench.attacks import REGISTRY
-from trustbench.attacks.registry import attack_class
+from trustbench import nist
+from trustbench._version import __version__
+from trustbench.attacks.base import COMMON_PARAMS, check_param
+from trustbench.attacks.registry import attack_class, check_attack_params
 from trustbench.checks import (
     CheckContext,
     ProgressFactory,
@@ -27,9 +28,10 @@ from trustbench.checks import (
 )
 from trustbench.data import Dataset
 from trustbench.errors import InputError
-from trustbench.findings import Finding
+from trustbench.findings import Finding, Metric
 from trustbench.models import Model, SklearnModel, as_model
 from trustbench.models.rescaled import RangeScaled
+from trustbench.models.watched import OutOfTime, Watched
 from trustbench.scorecard import Scorecard
 from trustbench.tuning import choose_batch_size, configure_threads
 
@@ -75,17 +77,21 @@ def _bind_frame_input(model: Model, data: Dataset) -> None:
 
 
 def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
-            progress: ProgressFactory | None = None) -> tuple[Model, Dataset, CheckContext]:
+            progress: ProgressFactory | None = None,
+            deadline: float | None = None) -> tuple[Model, Dataset, CheckContext]:
     """Validate and prepare a scan: the wrapped model, the evaluated sample and the context
     the checks run in (inputs in attack units, labels as class indices, clean predictions).
+
+    ``ctx.model`` is :class:`~trustbench.models.watched.Watched`: it counts scores that are
+    not numbers, and after the clean predictions (which always complete: without them
+    there is no result) every model call respects ``deadline``, a ``time.perf_counter()``
+    value, by raising :class:`~trustbench.models.watched.OutOfTime`.
     """
     cfg = config or ScanConfig()
     for name in cfg.attacks or []:  # fail before any work, not when the attack's turn comes
         attack_class(name)
-    unknown = set(cfg.attack_params) - set(REGISTRY)
-    if unknown:
-        raise InputError(f"attack_params names unknown attack {sorted(unknown)[0]!r}",
-                         fix=f"use one of: {', '.join(sorted(REGISTRY))}")
+    check_attack_params(cfg.attack_params)  # types and ranges each attack declares
+    check_param("ScanConfig", "seed", cfg.seed, COMMON_PARAMS["seed"])
     from trustbench.shifts import shift_class
     from trustbench.shifts.base import check_severity
 
@@ -107,10 +113,10 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     y = torch.from_numpy(ds.label_indices(getattr(model, "classes", None), model.n_classes))
     units = cfg.eps_units or ("raw" if ds.schema.modality == "image" else "range")
     if units == "range":
-        attack_model: Model = RangeScaled(model, ds.schema.lower, ds.schema.span)
+        attack_model: Watched = Watched(RangeScaled(model, ds.schema.lower, ds.schema.span))
         x = torch.from_numpy(ds.schema.to_units(ds.x))
     else:
-        attack_model, x = model, torch.from_numpy(ds.x)
+        attack_model, x = Watched(model), torch.from_numpy(ds.x)
     domain = ds.schema.domain(units=units)
     eps_values = sorted(set(cfg.eps or [e * (1.0 if units == "range" else domain.span)
                                          for e in DEFAULT_EPS[cfg.norm]]))
@@ -120,11 +126,15 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     ctx = CheckContext(attack_model, x, y, domain, cfg, clean_scores.argmax(1), eps_values, units,
                        dataset=ds, scores_cache=(attack_model, clean_scores),
                        **({"progress": progress} if progress else {}))
+    ctx.deadline = attack_model.deadline = deadline
     if cfg.batch_size == "auto":
         # a short calibration: at most 3 s, or a tenth of a time budget
-        choice = choose_batch_size(attack_model, x, y, max_seconds=min(
-            3.0, cfg.budget / 10 if cfg.budget is not None else 3.0))
-        ctx.batch_size, ctx.batch_choice = choice.size, choice.to_dict()
+        try:
+            choice = choose_batch_size(attack_model, x, y, max_seconds=min(
+                3.0, cfg.budget / 10 if cfg.budget is not None else 3.0))
+            ctx.batch_size, ctx.batch_choice = choice.size, choice.to_dict()
+        except OutOfTime:  # no time left to tune: the default stays; the attacks are skipped
+            pass
     else:
         ctx.batch_size = int(cfg.batch_size)
     return model, ds, ctx
@@ -137,6 +147,7 @@ def scan(
     *,
     progress: ProgressFactory | None = None,
     baseline: Scorecard | None = None,
+    allow_mismatch: bool = False,
 ) -> Scorecard:
     """Evaluate ``model`` on ``data``: clean accuracy, robustness over an eps curve for every
     applicable attack, and the evaluation-validity checks.
@@ -154,14 +165,20 @@ def scan(
         ``progress(description, total) -> advance(n)``, for progress bars.
     baseline
         An earlier scorecard; checks that report relative numbers (relative mCE) use it.
-        Comparing the two is :func:`trustbench.gate.apply_gate`'s job.
+        Comparing the two is :func:`trustbench.gate.apply_gate`'s job. It must be of the
+        same data and measuring configuration (an InputError before any work otherwise),
+        unless ``allow_mismatch``.
     """
     cfg = config or ScanConfig()
     t0 = time.perf_counter()
-    model, ds, ctx = prepare(model, data, cfg, progress=progress)
+    model, ds, ctx = prepare(model, data, cfg, progress=progress,
+                             deadline=None if cfg.budget is None else t0 + cfg.budget)
+    if baseline is not None:  # like with like, or no scan at all: fail before the attacks
+        from trustbench.gate.compare import check_comparable
+
+        check_comparable({"data": {"name": ds.name, "fingerprint": ds.fingerprint()},
+                          "config": _config_record(cfg, ctx)}, baseline, allow=allow_mismatch)
     ctx.baseline = baseline
-    if cfg.budget is not None:
-        ctx.deadline = t0 + cfg.budget
     timings: dict[str, float] = {}
     findings: list[Finding] = []
     not_measured = list(NOT_YET_MEASURED)
@@ -187,7 +204,11 @@ def scan(
             cut.append(f"the {what}")
             continue
         t = time.perf_counter()
-        findings += check(ctx)
+        try:
+            findings += check(ctx)
+        except OutOfTime:  # a half-done check has no result: report it as not measured
+            not_measured.append(f"{what} (the time budget ran out before it finished)")
+            cut.append(f"the {what}")
         timings[name] = round(time.perf_counter() - t, 3)
     timings["total"] = round(time.perf_counter() - t0, 3)
     not_measured += [s for s in ctx.skipped if s not in not_measured]
@@ -199,6 +220,8 @@ def scan(
             detail="Skipped: " + "; ".join(cut) + ". Robust accuracies of skipped runs are "
             "unknown, not high: raise --budget to measure them.",
             evidence={"skipped": cut}))
+    if isinstance(ctx.model, Watched) and ctx.model.non_finite_rows:
+        findings.append(_non_finite_finding(ctx.model))
     provenance = {
         "model": {"description": model.description, "fingerprint": model.fingerprint(),
                   "n_classes": model.n_classes,
@@ -206,7 +229,7 @@ def scan(
                                    "outputs": model.capabilities.outputs}},
         "data": {"name": ds.name, "fingerprint": ds.fingerprint(), "n": len(ds),
                  "n_source": len(data), "schema": ds.schema.to_dict(), "notes": ds.notes},
-        "config": cfg.to_dict() | {"eps": ctx.eps_values, "eps_units": ctx.units},
+        "config": _config_record(cfg, ctx),
         "seed": cfg.seed,
         "versions": _versions(),
         "runtime": {"threads": torch.get_num_threads(), "batch_size": ctx.batch_size,
@@ -221,3 +244,21 @@ def scan(
                             evidence={"model_fingerprint": provenance["model"]["fingerprint"],
                                       "data_fingerprint": provenance["data"]["fingerprint"]}))
     return Scorecard(findings, provenance, not_measured)
+
+
+def _config_record(cfg: ScanConfig, ctx: CheckContext) -> dict[str, Any]:
+    """The config as the scorecard records it: with the eps values and units resolved."""
+    return cfg.to_dict() | {"eps": ctx.eps_values, "eps_units": ctx.units}
+
+
+def _non_finite_finding(model: Watched) -> Finding:
+    return Finding(
+        "model.non_finite_scores",
+        f"The model returned NaN or infinite scores for {model.non_finite_rows:,} of "
+        f"{model.rows:,} evaluated inputs", "fail", tags=nist.VALIDITY,
+        metrics={"non_finite_rows": Metric(model.non_finite_rows, unit="count"),
+                 "rows": Metric(model.rows, unit="count")},
+        detail="A class score that is not a number has no meaningful argmax, so accuracies and "
+        "robust accuracies computed on those inputs are not reliable. Inputs perturbed by "
+        "attacks or shifts are the usual cause (an overflow, a log of zero, a division); "
+        "make the model's output finite on the whole input domain.")

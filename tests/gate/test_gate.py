@@ -100,9 +100,15 @@ def test_degraded_model_fails_with_reasons(outcomes) -> None:
     assert cur.get("baseline.comparison").metrics["significant_regressions"].value >= 1
 
 
+def test_other_data_is_refused_unless_allowed(outcomes) -> None:
+    c, r = outcomes
+    with pytest.raises(InputError, match="not like for like: they evaluated different data"):
+        apply_gate(card(c, r, data_fp="other"), baseline=card(c, r), rules=["accuracy drop > 1pt"])
+
+
 def test_unpaired_when_data_differs(outcomes) -> None:
     c, r = outcomes
-    gate = apply_gate(card(c, r, data_fp="other"), baseline=card(c, r))
+    gate = apply_gate(card(c, r, data_fp="other"), baseline=card(c, r), allow_mismatch=True)
     d = gate.comparison.get("accuracy.clean", "accuracy")
     assert "Newcombe" in d.method and d.p_value is None and d.ci[0] < 0 < d.ci[1]
     assert not gate.comparison.comparable

@@ -194,7 +194,7 @@ def _provenance(ctx: AuditContext, tr: Table, te: Table | None, selected: dict,
                 timings: dict[str, float], t0: float) -> dict[str, Any]:
     import sklearn
 
-    from trustbench import __version__
+    from trustbench._version import __version__
 
     timings["total"] = round(time.perf_counter() - t0, 3)
     data = {k: {"name": t.name, "source": t.source, "sha256": t.sha256, "rows": len(t.frame),

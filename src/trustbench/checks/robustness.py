@@ -13,6 +13,7 @@ from trustbench.attacks.registry import attack_class
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import median_or_nan, pack_bools, wilson_interval
+from trustbench.models.watched import OutOfTime
 from trustbench.report import plotspec
 
 __all__ = ["adversarial_robustness", "norm_label", "selected_attacks"]
@@ -47,7 +48,11 @@ def _result_finding(name: str, res: AttackResult, x: torch.Tensor, units: str) -
         },
         tags=nist.ROBUSTNESS,
         evidence={"attack": name, "norm": res.norm, "eps": res.eps, "eps_units": units,
-                  "n": n, "n_attacked": attacked, "robust": pack_bools(~res.fooled)},
+                  "n": n, "n_attacked": attacked, "robust": pack_bools(~res.fooled),
+                  # what the attack itself evaluated (validity.attack_work reads this)
+                  "attack_work": {"queries": res.attack_queries,
+                                  "grad_evals": res.attack_grad_evals,
+                                  "robust_unattacked": res.robust_unattacked}},
     )
 
 
@@ -68,9 +73,10 @@ def selected_attacks(ctx: CheckContext) -> list[Attack]:
         elif cfg.norm not in cls.norms:
             ctx.skipped.append(f"attack {name}: does not support the {cfg.norm} norm")
         else:
-            attacks.append(get_attack(name, **({"eps": ctx.eps_values[0], "norm": cfg.norm,
-                                                "seed": cfg.seed}
-                                               | cfg.attack_params.get(name, {}))))
+            # the scan's eps, norm and seed win over attack_params (which may not set them)
+            attacks.append(get_attack(name, **(dict(cfg.attack_params.get(name, {}))
+                                               | {"eps": ctx.eps_values[0], "norm": cfg.norm,
+                                                  "seed": cfg.seed})))
     return attacks
 
 
@@ -150,8 +156,11 @@ def _example_images(ctx: CheckContext, per_eps: dict[float, list[tuple[str, Atta
             return (a - lo) / span
         return (a - a.min()) / max(float(a.max() - a.min()), 1e-12)
 
-    with torch.inference_mode():
-        adv_pred = ctx.model.scores(res.x_adv[idx]).argmax(1)
+    try:
+        with torch.inference_mode():
+            adv_pred = ctx.model.scores(res.x_adv[idx]).argmax(1)
+    except OutOfTime:  # the pictures are not worth the finished runs
+        return None
     labels = getattr(ctx.model, "classes", None)
 
     def label(i: int) -> str:

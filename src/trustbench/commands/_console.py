@@ -12,7 +12,8 @@ from rich.text import Text
 from trustbench.commands._progress import progress_bar
 from trustbench.errors import InputError
 
-__all__ = ["console", "duration", "err_console", "fail", "floats", "json_object", "names", "progress"]
+__all__ = ["console", "duration", "err_console", "fail", "floats", "interrupted", "json_object",
+           "keep_on_interrupt", "names", "progress"]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,6 +24,24 @@ def fail(message: str) -> typer.Exit:
     err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True,
                       highlight=False)
     return typer.Exit(2)
+
+
+#: What the running command tells the user it kept when it is interrupted (Ctrl-C).
+_on_interrupt: list[str] = []
+
+
+def keep_on_interrupt(note: str | None) -> None:
+    """Set what an interrupt of the running command leaves behind (``None``: nothing said)."""
+    _on_interrupt[:] = [] if note is None else [note]
+
+
+def interrupted() -> typer.Exit:
+    """Say that the command was interrupted and what it kept; exit code 130 (128 + SIGINT)."""
+    note = _on_interrupt[0] if _on_interrupt else "nothing of this run was written"
+    _on_interrupt.clear()
+    err_console.print(Text.assemble(("interrupted: ", "bold yellow"), note), soft_wrap=True,
+                      highlight=False)
+    return typer.Exit(130)
 
 
 def floats(text: str | None, option: str, *, count: int | None = None) -> list[float] | None:
@@ -57,8 +76,11 @@ def json_object(text: str | None, option: str) -> dict[str, Any] | None:
     try:
         v = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"{option} {text!r}: not valid JSON ({e.msg})",
+        raise InputError(f"{option} {text[:80]!r}: not valid JSON ({e.msg})",
                          fix='pass a JSON object, e.g. \'{"width": 16}\'') from None
+    except RecursionError:
+        raise InputError(f"{option}: the JSON is nested too deeply",
+                         fix='pass a flat JSON object, e.g. \'{"width": 16}\'') from None
     if not isinstance(v, dict):
         raise InputError(f"{option} {text!r}: expected a JSON object, e.g. '{{\"width\": 16}}'")
     return v

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,7 +11,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from trustbench.commands._console import console, progress
+from trustbench._files import write_text_atomic
+from trustbench.commands._console import console, keep_on_interrupt, progress
 
 __all__ = ["audit"]
 
@@ -68,12 +71,36 @@ def audit(
     """Audit a dataset (and a train/test pair): duplicates, leakage, label errors, data
     quality, representation and, with --model, fairness. Writes OUT/scorecard.json,
     OUT/report.html and a dataset card."""
-    from trustbench.audit import audit as run_audit
-    from trustbench.audit import write_card
+    from trustbench._files import OutputFolder
     from trustbench.errors import InputError
 
     if max_rows < 100:
         raise InputError(f"--max-rows must be at least 100, got {max_rows}")
+    card_path = card or out / "card.md"
+    card_inside = card_path.resolve().parent == out.resolve()
+    owned = ["scorecard.json", "report.html"] + (
+        [card_path.name, card_path.with_suffix(".json").name] if card_inside else [])
+    if card_inside and card_path.name in ("scorecard.json", "report.html"):
+        raise InputError(f"--card {card_path}: would overwrite the audit's {card_path.name}",
+                         fix="give the card another name, e.g. OUT/card.md")
+    with OutputFolder(out, owned=owned) as folder:
+        keep_on_interrupt(f"nothing of this audit was written; {out} is as it was")
+        _audit_into(folder, card_path, card_inside, data=data, test=test, target=target,
+                    group=group, id_column=id_column, time_column=time_column, model=model,
+                    trust_pickle=trust_pickle, expect=expect, schema=schema,
+                    embeddings=embeddings, pred_probs=pred_probs, label_model=label_model,
+                    checks=checks, max_rows=max_rows, seed=seed, strict=strict, quiet=quiet)
+
+
+def _audit_into(folder: Any, card_path: Path, card_inside: bool, *, data: str, test: str | None,
+                target: str | None, group: list[str] | None, id_column: str | None,
+                time_column: str | None, model: str | None, trust_pickle: bool,
+                expect: list[str] | None, schema: Path | None, embeddings: Path | None,
+                pred_probs: Path | None, label_model: str, checks: str | None, max_rows: int,
+                seed: int, strict: bool, quiet: bool) -> None:
+    from trustbench.audit import audit as run_audit
+    from trustbench.audit import dataset_card, render_card
+
     loaded: Any = None
     if model is not None:
         from trustbench.models.loading import load_model
@@ -86,15 +113,26 @@ def audit(
                            embeddings=embeddings, expect=expect, schema=schema, checks=names,
                            label_model=label_model, max_rows=max_rows, seed=seed,
                            progress=factory)
-    written = [result.to_json(out / "scorecard.json")]
+    writers: dict[str, Any] = {"scorecard.json": result.to_json}
     try:
         from trustbench.report import write_html
     except ImportError:  # the HTML renderer is optional here
         write_html = None
     if write_html is not None:
-        written.append(write_html(result, out / "report.html"))
-    written += list(write_card(result, card or out / "card.md"))
-    _summary(result)
+        writers["report.html"] = functools.partial(write_html, result)
+    card_d = dataset_card(result)
+    card_md, card_json = render_card(card_d), json.dumps(card_d, indent=2, default=str) + "\n"
+    if card_inside:
+        writers[card_path.name] = functools.partial(write_text_atomic, card_md)
+        writers[card_path.with_suffix(".json").name] = functools.partial(write_text_atomic,
+                                                                         card_json)
+    try:
+        written = folder.commit(writers, rescue="scorecard.json")
+    finally:
+        _summary(result)
+    if not card_inside:  # a card elsewhere: written after the folder, each file atomically
+        written += [write_text_atomic(card_md, card_path),
+                    write_text_atomic(card_json, card_path.with_suffix(".json"))]
     if write_html is None:
         console.print("[dim]report.html skipped: this install has no HTML renderer[/dim]")
     console.print(Text("Written: " + ", ".join(str(p) for p in written)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trustbench.commands._console import console, err_console, json_object, names
+from trustbench._files import OutputFolder
+from trustbench.commands._console import console, err_console, json_object, keep_on_interrupt, names
 from trustbench.errors import InputError
 
 __all__ = ["compress", "harden"]
@@ -92,9 +94,10 @@ def harden(
     from trustbench.checks import ScanConfig
     from trustbench.harden.run import build_module, harden_to_dir, train_test_data
     from trustbench.harden.trainer import EpochRecord, Trainer
-    from trustbench.models.loading import load_model
+    from trustbench.models.loading import load_model, resolve_arch
 
     kwargs = json_object(arch_kwargs, "--arch-kwargs")
+    resolve_arch(arch, what="--arch", trusted=True)  # not an nn.Module class: fail before data
     trainer = Trainer(method=method, eps=eps, norm=norm, epochs=epochs,  # type: ignore[arg-type]
                       batch_size=batch_size, lr=lr, beta=beta, steps=steps,
                       val_fraction=val_fraction, patience=patience or None, seed=seed)
@@ -120,16 +123,15 @@ def harden(
             elif not quiet:
                 err_console.print(line, highlight=False)
 
-        try:
+        # checked writable and locked before training; harden checkpoints into it as it goes
+        with OutputFolder(out, owned=()):
+            keep_on_interrupt(f"resume with the same options and --resume (the checkpoint of "
+                              f"the last finished epoch is kept in {out / 'checkpoint.pt'})")
             outcome = harden_to_dir(module, train, test, trainer=trainer, out_dir=out, arch=arch,
-                                    arch_kwargs=kwargs, scan_config=config, data_spec=test_data or data,
-                                    scan_before=before, html=html,
+                                    arch_kwargs=kwargs, scan_config=config,
+                                    data_spec=test_data or data, scan_before=before, html=html,
                                     resume=resume, progress=on_epoch,
                                     scan_progress=_scan_progress(bar))
-        except KeyboardInterrupt:
-            err_console.print(f"interrupted: resume with the same options and --resume "
-                              f"(checkpoint: {out / 'checkpoint.pt'})")
-            raise
     from trustbench.harden.run import headline_metrics
 
     table = Table(title=f"{method}: best epoch {outcome.result.best_epoch} of "
@@ -157,6 +159,10 @@ def compress(
         help="package.module:Class (default: from the model.json next to --model).")] = None,
     arch_kwargs: Annotated[str | None, typer.Option(
         help="JSON object of constructor arguments for --arch.")] = None,
+    trust_arch: Annotated[bool, typer.Option(
+        "--trust-arch", help="Import and run the architecture named in the model.json next "
+        "to --model even when it is not a trustbench class (it runs code: check it first).")
+    ] = False,
     eps: Annotated[float, typer.Option(help="Robustness radius (data units).")] = 0.1,
     norm: Annotated[str, typer.Option(help="linf or l2.")] = "linf",
     attacks: Annotated[str, typer.Option(
@@ -191,6 +197,11 @@ def compress(
     from trustbench.models.loading import load_model
 
     kwargs = json_object(arch_kwargs, "--arch-kwargs")
+    from trustbench.attacks.registry import check_attack_params
+
+    check_attack_params(json_object(attack_params, "--attack-params"),  # before any loading
+                        field="--attack-params")
+    arch_source = None  # --arch typed here is trusted; one read from model.json is not
     if arch is None:
         if not Path(model).exists():
             raise InputError(f"--model {model}: no such model file",
@@ -200,28 +211,36 @@ def compress(
             raise InputError(f"--model {model}: no --arch given and no model.json next to it",
                              fix="pass --arch package.module:Class (and --arch-kwargs)")
         arch, kwargs = ref[0], (ref[1] if kwargs is None else kwargs)
-    module = load_model(model, arch=arch, arch_kwargs=kwargs).module  # type: ignore[attr-defined]
+        arch_source = f"{Path(model).with_suffix('.json')} field 'arch'"
+    loaded = load_model(model, arch=arch, arch_kwargs=kwargs, arch_source=arch_source,
+                        trust_arch=trust_arch)
+    module = loaded.module  # type: ignore[attr-defined]
     student = student_ref = None
     if student_arch is not None:
         s_kwargs = json_object(student_arch_kwargs, "--student-arch-kwargs") or {}
-        student = build_module(student_arch, s_kwargs, seed=seed)
+        student = build_module(student_arch, s_kwargs, seed=seed, what="--student-arch")
         student_ref = (student_arch, s_kwargs)
     train, test, _ = train_test_data(data, test_data, seed=seed,
                                      **({"target": target} if target else {}))
     say = (lambda s: None) if quiet else (lambda s: err_console.print(f"[dim]{s}...[/dim]"))
-    card = compress_report(module, train, test, out_dir=out, eps=eps, norm=norm,  # type: ignore[arg-type]
-                           attacks=names(attacks) or [], n=n, variants=names(variants) or [],
-                           attack_params=json_object(attack_params, "--attack-params"),
-                           student=student, student_arch=student_ref,
-                           distill_method=distill_method, distill_epochs=distill_epochs,
-                           quantize_mode=quantize, repeats=repeats, seed=seed, progress=say)
-    written = [card.to_json(out / "scorecard.json")]
-    try:
-        from trustbench.report import write_html
-    except ImportError:
-        console.print("[dim]report.html not written: this trustbench has no HTML renderer[/dim]")
-    else:
-        written.append(write_html(card, out / "report.html"))
+    params = json_object(attack_params, "--attack-params")
+    with OutputFolder(out, owned=COMPRESS_FILES) as folder:
+        keep_on_interrupt(f"no scorecard of this run was written; {out} keeps the one it had")
+        card = compress_report(module, train, test, out_dir=out, eps=eps, norm=norm,  # type: ignore[arg-type]
+                               attacks=names(attacks) or [], n=n, variants=names(variants) or [],
+                               attack_params=params, student=student, student_arch=student_ref,
+                               distill_method=distill_method, distill_epochs=distill_epochs,
+                               quantize_mode=quantize, repeats=repeats, seed=seed, progress=say)
+        writers: dict[str, Any] = {"scorecard.json": card.to_json}
+        # the variants were saved during the work (their sizes are measured on those files)
+        writers |= {f"variants/{p.name}": None for p in _variant_files(card, out)}
+        try:
+            from trustbench.report import write_html
+        except ImportError:
+            console.print("[dim]report.html not written: this trustbench has no HTML renderer[/dim]")
+        else:
+            writers["report.html"] = functools.partial(write_html, card)
+        written = folder.commit(writers, rescue="scorecard.json")
     table_ev = card.get("compress.tradeoff").evidence["table"]  # type: ignore[union-attr]
     cols = table_ev["columns"]
     table = Table(title=f"Compression trade-off ({norm} eps={eps:g}; latency: ms per example at "
@@ -241,6 +260,18 @@ def compress(
             console.print(f"[yellow]{f.severity.upper()}[/yellow]: {f.title} — {f.detail}",
                           highlight=False)
     console.print("Written: " + ", ".join(str(p) for p in written))
+
+
+#: What compress writes into its output folder (only these are ever replaced there).
+COMPRESS_FILES = ("scorecard.json", "report.html", "variants/original.safetensors",
+                  "variants/distilled.safetensors", "variants/int8.pt")
+
+
+def _variant_files(card: Any, out: Path) -> list[Path]:
+    """The variant files this run saved under ``out/variants``."""
+    rows = [f.evidence.get("file") for f in card.findings if f.id.startswith("compress.")]
+    files = [Path(r) for r in rows if isinstance(r, str)]
+    return [p for p in files if p.parent.resolve() == (out / "variants").resolve()]
 
 
 def _cell(column: str, v: Any) -> str:

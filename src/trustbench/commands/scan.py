@@ -3,6 +3,7 @@ run the scan, gate it, write every report."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,20 +18,33 @@ from trustbench.commands._console import (
     fail,
     floats,
     json_object,
+    keep_on_interrupt,
     names,
     progress,
 )
-from trustbench.errors import TrustbenchError
+from trustbench.errors import InputError, TrustbenchError
 
 __all__ = ["demo", "scan"]
 
 
+#: The files a scan writes into its output folder (only these are ever replaced there).
+SCAN_FILES = ("scorecard.json", "report.html", "summary.md", "junit.xml")
+_FORMAT_FILES = {"json": "scorecard.json", "html": "report.html", "markdown": "summary.md",
+                 "junit": "junit.xml"}
+
+
 def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
               baseline: str | Path | None = None, fail_on: list[str] | None = None,
-              formats: list[str] | None = None, audit: str | Path | None = None) -> bool:
-    """Scan, gate, write every requested format; returns True when a gate rule fired."""
+              formats: list[str] | None = None, audit: str | Path | None = None,
+              allow_mismatch: bool = False) -> bool:
+    """Scan, gate, write every requested format; returns True when a gate rule fired.
+
+    The output folder is checked and locked before any work, and the run's files go into
+    it together at the end (see :class:`trustbench._files.OutputFolder`).
+    """
+    from trustbench._files import OutputFolder
     from trustbench.gate import apply_gate, parse_rule
-    from trustbench.report import render_terminal
+    from trustbench.report import render_terminal, write_html, write_junit, write_markdown
     from trustbench.scan import scan
     from trustbench.scorecard import Scorecard
 
@@ -40,31 +54,31 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
     if any(r.needs_baseline for r in rules) and base is None:
         bad = next(r for r in rules if r.needs_baseline)
         raise fail(f"--fail-on {bad.text!r} compares against a baseline: pass --baseline")
-    with progress(quiet) as factory:
-        card = scan(model, data, config, progress=factory, baseline=base)
-    if audit_card is not None:
-        from trustbench.audit import caveat_findings
+    renderers: dict[str, Callable[[Any, Path], Path]] = {
+        "report.html": write_html, "summary.md": write_markdown, "junit.xml": write_junit}
+    with OutputFolder(out, owned=SCAN_FILES, protect=[baseline, audit]) as folder:
+        keep_on_interrupt(f"nothing of this scan was written; {out} is as it was")
+        with progress(quiet) as factory:
+            card = scan(model, data, config, progress=factory, baseline=base,
+                        allow_mismatch=allow_mismatch)
+        if audit_card is not None:
+            from trustbench.audit import caveat_findings
 
-        card.findings += caveat_findings(card, audit_card)
-        card.not_measured = [s for s in card.not_measured if "trustbench audit" not in s]
-    gate = apply_gate(card, baseline=base, rules=rules)
-    formats = formats or ["json", "html", "markdown", "junit"]
-    written = [card.to_json(out / "scorecard.json")]  # the canonical result goes first
-    try:
-        if "html" in formats:
-            from trustbench.report import write_html
-            written.append(write_html(card, out / "report.html"))
-        if "markdown" in formats:
-            from trustbench.report import write_markdown
-            written.append(write_markdown(card, out / "summary.md"))
-        if "junit" in formats:
-            from trustbench.report import write_junit
-            written.append(write_junit(card, out / "junit.xml"))
-    finally:
-        render_terminal(card, console)
-        console.print(f"Scorecard written to [bold]{written[0]}[/bold]")
-        if written[1:]:
-            console.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in written[1:]))
+            card.findings += caveat_findings(card, audit_card)
+            card.not_measured = [s for s in card.not_measured if "trustbench audit" not in s]
+        gate = apply_gate(card, baseline=base, rules=rules, allow_mismatch=allow_mismatch)
+        writers: dict[str, Callable[[Path], Path]] = {"scorecard.json": card.to_json}
+        for fmt in formats or list(_FORMAT_FILES):
+            name = _FORMAT_FILES[fmt]
+            if name != "scorecard.json":
+                writers[name] = functools.partial(renderers[name], card)
+        try:
+            written = folder.commit(writers, rescue="scorecard.json")
+        finally:
+            render_terminal(card, console)
+    console.print(f"Scorecard written to [bold]{written[0]}[/bold]")
+    if written[1:]:
+        console.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in written[1:]))
     for r in gate.failed:
         err_console.print(Text.assemble(("gate failed: ", "bold red"), f"{r.rule.text}: {r.reason}"),
                           soft_wrap=True, highlight=False)
@@ -177,6 +191,47 @@ def _scan_settings(cli_ctx: typer.Context, params: dict[str, Any], config: Path 
     return sf
 
 
+def _untrusted_from_config(cli_ctx: typer.Context, sf: Any, config: Path | None) -> str | None:
+    """Trust comes from the command line only: a ``model.path`` import reference
+    (``pkg.module:attr``) in a config file is refused, ``model.trust_pickle: true`` needs
+    ``--trust-pickle`` too, and a ``model.arch`` it sets is untrusted (returns its file and
+    field for ``load_model(arch_source=...)``)."""
+
+    def typed(name: str) -> bool:
+        return getattr(cli_ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+
+    if config is None:
+        return None
+    path = sf.model.path
+    if not typed("model") and ":" in path and not Path(path).exists():
+        raise fail(f"{config}: field model.path {path!r} names Python code to import, and a "
+                   "config file cannot make trustbench import code (nothing was imported) -- "
+                   f"pass --model {path} on the command line if you trust it, or point "
+                   "model.path at a model file")
+    if sf.model.trust_pickle and not typed("trust_pickle"):
+        raise fail(f"{config}: field model.trust_pickle is true, but a config file cannot "
+                   "grant trust to unpickle (a pickle runs code) -- pass --trust-pickle on the "
+                   "command line as well, only if you trust the model file's author")
+    return f"{config} field model.arch" if sf.model.arch is not None and not typed("arch") else None
+
+
+def _check_rules(cli_ctx: typer.Context, sf: Any, config: Path | None) -> None:
+    """Parse the gate rules before any loading; a rule from the config file is named by its
+    field there, not by the flag."""
+    from trustbench.gate import parse_rule
+
+    from_file = config is not None and getattr(
+        cli_ctx.get_parameter_source("fail_on"), "name", None) != "COMMANDLINE"
+    for i, rule in enumerate(sf.gate.fail_on):
+        try:
+            parse_rule(rule)
+        except TrustbenchError as e:
+            if not from_file or not isinstance(e, InputError):
+                raise
+            raise InputError(e.problem.replace("--fail-on", f"{config}: field gate.fail_on[{i}]", 1),
+                             fix=e.fix) from None
+
+
 def _check_names(s_cfg: Any) -> None:
     from trustbench.attacks.registry import attack_class
     from trustbench.shifts import shift_class
@@ -226,6 +281,9 @@ def scan(
     fail_on: Annotated[list[str] | None, typer.Option(
         help="Exit 1 when a rule fires, e.g. 'any fail', 'robust_acc@linf:0.1 drop > 2pt', "
         "'ece increase > 0.02', 'accuracy < 0.9'. Repeatable.")] = None,
+    allow_mismatch: Annotated[bool, typer.Option(
+        "--allow-mismatch", help="Compare with a --baseline of other data or other settings "
+        "anyway (refused by default: changes would mix model, data and settings).")] = False,
     arch: Annotated[str | None, typer.Option(
         help="package.module:Class of the nn.Module a state_dict belongs to.")] = None,
     arch_kwargs: Annotated[str | None, typer.Option(
@@ -241,12 +299,16 @@ def scan(
     split: Annotated[str, typer.Option(help="Split of a built-in dataset: test, train or all.")] = "test",
     trust_pickle: Annotated[bool, typer.Option(
         "--trust-pickle", help="Allow pickle/joblib model files (they can run arbitrary code).")] = False,
+    trust_arch: Annotated[bool, typer.Option(
+        "--trust-arch", help="Import and run the architecture the --config file names "
+        "(model.arch) even when it is not a trustbench class (it runs code: check it first).")
+    ] = False,
     validity: Annotated[bool, typer.Option(help="Run the evaluation-validity checks.")] = True,
     batch_size: Annotated[str, typer.Option(
         help="Points per attack batch, or 'auto' (time a few sizes, keep the fastest per "
         "example that fits in memory). Changes speed only, never results.")] = "auto",
     threads: Annotated[int | None, typer.Option(
-        min=1, help="Torch threads (default: torch's, capped at the CPUs this process may "
+        help="Torch threads (default: torch's, capped at the CPUs this process may "
         "use).")] = None,
     budget: Annotated[float | None, typer.Option(
         help="Seconds the scan may take; runs not started by then are skipped and reported.")] = None,
@@ -266,6 +328,8 @@ def scan(
     try:
         sf = _scan_settings(cli_ctx, params, config)
         m_cfg, d_cfg, s_cfg = sf.model, sf.data, sf.scan
+        arch_source = _untrusted_from_config(cli_ctx, sf, config)
+        _check_rules(cli_ctx, sf, config)
         _check_names(s_cfg)  # typos fail before any loading
         ds = load_data(d_cfg.source, target=d_cfg.target, group=d_cfg.group,
                        bounds=d_cfg.bounds, schema=d_cfg.schema_file, split=d_cfg.split,
@@ -274,6 +338,7 @@ def scan(
         if m_cfg.mean or m_cfg.std:
             adapter = {"mean": m_cfg.mean, "std": m_cfg.std}
         m = load_model(m_cfg.path, arch=m_cfg.arch, arch_kwargs=m_cfg.arch_kwargs,
+                       arch_source=arch_source, trust_arch=trust_arch,
                        trust_pickle=m_cfg.trust_pickle, **adapter)
         scan_config = ScanConfig(**s_cfg.model_dump())
         if dry_run:
@@ -281,7 +346,8 @@ def scan(
             return
         failed = _run_scan(m, ds, scan_config, Path(sf.output.out), quiet,
                            baseline=sf.gate.baseline, fail_on=sf.gate.fail_on,
-                           formats=sf.output.formats, audit=d_cfg.audit)
+                           formats=sf.output.formats, audit=d_cfg.audit,
+                           allow_mismatch=allow_mismatch)
     except TrustbenchError as e:
         raise fail(str(e)) from None
     if failed:
@@ -301,6 +367,9 @@ def demo(
         help="An earlier demo scorecard.json to compare with.")] = None,
     fail_on: Annotated[list[str] | None, typer.Option(
         help="Exit 1 when a rule fires (see scan --help). Repeatable.")] = None,
+    allow_mismatch: Annotated[bool, typer.Option(
+        "--allow-mismatch", help="Compare with a --baseline of other data or settings "
+        "anyway.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train a small CNN on the built-in digits data (once; cached), scan it and write the
@@ -327,7 +396,8 @@ def demo(
         config = ScanConfig(eps=[0.05, 0.1, 0.2], norm="linf", attacks=["fgsm", "pgd", "standard"],
                             n=n, seed=0)
         failed = _run_scan(TorchModel(module), load_builtin("digits", split="test"), config, out,
-                           quiet, baseline=baseline, fail_on=fail_on)
+                           quiet, baseline=baseline, fail_on=fail_on,
+                           allow_mismatch=allow_mismatch)
     except TrustbenchError as e:
         raise fail(str(e)) from None
     if failed:

@@ -36,15 +36,22 @@ def compare(
         help="Exit 1 when a rule fires (see scan --help).")] = None,
     all_metrics: Annotated[bool, typer.Option("--all", help="Show every compared metric, not "
                                               "only the headline ones and significant changes.")] = False,
+    allow_mismatch: Annotated[bool, typer.Option(
+        "--allow-mismatch", help="Compare scorecards of other data or other settings anyway "
+        "(refused by default: changes would mix model, data and settings).")] = False,
 ) -> None:
-    """Show what changed between two scorecards, with a 95% interval for each change."""
+    """Show what changed between two scorecards, with a 95% interval for each change.
+
+    Only like is compared with like: scorecards of different data, measuring settings or
+    units are refused (exit 2) unless --allow-mismatch."""
     from trustbench.gate import apply_gate
     from trustbench.report.comparison import render_comparison_markdown, render_comparison_terminal
     from trustbench.scorecard import Scorecard
 
     try:
         base, cur = Scorecard.from_json(baseline), Scorecard.from_json(current)
-        gate = apply_gate(cur, baseline=base, rules=fail_on or [])
+        gate = apply_gate(cur, baseline=base, rules=fail_on or [], allow_mismatch=allow_mismatch,
+                          what=f"{baseline} vs {current}")
     except TrustbenchError as e:
         raise fail(str(e)) from None
     assert gate.comparison is not None

@@ -18,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from trustbench.errors import InputError
 from trustbench.metrics import unpack_bools
 from trustbench.scorecard import Scorecard
 
-__all__ = ["Comparison", "MetricDelta", "better_direction", "compare_scorecards"]
+__all__ = ["Comparison", "MetricDelta", "better_direction", "check_comparable",
+           "compare_scorecards", "mismatches"]
 
 #: Config fields that change what a metric means; a difference is reported, not hidden.
 _COMPARABLE_CONFIG = ("norm", "eps_units", "n", "seed", "attack_params", "severities")
@@ -103,6 +105,8 @@ class Comparison:
     only_in_baseline: list[str] = field(default_factory=list)
     only_in_current: list[str] = field(default_factory=list)
     new_warnings: list[str] = field(default_factory=list)  # finding ids now warn/fail, before not
+    # "finding:metric" whose units differ between the runs: not compared
+    unit_differences: list[str] = field(default_factory=list)
 
     def get(self, finding_id: str, metric: str) -> MetricDelta | None:
         return next((d for d in self.deltas if d.finding_id == finding_id and d.metric == metric),
@@ -110,8 +114,8 @@ class Comparison:
 
     @property
     def comparable(self) -> bool:
-        """Same data and same measuring configuration: changes are the model's."""
-        return self.same_data and not self.config_differences
+        """Same data, measuring configuration and units: changes are the model's."""
+        return self.same_data and not self.config_differences and not self.unit_differences
 
     def caveats(self) -> list[str]:
         out = []
@@ -120,6 +124,9 @@ class Comparison:
                        "mix model and data effects, and paired tests are not used")
         for k, (a, b) in self.config_differences.items():
             out.append(f"config {k} differs: baseline {a!r}, current {b!r}")
+        if self.unit_differences:
+            out.append(f"units differ for {', '.join(self.unit_differences[:3])}: those metrics "
+                       "are not compared")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +135,7 @@ class Comparison:
                 "config_differences": {k: list(v) for k, v in self.config_differences.items()},
                 "only_in_baseline": self.only_in_baseline,
                 "only_in_current": self.only_in_current, "new_warnings": self.new_warnings,
+                "unit_differences": self.unit_differences,
                 "deltas": [d.to_dict() for d in self.deltas]}
 
 
@@ -196,6 +204,9 @@ def compare_scorecards(current: Scorecard, baseline: Scorecard) -> Comparison:
             bm = b.metrics.get(name)
             if bm is None or name in _COST_METRICS or m.unit == "count":
                 continue
+            if m.unit != bm.unit:
+                cmp.unit_differences.append(f"{f.id}:{name}")
+                continue
             ci, method, p = None, "difference only", None
             bits_key = _PAIRED.get(name)
             paired = None
@@ -211,3 +222,40 @@ def compare_scorecards(current: Scorecard, baseline: Scorecard) -> Comparison:
                 method = "from each run's 95% interval (Newcombe)"
             cmp.deltas.append(MetricDelta(f.id, name, bm.value, m.value, m.unit, ci, method, p))
     return cmp
+
+
+def mismatches(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Why two runs (their provenance dicts) are not like with like; empty when they are.
+
+    Compared: the data fingerprint and the configuration fields that change what a metric
+    means (norm, eps units, sample size, seed, attack parameters, shift severities). A
+    field the current run has not resolved yet (``None``, e.g. eps units before the scan
+    picks them by modality) is not compared.
+    """
+    out = []
+    cd, bd = current.get("data") or {}, baseline.get("data") or {}
+    if cd.get("fingerprint") != bd.get("fingerprint"):
+        out.append(f"they evaluated different data (baseline: {bd.get('name', '?')}, "
+                   f"current: {cd.get('name', '?')}; the data fingerprints differ)")
+    cc, bc = current.get("config") or {}, baseline.get("config") or {}
+    for k in _COMPARABLE_CONFIG:
+        if k in cc and cc[k] is None and k == "eps_units":
+            continue
+        if cc.get(k) != bc.get(k):
+            out.append(f"config {k} differs (baseline {bc.get(k)!r}, current {cc.get(k)!r})")
+    return out
+
+
+def check_comparable(current: dict[str, Any] | Scorecard, baseline: Scorecard, *,
+                     allow: bool = False, what: str = "--baseline") -> list[str]:
+    """Refuse to compare unlike runs: an InputError naming the first difference, unless
+    ``allow`` (then the differences are returned, to be shown as caveats)."""
+    prov = current.provenance if isinstance(current, Scorecard) else current
+    reasons = mismatches(prov, baseline.provenance)
+    if reasons and not allow:
+        more = f" (and {len(reasons) - 1} more difference(s))" if len(reasons) > 1 else ""
+        raise InputError(f"{what}: the scorecards are not like for like: {reasons[0]}{more}",
+                         fix="compare scans of the same data with the same settings, or pass "
+                         "--allow-mismatch to compare anyway (changes then mix model, data and "
+                         "settings effects)")
+    return reasons

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from trustbench import nist
+from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
-from trustbench.gate.compare import compare_scorecards
+from trustbench.gate.compare import check_comparable, compare_scorecards
 from trustbench.gate.rules import Rule, evaluate_rules, parse_rule
 from trustbench.report import plotspec
 from trustbench.scorecard import Scorecard
@@ -26,16 +27,27 @@ def _headline(finding_id: str, metric: str) -> bool:
 
 
 def apply_gate(card: Scorecard, *, baseline: Scorecard | None = None,
-               rules: list[str | Rule] | None = None) -> GateResult:
+               rules: list[str | Rule] | None = None, allow_mismatch: bool = False,
+               what: str = "--baseline") -> GateResult:
     """Compare ``card`` with ``baseline`` (if given), evaluate ``rules`` and append the
     ``baseline.comparison`` and ``gate.result`` findings to ``card``.
 
     Rules are checked before anything is evaluated, so a typo fails fast with exit code 2.
+    A baseline of other data or other measuring settings is refused (InputError naming the
+    difference) unless ``allow_mismatch``: the comparison then carries the caveats.
     """
     from trustbench.gate import GateResult
 
     parsed = [r if isinstance(r, Rule) else parse_rule(r) for r in rules or []]
-    comparison = compare_scorecards(card, baseline) if baseline is not None else None
+    comparison = None
+    if baseline is not None:
+        check_comparable(card, baseline, allow=allow_mismatch, what=what)
+        comparison = compare_scorecards(card, baseline)
+        if comparison.unit_differences and not allow_mismatch:
+            raise InputError(f"{what}: the scorecards are not like for like: the units of "
+                             f"{', '.join(comparison.unit_differences[:3])} differ",
+                             fix="compare scans made by the same trustbench settings, or pass "
+                             "--allow-mismatch to compare anyway")
     results = evaluate_rules(parsed, card, comparison)
     if comparison is not None:
         regressions = [d for d in comparison.deltas if d.significantly_worse]

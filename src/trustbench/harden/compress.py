@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from trustbench import __version__
-from trustbench.attacks.registry import attack_class, get_attack
+from trustbench._version import __version__
+from trustbench.attacks.registry import attack_class, check_attack_params, get_attack
 from trustbench.data.dataset import Dataset
 from trustbench.domain import Norm
 from trustbench.errors import InputError
@@ -124,12 +124,7 @@ def compress_report(
         attack_class(name)
     if "square" not in names and "standard" not in names:
         names.append("square")
-    params = attack_params or {}
-    for name, p in params.items():
-        attack_class(name)
-        if not isinstance(p, dict):
-            raise InputError(f"attack_params[{name!r}] must be a dict of parameters, got "
-                             f"{type(p).__name__}")
+    params = check_attack_params(attack_params)  # the scan's check: types, ranges, names
     out = Path(out_dir)
     say = progress or (lambda s: None)
     module = module.eval()
@@ -170,8 +165,8 @@ def compress_report(
         pred = attacked.scores(x).argmax(1)
         fooled = pred != y
         for name in names:
-            res = get_attack(name, **({"eps": eps, "norm": norm, "seed": seed}
-                                      | params.get(name, {}))).run(
+            res = get_attack(name, **(params.get(name, {})
+                                      | {"eps": eps, "norm": norm, "seed": seed})).run(
                 attacked, x, y, domain=ctx.domain, clean_pred=pred)
             fooled |= res.fooled
             if v.name == "original":
@@ -247,7 +242,10 @@ def compress_report(
 def _like(attack_model: Model, model: Model, x: torch.Tensor) -> Model:
     """``model`` seen the way the scan sees the original (range-scaled for tabular data)."""
     from trustbench.models.rescaled import RangeScaled
+    from trustbench.models.watched import Watched
 
+    if isinstance(attack_model, Watched):  # the scan's watch over the model it prepared
+        attack_model = attack_model.inner
     if isinstance(attack_model, RangeScaled):
         model = RangeScaled(model, attack_model._lower.numpy(), attack_model._span.numpy())
     model.check_input(x)

@@ -176,10 +176,10 @@ def canonical(card: Scorecard) -> Scorecard:
     """The scorecard as its JSON would read back, so that rendering an in-memory scorecard
     and rendering its JSON file give the same bytes (tuples, numpy scalars and NaNs all
     become what the JSON holds)."""
-    out = Scorecard.from_dict(json.loads(json.dumps(card.to_dict(), default=jsonable)))
-    for f in out.findings:  # renderers read evidence as a dict; a malformed file may not have one
-        if not isinstance(f.evidence, dict):
-            f.evidence = {"evidence": f.evidence}
-    return out
+    d = json.loads(json.dumps(card.to_dict(), default=jsonable))
+    for f in d["findings"]:  # renderers read evidence as a dict; code may have built another
+        if not isinstance(f.get("evidence", {}), dict):
+            f["evidence"] = {"evidence": f["evidence"]}
+    return Scorecard.from_dict(d)
 
 
