@@ -24,14 +24,10 @@ Every error is one :class:`~trustbench.errors.InputError` naming the file, the d
 
 from __future__ import annotations
 
-import json
 import math
-import re
-from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     AllowInfNan,
     BaseModel,
@@ -45,6 +41,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from trustbench._yaml import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_NODES, _dotted, _show, read_yaml
 from trustbench.errors import InputError
 
 __all__ = ["EXAMPLE", "MAX_ARCH_KWARGS_DEPTH", "MAX_CONFIG_BYTES", "MAX_DEPTH", "MAX_NODES",
@@ -52,144 +49,11 @@ __all__ = ["EXAMPLE", "MAX_ARCH_KWARGS_DEPTH", "MAX_CONFIG_BYTES", "MAX_DEPTH", 
            "DataSection", "GateSection", "ModelSection", "OutputSection", "ScanFile",
            "ScanSection", "load_scan_file"]
 
-#: Largest config file read, in bytes (a real one is a few hundred).
-MAX_CONFIG_BYTES = 1 << 20
-#: Deepest nesting of mappings and lists in a config file (the top mapping is level 1).
-MAX_DEPTH = 16
-#: Most values (scalars, lists, mappings) in a config file; the example has about 60. With
-#: the size limit it bounds the work of reading a file to well under a second.
-MAX_NODES = 10_000
 #: Deepest nesting inside ``model.arch_kwargs`` (its own mapping is level 1).
 MAX_ARCH_KWARGS_DEPTH = 8
 #: Largest seed: fits a signed 64-bit integer, which numpy and torch accept (the same as
 #: ``trustbench.attacks.base.MAX_SEED``; not imported from there, which would load torch).
 MAX_SEED = 2**63 - 1
-
-# -- reading YAML -------------------------------------------------------------------------
-
-_BOOL, _INT, _FLOAT = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                       "tag:yaml.org,2002:float")
-_MERGE = "tag:yaml.org,2002:merge"
-_DROPPED = {_BOOL, _INT, _FLOAT, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"}
-
-
-class _Refused(yaml.MarkedYAMLError):
-    """A construct the config reader refuses on purpose (with its own message and fix)."""
-
-    def __init__(self, problem: str, mark: yaml.Mark | None, fix: str) -> None:
-        super().__init__(problem=problem, problem_mark=mark)
-        self.fix = fix
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core scalars, no anchors/aliases/merge keys, no duplicate
-    keys and bounded nesting."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._where: list[int | str] = []  # the field being composed, e.g. ["scan", "n"]
-        self._field_of: dict[int, tuple[int | str, ...]] = {}  # id(mapping node) -> field
-        self._depth = 0  # nodes being composed, keys included (a key may be a mapping too)
-        self._nodes = 0
-
-    def _field(self) -> str:
-        return f"field {_dotted(tuple(self._where))}: " if self._where else ""
-
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
-        event = self.peek_event()
-        # a mapping's value is composed with its key node as index, a list item with its
-        # position; a key itself (index None) adds nothing to the field's name
-        part = (index if isinstance(index, int) else
-                index.value if isinstance(index, yaml.ScalarNode) else None)
-        if part is not None:
-            self._where.append(part)
-        self._depth += 1
-        self._nodes += 1
-        try:
-            if self._nodes > MAX_NODES:
-                raise _Refused(f"{self._field()}more than {MAX_NODES} values in one config file",
-                               event.start_mark, "a scan config needs a few dozen: check that "
-                               "this is the right file")
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-                raise _Refused(f"{self._field()}YAML anchors and aliases (&name, *name) are not "
-                               "allowed in a config file", event.start_mark,
-                               "write the value out in full where it is used")
-            if self._depth > MAX_DEPTH:
-                raise _Refused(f"{self._field()}nested deeper than {MAX_DEPTH} levels",
-                               event.start_mark,
-                               "a scan config needs only a few levels: flatten the value")
-            node = super().compose_node(parent, index)
-            if isinstance(node, yaml.MappingNode):
-                self._field_of[id(node)] = tuple(self._where)
-            return node  # type: ignore[no-any-return]
-        finally:
-            self._depth -= 1
-            if part is not None:
-                self._where.pop()
-
-    def construct_mapping(self, node: yaml.MappingNode,  # type: ignore[override]
-                          deep: bool = False) -> dict[Hashable, object]:
-        first: dict[Hashable, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE:
-                raise _Refused("YAML merge keys (<<) are not allowed in a config file",
-                               key_node.start_mark, "write the keys out in full")
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # the base class reports an unhashable key
-            if key in first:
-                where = (*self._field_of.get(id(node), ()), str(key))
-                raise _Refused(f"field {_dotted(where)}: duplicate key {_show(key)} (first at "
-                               f"line {first[key] + 1})", key_node.start_mark,
-                               "keep one of them: YAML would silently use the last")
-            first[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
-
-
-def _construct_int(loader: _ConfigLoader, node: yaml.ScalarNode) -> int:
-    text = str(loader.construct_scalar(node))
-    try:
-        if text[:2] in ("0o", "0x"):
-            return int(text[2:], 8 if text[1] == "o" else 16)
-        return int(text)
-    except ValueError:  # beyond Python's digit limit, or an explicit !!int on a non-number
-        raise _Refused(f"{_show(text)} is not a usable integer", node.start_mark,
-                       "write an integer with at most a few dozen digits") from None
-
-
-def _construct_float(loader: _ConfigLoader, node: yaml.ScalarNode) -> float:
-    text = str(loader.construct_scalar(node)).lower()
-    try:
-        if text.lstrip("+-") in (".inf", ".nan"):
-            return float(text.replace(".", ""))
-        return float(text)
-    except ValueError:
-        raise _Refused(f"{_show(text)} is not a number", node.start_mark,
-                       "write a number like 0.1 or 1e-3") from None
-
-
-_ConfigLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-_ConfigLoader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-_ConfigLoader.add_implicit_resolver(
-    _INT, re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
-_ConfigLoader.add_implicit_resolver(
-    _FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
-_ConfigLoader.add_constructor(_INT, _construct_int)
-_ConfigLoader.add_constructor(_FLOAT, _construct_float)
-
-
-def _show(value: object) -> str:
-    """A value as a config spells it (true, null, "1"), cut short to stay on one line."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
 
 # -- field types ----------------------------------------------------------------------------
 
@@ -426,13 +290,6 @@ def _default_of(loc: tuple[int | str, ...]) -> object:
     return ...
 
 
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def _known_fields(loc: tuple[int | str, ...]) -> list[str]:
     """The field names valid where ``loc`` points (its parent section)."""
     cls: type[BaseModel] = ScanFile
@@ -468,46 +325,6 @@ def _validation_error(path: Path, e: ValidationError) -> InputError:
                                if default is ... or default is None
                                else f"use e.g. {_show(default)} (the default)")
     return InputError(f"{path}: field {field}: {msg}{more}", fix=fix)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file",
-                         fix="create one with 'trustbench init' or check the path") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read the config file ({e.strerror or e})") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise InputError(f"{path}: larger than the limit of {MAX_CONFIG_BYTES} bytes (1 MiB) "
-                         "for a config file", fix="a scan config is a few dozen lines: check "
-                         "that this is the right file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not UTF-8 text (byte {e.start})",
-                         fix="save the config file as UTF-8") from None
-
-
-def _parse(path: Path, text: str) -> object:
-    try:
-        loader = _ConfigLoader(text)
-        try:
-            return loader.get_single_data()
-        finally:
-            loader.dispose()
-    except _Refused as e:
-        mark = e.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(f"{path}{where}: {e.problem}", fix=e.fix) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None)
-        raise InputError(f"{path}: not valid YAML{where}" + (f" ({problem})" if problem else ""),
-                         fix="check indentation and quoting (a rule like 'any fail' may need "
-                         "quotes)") from None
 
 
 def _check_names(path: Path, sf: ScanFile) -> None:
@@ -548,7 +365,7 @@ def load_scan_file(path: str | Path) -> ScanFile:
     from trustbench.data import BUILTIN
 
     path = Path(path)
-    raw = _parse(path, _read_text(path))
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise InputError(f"{path}: expected a mapping with model:, data:, scan:, gate:, output:",
                          fix="start from 'trustbench init'")

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from trustbench.attacks.apgd import APGD, APGDDLR, APGDT
-from trustbench.attacks.base import COMMON_PARAMS, Attack, ParamValue, _show, check_param
+from trustbench.attacks.base import Attack
 from trustbench.attacks.ensemble import Standard
 from trustbench.attacks.fgsm import FGSM
+from trustbench.attacks.params import COMMON_PARAMS, ParamValue, _show, check_param
 from trustbench.attacks.pgd import PGD
 from trustbench.attacks.square import Square
 from trustbench.errors import InputError
