@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from trustbench import Dataset, InputError, ScanConfig, Schema, load_builtin, load_data, scan
+from trustbench.models import SklearnModel
 from trustbench.testing.toy import toy_blobs, toy_mlp
 
 
@@ -106,6 +107,27 @@ def test_frame_pipeline_with_text_categories(tmp_path) -> None:
                                       attack_params={"square": {"n_queries": 50}}))
     assert _metric(card, "accuracy.clean", "accuracy") == pytest.approx(
         float((clf.predict(features) == df.label).mean()))
+
+
+def test_scanning_an_sklearn_model_leaves_it_unchanged(tmp_path) -> None:
+    """Binding a frame pipeline to one file's columns must not stick to the caller's object:
+    a second file with the columns in another order gets its own binding."""
+    rng = np.random.default_rng(0)
+    n = 200
+    df = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(5, 3, n), "c": rng.normal(-2, 1, n)})
+    df["label"] = (df.a > 0).astype(int)  # only "a" matters: a column mix-up is visible
+    clf = make_pipeline(StandardScaler(), LogisticRegression()).fit(df[["a", "b", "c"]], df.label)
+    model = SklearnModel(clf)
+    cfg = ScanConfig(eps=[0.1], attacks=["square"], attack_params={"square": {"n_queries": 20}},
+                     shifts=[], calibration=False, ood=False, subgroups=False)
+    expected = float((clf.predict(df[["a", "b", "c"]]) == df.label).mean())
+    assert expected > 0.9
+    for i, order in enumerate([["a", "b", "c", "label"], ["c", "label", "b", "a"]]):
+        path = tmp_path / f"frame{i}.csv"
+        df[order].to_csv(path, index=False)
+        card = scan(model, load_data(path, target="label"), cfg)
+        assert _metric(card, "accuracy.clean", "accuracy") == pytest.approx(expected)
+        assert model.to_input is None
 
 
 def test_labels_the_model_does_not_know(blobs: Dataset) -> None:

@@ -57,7 +57,6 @@ def train_demo_model(*, epochs: int = 40, seed: int = 0, width: int = 16,
     few seconds on 2 CPU cores.
     """
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)  # layer initialisation draws from the global generator
     train = load_builtin("digits", split="train", seed=0)
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
@@ -65,7 +64,11 @@ def train_demo_model(*, epochs: int = 40, seed: int = 0, width: int = 16,
         train = train.sample(max(10, round(fraction * len(train))), seed=seed)
     x = torch.from_numpy(train.x)
     y = torch.from_numpy(train.y)
-    model = DemoCNN(width)
+    # Layer initialisation draws from torch's global generator: seed it inside a fork, so
+    # the weights depend on ``seed`` alone and the caller's global RNG state is untouched.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = DemoCNN(width)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     model.train()
     for epoch in range(epochs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import platform
 import time
@@ -57,8 +58,12 @@ def _versions() -> dict[str, str]:
             "platform": platform.platform()}
 
 
-def _bind_frame_input(model: Model, data: Dataset) -> None:
-    """Let a pipeline fitted on a DataFrame see named (and decoded categorical) columns."""
+def _bind_frame_input(model: Model, data: Dataset) -> Model:
+    """Let a pipeline fitted on a DataFrame see named (and decoded categorical) columns.
+
+    Returns a copy bound to ``data``'s schema (the caller's object is left as it was, so a
+    later scan on other columns binds afresh), or ``model`` itself when nothing is bound.
+    """
     if (isinstance(model, SklearnModel) and model.to_input is None
             and hasattr(model.estimator, "feature_names_in_")
             and data.schema.feature_names is not None):
@@ -73,7 +78,9 @@ def _bind_frame_input(model: Model, data: Dataset) -> None:
                 "columns must be the model's features",
             )
         schema = data.schema
+        model = copy.copy(model)  # shallow: the estimator is shared, never changed
         model.to_input = lambda x: schema.to_frame(x)[expected]
+    return model
 
 
 def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
@@ -108,7 +115,7 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     configure_threads(cfg.threads)
     model = as_model(model)
     ds = data.sample(cfg.n, seed=cfg.seed)
-    _bind_frame_input(model, ds)
+    model = _bind_frame_input(model, ds)
     model.check_input(ds.x)
     y = torch.from_numpy(ds.label_indices(getattr(model, "classes", None), model.n_classes))
     units = cfg.eps_units or ("raw" if ds.schema.modality == "image" else "range")

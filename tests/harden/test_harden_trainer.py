@@ -134,7 +134,13 @@ def test_fit_leaves_global_rng_and_accepts_arrays() -> None:
 ])
 def test_bad_settings_raise_input_error(kwargs: dict, needle: str) -> None:
     with pytest.raises(InputError, match=needle):
+        Trainer(**kwargs).check_params()  # before any data, as the CLI calls it
+    with pytest.raises(InputError, match=needle):
         Trainer(**kwargs).fit(_cnn(4), _small())
+
+
+def test_good_settings_pass_check_params() -> None:
+    assert Trainer(method="trades", eps=0.1, epochs=2).check_params() is None
 
 
 def test_labels_outside_the_model_classes_are_refused() -> None:

@@ -19,7 +19,7 @@ from trustbench.metrics.calibration import (
     negative_log_likelihood,
     reliability_bins,
 )
-from trustbench.metrics.temperature import TemperatureScaling
+from trustbench.metrics.temperature import TemperatureScaling, log_softmax
 
 # Four binary points, class 0 always predicted; with 5 equal-width bins:
 # (0.4, 0.6]: 0.55 right; (0.6, 0.8]: 0.65 wrong, 0.75 right; (0.8, 1]: 0.95 wrong.
@@ -166,6 +166,12 @@ def test_temperature_of_calibrated_and_underconfident_models(factor: float) -> N
     z, y = _calibrated(3000, seed=6)
     ts = TemperatureScaling(inputs="logits").fit(factor * z, y)
     assert ts.temperature_ == pytest.approx(factor, rel=0.1)
+
+
+def test_log_softmax_by_hand_and_for_huge_logits() -> None:
+    z = np.array([[0.0, np.log(3.0)], [1000.0, 1000.0]])
+    expected = np.log([[0.25, 0.75], [0.5, 0.5]])
+    np.testing.assert_allclose(log_softmax(z), expected, rtol=1e-12)
 
 
 def test_temperature_errors() -> None:

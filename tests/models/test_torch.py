@@ -66,6 +66,18 @@ def test_normalisation_inside_adapter_equals_manual_normalisation() -> None:
     assert not torch.allclose(g_adapter, _grad_wrt_input(net, x, y))
 
 
+def test_prepare_is_what_the_module_receives() -> None:
+    x, _ = _images()
+    model = TorchModel(_conv_net(), mean=MEAN, std=STD, preprocess=lambda z: 2 * z)
+    expected = 2 * (x - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+    torch.testing.assert_close(model.prepare(x), expected)
+    torch.testing.assert_close(model.logits(x), model.module(expected))
+    assert torch.equal(model.mean, torch.tensor(MEAN)) and torch.equal(model.std, torch.tensor(STD))
+    plain = TorchModel(_conv_net())
+    assert plain.mean is None and plain.std is None
+    assert torch.equal(plain.prepare(x), x)
+
+
 def test_preprocess_is_applied_before_the_module(tiny_module: nn.Sequential) -> None:
     x = torch.rand(5, 4, generator=torch.Generator().manual_seed(0))
     model = TorchModel(tiny_module, preprocess=lambda z: 2 * z - 1)
@@ -269,6 +281,9 @@ def test_range_scaled_view_chains_values_and_gradients(tiny_module: nn.Sequentia
     assert view.n_classes == inner.n_classes == 3
     assert view.capabilities == inner.capabilities
     assert view.fingerprint() == inner.fingerprint()
+    # what compress_report rebuilds a view from
+    assert torch.equal(view.lower, torch.from_numpy(lower))
+    assert torch.equal(view.span, torch.from_numpy(span))
 
 
 class _Returns(nn.Module):

@@ -25,7 +25,7 @@ from trustbench.metrics.calibration import (
     negative_log_likelihood,
     reliability_bins,
 )
-from trustbench.metrics.temperature import Inputs, TemperatureScaling, _log_softmax
+from trustbench.metrics.temperature import Inputs, TemperatureScaling, log_softmax
 from trustbench.models.base import Model
 from trustbench.nist import Tags
 from trustbench.report import plotspec
@@ -58,7 +58,7 @@ def class_scores(model: Model, x: torch.Tensor) -> tuple[np.ndarray, Inputs]:
 
 def to_probabilities(scores: np.ndarray, inputs: Inputs) -> np.ndarray:
     """(N, C) probabilities from :func:`class_scores` output (softmax of logits)."""
-    return np.exp(_log_softmax(scores)) if inputs == "logits" else scores
+    return np.exp(log_softmax(scores)) if inputs == "logits" else scores
 
 
 def _reliability_plot(title: str, probs: np.ndarray, y: np.ndarray, ece: float) -> dict[str, Any]:

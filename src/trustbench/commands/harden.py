@@ -101,7 +101,7 @@ def harden(
     trainer = Trainer(method=method, eps=eps, norm=norm, epochs=epochs,  # type: ignore[arg-type]
                       batch_size=batch_size, lr=lr, beta=beta, steps=steps,
                       val_fraction=val_fraction, patience=patience or None, seed=seed)
-    trainer._check()  # bad settings fail before any data is loaded
+    trainer.check_params()  # bad settings fail before any data is loaded
     train, test, split_note = train_test_data(data, test_data, seed=seed,
                                               **({"target": target} if target else {}))
     if model is not None:

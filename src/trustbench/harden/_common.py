@@ -34,7 +34,7 @@ def unwrap(model: nn.Module | TorchModel) -> tuple[nn.Module, Forward]:
     """
     if isinstance(model, TorchModel):
         tm = model
-        return tm.module, lambda x: tm.module(tm._prepare(x))
+        return tm.module, lambda x: tm.module(tm.prepare(x))
     if isinstance(model, nn.Module):
         return model, model
     raise InputError(f"model must be a torch nn.Module or a trustbench TorchModel, got "

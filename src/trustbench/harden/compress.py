@@ -247,7 +247,7 @@ def _like(attack_model: Model, model: Model, x: torch.Tensor) -> Model:
     if isinstance(attack_model, Watched):  # the scan's watch over the model it prepared
         attack_model = attack_model.inner
     if isinstance(attack_model, RangeScaled):
-        model = RangeScaled(model, attack_model._lower.numpy(), attack_model._span.numpy())
+        model = RangeScaled(model, attack_model.lower.numpy(), attack_model.span.numpy())
     model.check_input(x)
     return model
 

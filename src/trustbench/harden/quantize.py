@@ -136,7 +136,7 @@ def quantize_int8(
     Integer-Arithmetic-Only Inference", CVPR 2018.
     """
     if isinstance(module, TorchModel):
-        if module._mean is not None or module._std is not None or module.preprocess is not None:
+        if module.mean is not None or module.std is not None or module.preprocess is not None:
             raise InputError("quantize_int8: the TorchModel normalises its inputs outside the "
                              "module", fix="put the normalisation inside the nn.Module")
         module = module.module

@@ -146,7 +146,8 @@ class Trainer:
         return f"Trainer({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
 
     # -- validation of settings and data ----------------------------------------------
-    def _check(self) -> None:
+    def check_params(self) -> None:
+        """Raise :class:`~trustbench.errors.InputError` naming the first bad setting."""
         if self.method not in METHODS:
             raise InputError(f"method {self.method!r} is unknown",
                             fix=f"use one of {', '.join(METHODS)}")
@@ -193,7 +194,7 @@ class Trainer:
         progress
             Called with each epoch's :class:`EpochRecord`, after its checkpoint is written.
         """
-        self._check()
+        self.check_params()
         if isinstance(module, TorchModel):
             module = module.module
         if not isinstance(module, nn.Module):

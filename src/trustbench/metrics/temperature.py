@@ -10,12 +10,13 @@ import numpy as np
 from trustbench.errors import InputError
 from trustbench.metrics.calibration import PROB_FLOOR, _check
 
-__all__ = ["TemperatureScaling"]
+__all__ = ["TemperatureScaling", "log_softmax"]
 
 Inputs = Literal["probabilities", "logits"]
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise ``log softmax`` of (N, C) logits, stable for large values."""
     z = z - z.max(1, keepdims=True)  # (N, C)
     return z - np.log(np.exp(z).sum(1, keepdims=True))
 
@@ -80,7 +81,7 @@ class TemperatureScaling:
         if not np.isfinite(scores).all():
             raise InputError("scores hold NaN or infinite values")
         if self.inputs == "logits":
-            return _log_softmax(scores)
+            return log_softmax(scores)
         return np.log(np.clip(scores, PROB_FLOOR, 1.0))
 
     def fit(self, scores: np.ndarray, y_true: np.ndarray) -> TemperatureScaling:
@@ -120,7 +121,7 @@ class TemperatureScaling:
         if not hasattr(self, "temperature_"):
             raise InputError("TemperatureScaling is not fitted: call fit(scores_val, y_val) "
                              "first")
-        return np.exp(_log_softmax(self._log_probs(scores) / self.temperature_))
+        return np.exp(log_softmax(self._log_probs(scores) / self.temperature_))
 
     def fit_transform(self, scores: np.ndarray, y_true: np.ndarray) -> np.ndarray:
         return self.fit(scores, y_true).transform(scores)

@@ -23,15 +23,16 @@ class RangeScaled(Model):
         self.capabilities = inner.capabilities
         self.batch_size = inner.batch_size
         self.classes = getattr(inner, "classes", None)
-        self._lower = torch.as_tensor(lower, dtype=torch.float32)
-        self._span = torch.as_tensor(span, dtype=torch.float32)
+        #: (F,) or (C, H, W) raw value at ``u = 0`` and raw width of ``u``'s unit interval.
+        self.lower = torch.as_tensor(lower, dtype=torch.float32)
+        self.span = torch.as_tensor(span, dtype=torch.float32)
 
     @property
     def description(self) -> str:
         return self.inner.description
 
     def _raw(self, u: torch.Tensor) -> torch.Tensor:
-        return self._lower.to(u.device) + u * self._span.to(u.device)
+        return self.lower.to(u.device) + u * self.span.to(u.device)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.inner.logits(self._raw(x))

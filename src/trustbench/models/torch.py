@@ -70,6 +70,16 @@ class TorchModel(Model):
     def description(self) -> str:
         return f"TorchModel({type(self.module).__name__})"
 
+    @property
+    def mean(self) -> torch.Tensor | None:
+        """The per-channel mean subtracted before ``module`` (``None``: none)."""
+        return self._mean
+
+    @property
+    def std(self) -> torch.Tensor | None:
+        """The per-channel scale divided by before ``module`` (``None``: none)."""
+        return self._std
+
     def _modules(self) -> list[nn.Module]:
         # Walking the module tree costs more than a small model's forward pass, and attacks
         # call the model thousands of times: walk it once.
@@ -92,7 +102,9 @@ class TorchModel(Model):
                 for m, f in zip(modules, flags, strict=True):
                     m.training = f
 
-    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """What ``module`` receives for raw inputs ``x``: moved to its device and dtype, then
+        ``(x - mean) / std`` and ``preprocess``; differentiable with respect to ``x``."""
         x = x.to(device=self.device, dtype=self.dtype)
         if self._mean is not None or self._std is not None:
             shape = (1, -1) + (1,) * (x.ndim - 2)
@@ -107,16 +119,16 @@ class TorchModel(Model):
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C) logits of raw inputs ``x``; differentiable with respect to ``x``."""
         with self._eval_mode():
-            return _scores_tensor(self.module(self._prepare(x)))
+            return _scores_tensor(self.module(self.prepare(x)))
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         if 0 < len(x) <= self.batch_size:  # one pass: no slicing or concatenation
             with torch.inference_mode(), self._eval_mode():
-                return _scores_tensor(self.module(self._prepare(x))).float().cpu()
+                return _scores_tensor(self.module(self.prepare(x))).float().cpu()
         out = []
         with torch.inference_mode(), self._eval_mode():
             for i in range(0, len(x), self.batch_size):
-                out.append(_scores_tensor(self.module(self._prepare(x[i : i + self.batch_size]))).float())
+                out.append(_scores_tensor(self.module(self.prepare(x[i : i + self.batch_size]))).float())
         if not out:
             return torch.zeros((0, self._n_classes or 0))
         return torch.cat(out).cpu()
