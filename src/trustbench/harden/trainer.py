@@ -156,6 +156,17 @@ class Trainer:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise InputError(f"{name} must be a positive integer, got {v!r}")
+        for name, low_open in (("lr", True), ("weight_decay", False), ("beta", False)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or (v <= 0 if low_open else v < 0):
+                raise InputError(f"{name} must be a finite number {'>' if low_open else '>='} 0, "
+                                 f"got {v!r}", fix=f"pass e.g. --{name.replace('_', '-')} "
+                                 f"{ {'lr': '0.003', 'weight_decay': '0', 'beta': '6'}[name] }")
+        if self.patience is not None and (isinstance(self.patience, bool)
+                                          or not isinstance(self.patience, int) or self.patience < 0):
+            raise InputError(f"patience must be an integer >= 0 (0: never stop early), got "
+                             f"{self.patience!r}")
         if not 0 < self.val_fraction < 1:
             raise InputError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.schedule not in ("cosine", "constant"):
