@@ -156,7 +156,7 @@ class Trainer:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise InputError(f"{name} must be a positive integer, got {v!r}")
-        for name, low_open in (("lr", True), ("weight_decay", False), ("beta", False)):
+        for name, low_open in (("lr", False), ("weight_decay", False), ("beta", False)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
                     or (v <= 0 if low_open else v < 0):
