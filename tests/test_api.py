@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -405,3 +407,77 @@ def test_no_private_name_crosses_a_subpackage() -> None:
 def test_private_uses_finds_crossings_and_allows_the_rest(source: str, module: str,
                                                           expected: list[str]) -> None:
     assert private_uses(source, module) == expected
+
+
+# -- computing does not load the renderers -----------------------------------------------
+
+LIBRARY = ("checks", "audit", "gate", "harden")  # they build plot specs, never draw them
+# (module, function) of the imports of trustbench.report allowed there. harden_to_dir writes
+# report.html itself when html=True; the import is lazy, inside that writer, so importing
+# trustbench.harden still loads no renderer (the subprocess test below holds it to that).
+RENDERER_IMPORTS_ALLOWED = {("trustbench.harden.run", "_write")}
+
+
+def renderer_imports(source: str, module: str, *, is_package: bool = False) -> list[tuple[str, str]]:
+    """``(enclosing function or "<module>", "line N: ...")`` for each import of trustbench.report."""
+    found: list[tuple[str, str]] = []
+
+    def reads_report(name: str) -> bool:
+        return name == "trustbench.report" or name.startswith("trustbench.report.")
+
+    def visit(node: ast.AST, where: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ImportFrom):
+                source_module = _resolve(child, module, is_package=is_package)
+                targets = [source_module] + [f"{source_module}.{a.name}" for a in child.names]
+                if any(reads_report(t) for t in targets):
+                    names = ", ".join(a.name for a in child.names)
+                    found.append((where, f"line {child.lineno}: from {source_module} import {names}"))
+            elif isinstance(child, ast.Import):
+                found.extend((where, f"line {child.lineno}: import {a.name}")
+                             for a in child.names if reads_report(a.name))
+            inner = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else where
+            visit(child, inner)
+
+    visit(ast.parse(source), "<module>")
+    return found
+
+
+def test_checks_audit_gate_and_harden_do_not_import_the_renderers() -> None:
+    offences, allowed_seen = [], set()
+    for package in LIBRARY:
+        for path in sorted((SRC / package).rglob("*.py")):
+            module = _module_name(path)
+            for where, line in renderer_imports(path.read_text(encoding="utf-8"), module,
+                                                is_package=path.name == "__init__.py"):
+                if (module, where) in RENDERER_IMPORTS_ALLOWED:
+                    allowed_seen.add((module, where))
+                else:
+                    offences.append(f"{path.relative_to(SRC.parent)} ({where}) {line}")
+    assert offences == [], ("build figures with trustbench.plotspec; anything else these "
+                            "need from report/ belongs in a core module:\n" + "\n".join(offences))
+    assert allowed_seen == RENDERER_IMPORTS_ALLOWED, "drop the stale RENDERER_IMPORTS_ALLOWED entries"
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("from trustbench.report import plotspec",
+     [("<module>", "line 1: from trustbench.report import plotspec")]),
+    ("from trustbench import report", [("<module>", "line 1: from trustbench import report")]),
+    ("import trustbench.report.html", [("<module>", "line 1: import trustbench.report.html")]),
+    ("from ..report.plots import draw_plot",
+     [("<module>", "line 1: from trustbench.report.plots import draw_plot")]),
+    ("def f():\n    if True:\n        from trustbench.report import write_html",
+     [("f", "line 3: from trustbench.report import write_html")]),
+    ("from trustbench import plotspec\nfrom trustbench.findings import Finding\nimport reportlab", []),
+])
+def test_renderer_imports_finds_every_spelling(source: str, expected: list[tuple[str, str]]) -> None:
+    assert renderer_imports(source, "trustbench.checks.shift") == expected
+
+
+def test_importing_the_library_loads_no_renderer() -> None:
+    code = ("import sys, trustbench.checks, trustbench.audit, trustbench.gate, trustbench.harden\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('trustbench.report', 'rich'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

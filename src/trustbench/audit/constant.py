@@ -5,6 +5,11 @@ one (the most common value in at least :data:`NEAR_SHARE` of the rows) carries l
 can make a model fragile. Thresholds: warn for any constant column; near-constant columns
 are listed as info. Shares are measured on a seeded sample of at most :data:`MAX_ROWS` rows;
 constant columns are confirmed on all rows.
+
+References
+----------
+Kuhn & Johnson, "Applied Predictive Modeling", Springer 2013, Section 3.5 (zero- and
+near-zero-variance predictors).
 """
 
 from __future__ import annotations

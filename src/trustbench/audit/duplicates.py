@@ -5,6 +5,12 @@ and fails when :data:`FAIL_FRACTION` of a split's rows are repeats; ``audit.dupl
 warns from :data:`WARN_NEAR_FRACTION` of rows in near-duplicate pairs;
 ``audit.duplicates.conflicting_labels`` warns when any identical rows carry different labels.
 Duplicates across train and test are leakage (:mod:`trustbench.audit.leakage`).
+
+References
+----------
+Lee et al., "Deduplicating Training Data Makes Language Models Better", ACL 2022.
+Barz & Denzler, "Do We Train on Test Data? Purging CIFAR of Near-Duplicates", Journal of
+Imaging 6(6), 2020.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trustbench import plotspec
 from trustbench.audit.base import AuditContext
 from trustbench.audit.grouping import MIN_GROUP_ROWS, group_columns
 from trustbench.audit.predictions import model_predictions
@@ -33,7 +34,6 @@ from trustbench.audit.tags import FAIRNESS
 from trustbench.findings import Finding, Metric, Severity
 from trustbench.metrics.calibration import expected_calibration_error
 from trustbench.metrics.stats import wilson_interval
-from trustbench.report import plotspec
 
 __all__ = ["FAIL_GAP", "N_BOOT", "WARN_DP_RATIO", "WARN_GAP", "fairness", "group_rates"]
 

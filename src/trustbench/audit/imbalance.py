@@ -4,17 +4,24 @@ Thresholds: warn when the rarest class has fewer than :data:`WARN_RATIO` times t
 the most common one (training rows), when a test class never occurs in training, or when
 the train and test label distributions differ by a total variation distance of at least
 :data:`WARN_TVD` (chi-square p < 0.01).
+
+References
+----------
+He & Garcia, "Learning from Imbalanced Data", IEEE Transactions on Knowledge and Data
+Engineering 21(9), 2009.
+Wilson, "Probable Inference, the Law of Succession, and Statistical Inference", Journal of
+the American Statistical Association 22 (1927).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from trustbench import plotspec
 from trustbench.audit.base import AuditContext
 from trustbench.audit.tags import DATA_QUALITY
 from trustbench.findings import Finding, Metric, Severity
 from trustbench.metrics import wilson_interval
-from trustbench.report import plotspec
 
 __all__ = ["WARN_RATIO", "WARN_TVD", "imbalance"]
 

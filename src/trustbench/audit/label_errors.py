@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from trustbench import plotspec
 from trustbench.audit import confident_learning as cl
 from trustbench.audit.base import AuditContext
 from trustbench.audit.tags import LABELS
 from trustbench.findings import Finding, Metric, Severity
 from trustbench.metrics import wilson_interval
-from trustbench.report import plotspec
 
 __all__ = ["FAIL_FRACTION", "MAX_RANKED", "MIN_AUC", "WARN_FRACTION", "default_model", "label_errors",
            "out_of_fold_proba"]

@@ -7,6 +7,12 @@ and the largest gap; for more, Cramér's V. Both with a chi-square test of indep
 groups of at least :data:`~trustbench.audit.grouping.MIN_GROUP_ROWS` rows (train and test
 rows together). Thresholds: warn when p < :data:`ALPHA` and the gap (or V) is at least
 :data:`WARN_GAP`.
+
+References
+----------
+Kamiran & Calders, "Data preprocessing techniques for classification without
+discrimination", Knowledge and Information Systems 33(1), 2012.
+Cramér, "Mathematical Methods of Statistics", Princeton University Press 1946 (Cramér's V).
 """
 
 from __future__ import annotations
@@ -14,12 +20,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trustbench import plotspec
 from trustbench.audit.base import AuditContext
 from trustbench.audit.grouping import MIN_GROUP_ROWS, group_columns
 from trustbench.audit.tags import FAIRNESS
 from trustbench.findings import Finding, Metric, Severity
 from trustbench.metrics import wilson_interval
-from trustbench.report import plotspec
 
 __all__ = ["ALPHA", "WARN_GAP", "label_rate"]
 

@@ -5,6 +5,13 @@ Thresholds: each finding warns when any test row leaks and fails when
 :data:`FAIL_FRACTION` of the test rows do. The leaked test rows are recorded for
 ``audit.test_flags``, so a scan can report its accuracy without them
 (:func:`trustbench.audit.caveat_findings`).
+
+References
+----------
+Kaufman, Rosset, Perlich & Stitelman, "Leakage in Data Mining: Formulation, Detection, and
+Avoidance", ACM Transactions on Knowledge Discovery from Data 6(4), 2012.
+Barz & Denzler, "Do We Train on Test Data? Purging CIFAR of Near-Duplicates", Journal of
+Imaging 6(6), 2020.
 """
 
 from __future__ import annotations

@@ -18,11 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trustbench import plotspec
 from trustbench.audit.base import AuditContext
 from trustbench.audit.tags import DATA_QUALITY
 from trustbench.findings import Finding, Metric, Severity
 from trustbench.metrics import wilson_interval
-from trustbench.report import plotspec
 
 __all__ = ["ALPHA", "PLACEHOLDERS", "WARN_EFFECT", "WARN_FRACTION", "missing_values"]
 

@@ -4,6 +4,10 @@ with a few exceptions (``"42"``, ``"17"``, ``"unknown"``).
 Such a column is read as text, so a model sees categories where the data meant numbers.
 Thresholds: warn for any such column; measured on a seeded sample of at most
 :data:`MAX_ROWS` rows.
+
+References
+----------
+Schelter et al., "Automating Large-Scale Data Quality Verification", PVLDB 11(12), 2018.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 ``categories``. The schema file is :func:`trustbench.audit.io.read_schema`'s format.
 
 Thresholds: warn for any violation, fail when :data:`FAIL_FRACTION` of rows violate it.
+
+References
+----------
+Breck, Polyzotis, Roy, Whang & Zinkevich, "Data Validation for Machine Learning", SysML 2019.
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from trustbench import plotspec
 from trustbench.audit.base import AuditContext
 from trustbench.audit.tags import DATA_QUALITY
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import wilson_interval
-from trustbench.report import plotspec
 
 __all__ = ["WARN_FRACTION", "Z_THRESHOLD", "outliers"]
 

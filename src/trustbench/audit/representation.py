@@ -17,12 +17,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trustbench import plotspec
 from trustbench.audit.base import AuditContext
 from trustbench.audit.grouping import MIN_GROUP_ROWS, group_columns
 from trustbench.audit.tags import FAIRNESS
 from trustbench.findings import Finding, Metric, Severity
 from trustbench.metrics import wilson_interval
-from trustbench.report import plotspec
 
 __all__ = ["ALPHA", "WARN_DEVIATION", "representation"]
 

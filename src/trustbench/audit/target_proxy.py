@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from trustbench import plotspec
 from trustbench.audit.base import AuditContext
 from trustbench.audit.tags import LEAKAGE
 from trustbench.findings import Finding, Metric, Severity
-from trustbench.report import plotspec
 
 __all__ = ["FAIL_AUC", "MAX_ROWS", "WARN_AUC", "single_feature_auc", "target_proxy"]
 

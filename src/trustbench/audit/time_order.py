@@ -3,6 +3,13 @@
 When a model will predict the future, a random split lets it learn from rows that come
 after the ones it is graded on. Thresholds: warn when any test row is earlier than the
 latest training row, fail from :data:`FAIL_FRACTION` of the test set.
+
+References
+----------
+Kapoor & Narayanan, "Leakage and the Reproducibility Crisis in Machine-Learning-Based
+Science", Patterns 4(9), 2023 (temporal leakage).
+Kaufman, Rosset, Perlich & Stitelman, "Leakage in Data Mining: Formulation, Detection, and
+Avoidance", ACM Transactions on Knowledge Discovery from Data 6(4), 2012.
 """
 
 from __future__ import annotations

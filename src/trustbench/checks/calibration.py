@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from trustbench import plotspec
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
 from trustbench.metrics.calibration import (
@@ -28,7 +29,6 @@ from trustbench.metrics.calibration import (
 from trustbench.metrics.temperature import Inputs, TemperatureScaling, log_softmax
 from trustbench.models.base import Model
 from trustbench.nist import Tags
-from trustbench.report import plotspec
 
 __all__ = ["CALIBRATION", "CALIBRATION_ATTACK", "ECE_WARN", "N_BINS", "calibration_checks",
            "class_scores", "to_probabilities"]

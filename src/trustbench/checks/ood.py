@@ -24,13 +24,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trustbench import plotspec
 from trustbench.checks.base import CheckContext
 from trustbench.checks.calibration import class_scores, to_probabilities
 from trustbench.domain import Domain
 from trustbench.findings import Finding, Metric
 from trustbench.metrics.ood import energy_score, fpr_at_tpr, max_softmax_score, ood_auroc
 from trustbench.nist import Tags
-from trustbench.report import plotspec
 
 __all__ = ["FAR_AUROC_WARN", "MAX_OOD_POINTS", "OOD", "far_ood_sets", "natural_image_patches",
            "ood_detection"]

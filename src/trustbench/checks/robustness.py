@@ -7,14 +7,13 @@ import logging
 import numpy as np
 import torch
 
-from trustbench import nist
+from trustbench import nist, plotspec
 from trustbench.attacks import Attack, AttackResult, get_attack, robustness_curve
 from trustbench.attacks.registry import attack_class
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import median_or_nan, pack_bools, wilson_interval
 from trustbench.models.watched import OutOfTime
-from trustbench.report import plotspec
 
 __all__ = ["adversarial_robustness", "norm_label", "selected_attacks"]
 

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from trustbench import plotspec
 from trustbench.checks.base import CheckContext
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import wilson_interval
 from trustbench.metrics.calibration import expected_calibration_error
 from trustbench.nist import Tags
-from trustbench.report import plotspec
 from trustbench.scorecard import Scorecard
 from trustbench.shifts import Shift, check_severity, mean_change, shift_class, shifts_for
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from trustbench import plotspec
 from trustbench.checks.base import CheckContext
 from trustbench.data.dataset import Dataset
 from trustbench.findings import Finding, Metric, Severity
@@ -18,7 +19,6 @@ from trustbench.metrics.calibration import expected_calibration_error
 from trustbench.metrics.groups import GroupMetrics, by_group
 from trustbench.metrics.slices import SliceReport, weakest_slices
 from trustbench.nist import Tags
-from trustbench.report import plotspec
 
 __all__ = ["CLASSES", "FAIRNESS", "GAP_MARGIN", "MIN_SIZE", "N_BOOT", "SLICES",
            "subgroup_performance"]

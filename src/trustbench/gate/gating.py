@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trustbench import nist
+from trustbench import nist, plotspec
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.gate.compare import check_comparable, compare_scorecards
 from trustbench.gate.rules import Rule, evaluate_rules, parse_rule
-from trustbench.report import plotspec
 from trustbench.scorecard import Scorecard
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from trustbench import plotspec
 from trustbench._version import __version__
 from trustbench.attacks.registry import attack_class, check_attack_params, get_attack
 from trustbench.data.dataset import Dataset
@@ -36,7 +37,6 @@ from trustbench.metrics.calibration import expected_calibration_error
 from trustbench.models.base import Model
 from trustbench.models.torch import TorchModel
 from trustbench.nist import Tags
-from trustbench.report import plotspec
 from trustbench.scorecard import Scorecard
 
 __all__ = ["VARIANTS", "Variant", "compress_report"]

@@ -16,12 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from trustbench import nist
+from trustbench import nist, plotspec
 from trustbench.data.dataset import Dataset
 from trustbench.errors import InputError, read_json
 from trustbench.findings import Finding, Metric
 from trustbench.harden.trainer import EpochRecord, Trainer, TrainResult
-from trustbench.report import plotspec
 from trustbench.scorecard import Scorecard
 
 __all__ = ["ARCH_FILE", "MODEL_FILE", "HardenOutcome", "build_module", "harden_to_dir",

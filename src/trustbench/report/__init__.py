@@ -4,7 +4,7 @@
 * :func:`render_html` / :func:`write_html` — one self-contained HTML page with figures.
 * :func:`render_markdown` / :func:`write_markdown` — a pull-request-sized summary.
 * :func:`render_junit` / :func:`write_junit` — JUnit XML for CI systems.
-* :func:`draw_plot` — one plot spec (:mod:`trustbench.report.plotspec`) as a matplotlib Figure.
+* :func:`draw_plot` — one plot spec (:mod:`trustbench.plotspec`) as a matplotlib Figure.
 """
 
 from __future__ import annotations

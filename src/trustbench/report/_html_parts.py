@@ -7,9 +7,9 @@ import html
 import json
 from typing import Any
 
+from trustbench import plotspec
 from trustbench.findings import Finding, Metric
 from trustbench.nist import CHARACTERISTICS
-from trustbench.report import plotspec
 from trustbench.report._common import fmt_ci, fmt_value, jsonable, norm_label
 
 MAX_LIST, MAX_STR, MAX_JSON = 20, 300, 6000

@@ -26,7 +26,7 @@ class PlotSpecError(ValueError):
 
 
 def _new_figure(**kwargs: Any) -> Figure:
-    # matplotlib is imported here, not at module level: checks import report.plotspec, and
+    # matplotlib is imported here, not at module level: checks import trustbench.plotspec, and
     # computing must not pay for (or depend on) the plotting library.
     from matplotlib.figure import Figure
 

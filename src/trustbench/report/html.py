@@ -2,7 +2,7 @@
 
 The page needs no network: the style sheet and a small script are inline, and every figure
 is an inline SVG or a PNG ``data:`` URI drawn from the plot specs in the findings
-(:mod:`trustbench.report.plotspec`). It reads the Scorecard alone, through its JSON form,
+(:mod:`trustbench.plotspec`). It reads the Scorecard alone, through its JSON form,
 so rendering a scorecard and rendering its ``scorecard.json`` give the same page.
 """
 

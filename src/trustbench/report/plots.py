@@ -1,4 +1,4 @@
-"""Draw plot specs (:mod:`trustbench.report.plotspec`) with matplotlib.
+"""Draw plot specs (:mod:`trustbench.plotspec`) with matplotlib.
 
 Checks describe figures as plain dicts; this module is the only place that turns them into
 pictures. It uses :class:`matplotlib.figure.Figure` directly (no pyplot, no global backend),
@@ -19,8 +19,8 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from trustbench.plotspec import KINDS
 from trustbench.report._plot_kinds import DRAWERS, RASTER, PlotSpecError, short
-from trustbench.report.plotspec import KINDS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
