@@ -19,9 +19,13 @@ from trustbench.domain import Norm
 from trustbench.models.torch import TorchModel
 
 __all__ = [
+    "TINT",
+    "MinChannel",
     "blob_centers",
     "nearest_centroid_distance",
     "toy_blobs",
+    "toy_colour_digits",
+    "toy_colour_images",
     "toy_digits",
     "toy_digits_mlp",
     "toy_linear_model",
@@ -191,3 +195,41 @@ def toy_digits_mlp(seed: int = 0) -> TorchModel:
     module.load_state_dict(_digits_state(seed))
     module.eval()
     return TorchModel(module, n_classes=10)
+
+
+#: The tint of :func:`toy_colour_digits`: HSV saturation 0.4 on every stroke.
+TINT = (1.0, 0.8, 0.6)
+
+
+class MinChannel(nn.Module):
+    """Reads the achromatic part of a tinted digit (its smallest channel, rescaled), so a
+    grayscale model classifies :func:`toy_colour_digits`; over-saturation blinds it."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.amin(1, keepdim=True) / TINT[2])  # (N, 1, H, W) in
+
+
+def toy_colour_digits() -> tuple[torch.Tensor, torch.Tensor, TorchModel]:
+    """The test digits tinted with :data:`TINT`, and :func:`toy_digits_mlp` behind a
+    :class:`MinChannel`: a colour task whose model a saturation shift can hurt.
+
+    Returns ``x`` (597, 3, 8, 8) float32 in ``[0, 1]``, ``y`` (597,) int64 and the model.
+    """
+    x, y = toy_digits()
+    tint = torch.tensor(TINT).view(1, 3, 1, 1)
+    return x * tint, y, TorchModel(MinChannel(toy_digits_mlp().module), n_classes=10)
+
+
+def toy_colour_images(n: int = 6, *, size: int = 32, seed: int = 5) -> torch.Tensor:
+    """(n, 3, size, size) float32 smooth random colour images spanning ``[0, 1]``."""
+    import numpy as np
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    x = ndimage.gaussian_filter(rng.random((n, 3, size, size)), sigma=(0, 0, 2, 2))
+    x = (x - x.min()) / (x.max() - x.min())
+    return torch.from_numpy(x.astype(np.float32))
