@@ -29,15 +29,15 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(VENV)/bin/trustbench demo
 
-## Lint and run the test suite.
+## Lint and run the test suite and the docstring examples under src/.
 test: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
 	@bash scripts/install_browser.sh || echo "warning: no headless Chromium; the HTML report's browser test will be skipped"
 	$(VENV)/bin/pytest -q --durations=15
 
 ## The edit-test loop: lint and the suite without the slow end-to-end tier.
 test-fast: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
 	$(VENV)/bin/pytest -q -m "not slow" --durations=10
 
 ## Attacks vs torchattacks and ART in their own venv (.bench-venv); ~18 min. Results: docs/benchmarks.md
@@ -47,7 +47,7 @@ bench:
 	.bench-venv/bin/python benchmarks/standard_vs_pgd.py
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
 
 clean:
 	rm -rf $(VENV) .bench-venv .pytest_cache .ruff_cache build dist src/*.egg-info trustbench-report

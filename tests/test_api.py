@@ -36,7 +36,9 @@ PINNED: dict[str, list[str]] = {
         "Finding",
         "InputError",
         "Metric",
+        "NotMeasured",
         "ScanConfig",
+        "ScanOutcome",
         "Schema",
         "Scorecard",
         "TrustbenchError",
@@ -46,7 +48,10 @@ PINNED: dict[str, list[str]] = {
         "load_builtin",
         "load_data",
         "load_model",
+        "open_output",
+        "run_scan",
         "scan",
+        "write_reports",
     ],
     "trustbench.attacks": [
         "APGD",
@@ -66,6 +71,7 @@ PINNED: dict[str, list[str]] = {
         "robustness_curve",
     ],
     "trustbench.audit": [
+        "AUDIT",
         "AuditContext",
         "CAVEATS_ID",
         "CHECKS",
@@ -87,6 +93,7 @@ PINNED: dict[str, list[str]] = {
     "trustbench.checks": [
         "CheckContext",
         "ProgressFactory",
+        "SCAN",
         "ScanConfig",
         "adversarial_robustness",
         "calibration_checks",
@@ -107,6 +114,7 @@ PINNED: dict[str, list[str]] = {
     ],
     "trustbench.gate": [
         "Comparison",
+        "GATE",
         "GateResult",
         "MetricDelta",
         "Rule",
@@ -120,6 +128,7 @@ PINNED: dict[str, list[str]] = {
         "AugmentationResult",
         "DEFAULT_DOMAIN",
         "EpochRecord",
+        "HARDEN",
         "METHODS",
         "QuantizationResult",
         "QuantizedModel",

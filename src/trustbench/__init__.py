@@ -12,15 +12,18 @@ from trustbench.errors import InputError, TrustbenchError, UnsafeModelError
 from trustbench.findings import Finding, Metric
 from trustbench.models import as_model
 from trustbench.models.loading import load_model
+from trustbench.pipeline import ScanOutcome, open_output, run_scan, write_reports
 from trustbench.scan import scan
-from trustbench.scorecard import Scorecard
+from trustbench.scorecard import NotMeasured, Scorecard
 
 __all__ = [
     "Dataset",
     "Finding",
     "InputError",
     "Metric",
+    "NotMeasured",
     "ScanConfig",
+    "ScanOutcome",
     "Schema",
     "Scorecard",
     "TrustbenchError",
@@ -30,5 +33,8 @@ __all__ = [
     "load_builtin",
     "load_data",
     "load_model",
+    "open_output",
+    "run_scan",
     "scan",
+    "write_reports",
 ]

@@ -79,6 +79,18 @@ class Domain:
         Zeroes changes to immutable features, projects onto the norm ball, clamps to the
         bounds, and truncates changes of integer features toward zero. Each step only
         shrinks every coordinate of the perturbation, so the result stays in the ball.
+
+        Examples
+        --------
+        >>> import torch
+        >>> x, x_adv = torch.tensor([[0.5, 0.95]]), torch.tensor([[0.9, 1.2]])
+        >>> Domain(0.0, 1.0).project(x_adv, x, norm="linf", eps=0.1).tolist()  # ball, bounds
+        [[0.6000000238418579, 1.0]]
+        >>> tabular = Domain(0.0, 10.0, mutable=torch.tensor([True, False]),
+        ...                  integer=torch.tensor([True, False]))
+        >>> tabular.project(torch.tensor([[3.7, 5.0]]), torch.tensor([[1.0, 2.0]]),
+        ...                 norm="linf", eps=2.5).tolist()  # +2.5 truncated; 2nd immutable
+        [[3.0, 2.0]]
         """
         delta = x_adv - x
         if self.mutable is not None:

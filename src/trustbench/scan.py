@@ -33,7 +33,7 @@ from trustbench.findings import Finding, Metric
 from trustbench.models import Model, SklearnModel, as_model
 from trustbench.models.rescaled import RangeScaled
 from trustbench.models.watched import OutOfTime, Watched
-from trustbench.scorecard import Scorecard
+from trustbench.scorecard import NOT_AUDITED, NotMeasured, Scorecard
 from trustbench.tuning import choose_batch_size, configure_threads
 
 __all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "prepare", "scan"]
@@ -45,9 +45,7 @@ DEFAULT_EPS = {"linf": [0.01, 0.03, 0.1], "l2": [0.1, 0.5, 1.0]}
 
 #: What a scan never evaluates; every scorecard lists it (AI RMF MEASURE 1.1), with the
 #: checks this run skipped or switched off.
-NOT_YET_MEASURED = [
-    "data quality, leakage and label errors of the evaluation set (run 'trustbench audit')",
-]
+NOT_YET_MEASURED: list[NotMeasured] = [NOT_AUDITED]
 
 
 def _versions() -> dict[str, str]:
@@ -188,7 +186,7 @@ def scan(
     ctx.baseline = baseline
     timings: dict[str, float] = {}
     findings: list[Finding] = []
-    not_measured = list(NOT_YET_MEASURED)
+    not_measured: list[str] = list(NOT_YET_MEASURED)  # NotMeasured records
     # (name, check, enabled, what it measures): order matters, later checks read the
     # results of earlier ones (attacks -> calibration under attack, subgroups' robust
     # accuracy; shifted inputs -> near-OOD).
@@ -204,22 +202,24 @@ def scan(
     cut: list[str] = []
     for name, check, enabled, what in plan:
         if not enabled:
-            not_measured.append(f"{what} (disabled)")
+            not_measured.append(NotMeasured(what, "disabled"))
             continue
         if name not in ("accuracy", "robustness") and ctx.out_of_time:
-            not_measured.append(f"{what} (the time budget ran out first)")
+            not_measured.append(NotMeasured(what, "the time budget ran out first",
+                                            out_of_time=True))
             cut.append(f"the {what}")
             continue
         t = time.perf_counter()
         try:
             findings += check(ctx)
         except OutOfTime:  # a half-done check has no result: report it as not measured
-            not_measured.append(f"{what} (the time budget ran out before it finished)")
+            not_measured.append(NotMeasured(what, "the time budget ran out before it finished",
+                                            out_of_time=True))
             cut.append(f"the {what}")
         timings[name] = round(time.perf_counter() - t, 3)
     timings["total"] = round(time.perf_counter() - t0, 3)
     not_measured += [s for s in ctx.skipped if s not in not_measured]
-    cut += [s for s in ctx.skipped if "budget" in s]
+    cut += [s for s in ctx.skipped if getattr(s, "out_of_time", False)]
     if cut:
         findings.append(Finding(
             "budget.exhausted", f"The time budget of {cfg.budget:g}s cut the scan short", "warn",

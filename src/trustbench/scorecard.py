@@ -12,7 +12,7 @@ from typing import Any
 from trustbench.errors import InputError, read_json
 from trustbench.findings import Finding
 
-__all__ = ["NON_FINITE_ID", "SCHEMA_VERSION", "Scorecard"]
+__all__ = ["NON_FINITE_ID", "NOT_AUDITED", "SCHEMA_VERSION", "NotMeasured", "Scorecard"]
 
 #: Id of the finding that lists result fields whose NaN/inf values were written as null.
 NON_FINITE_ID = "scorecard.non_finite"
@@ -20,6 +20,60 @@ NON_FINITE_ID = "scorecard.non_finite"
 #: Version of the JSON layout, documented in docs/scorecard.md. A reader accepts the same
 #: major version; minor versions only add fields.
 SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True, eq=False)
+class NotMeasured(str):
+    """One thing a run did not measure, and why: a record that *is* its sentence.
+
+    It is a ``str`` (today's sentence, e.g. ``"calibration (ECE, reliability) (disabled)"``)
+    so every reader of :attr:`Scorecard.not_measured` (the renderers, ``"; ".join``, JSON)
+    keeps working, and it carries the fields code decides by, so nothing parses the
+    sentence. A scorecard read back from JSON holds plain strings (schema 1.0 stores the
+    sentences only).
+
+    Parameters
+    ----------
+    check
+        What was not measured, in words; for records that code looks for, a stable name
+        (``NOT_AUDITED.check``).
+    reason
+        Why, in words: ``"disabled"``, ``"the time budget ran out first"``.
+    text
+        The sentence; default ``f"{check} ({reason})"``.
+    out_of_time
+        The time budget cut it (the ``budget.exhausted`` finding lists these).
+
+    Examples
+    --------
+    >>> nm = NotMeasured("calibration (ECE, reliability)", "disabled")
+    >>> str(nm), nm.check, nm == "calibration (ECE, reliability) (disabled)"
+    ('calibration (ECE, reliability) (disabled)', 'calibration (ECE, reliability)', True)
+    """
+
+    check: str
+    reason: str
+    text: str = ""
+    out_of_time: bool = False
+
+    def __new__(cls, check: str, reason: str, text: str = "",
+                out_of_time: bool = False) -> NotMeasured:
+        return super().__new__(cls, text or f"{check} ({reason})")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", str.__str__(self))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy (a str subclass's default
+        return (type(self), (self.check, self.reason, self.text, self.out_of_time))  # fails)
+
+
+#: What every scan leaves to ``trustbench audit``; dropped (by its ``check``) once an
+#: audit's caveats are applied (:func:`trustbench.audit.apply_caveats`).
+NOT_AUDITED = NotMeasured("data quality, leakage and label errors of the evaluation set",
+                          "run 'trustbench audit'")
 
 
 @dataclass
@@ -33,7 +87,9 @@ class Scorecard:
     provenance
         Model and data fingerprints, config, seed, library versions, timings.
     not_measured
-        What this run did not evaluate (AI RMF MEASURE 1.1 asks reports to say so).
+        What this run did not evaluate (AI RMF MEASURE 1.1 asks reports to say so): the
+        scan's :class:`NotMeasured` records (each is its sentence), or plain strings (a
+        scorecard read back from JSON). The JSON holds the sentences.
     """
 
     findings: list[Finding] = field(default_factory=list)
@@ -57,7 +113,7 @@ class Scorecard:
             "tool": "trustbench",
             "verdict": self.verdict,
             "findings": [f.to_dict() for f in self.findings],
-            "not_measured": list(self.not_measured),
+            "not_measured": [str(s) for s in self.not_measured],
             "provenance": self.provenance,
         }
 

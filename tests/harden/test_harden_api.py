@@ -5,7 +5,7 @@ from __future__ import annotations
 import trustbench.harden as harden
 
 PUBLIC = {
-    "DEFAULT_DOMAIN", "METHODS", "AugmentationResult", "EpochRecord", "QuantizationResult",
+    "DEFAULT_DOMAIN", "HARDEN", "METHODS", "AugmentationResult", "EpochRecord", "QuantizationResult",
     "QuantizedModel", "TrainResult", "Trainer", "ard_loss", "compress_report",
     "default_student", "distill", "fast_at_loss", "harden_by_augmentation", "harden_to_dir",
     "kd_loss", "latency_per_example", "pgd_at_loss", "prediction_agreement", "quantize_int8",

@@ -19,7 +19,7 @@ from trustbench.audit.constant import constant_columns
 from trustbench.audit.tags import DATA_QUALITY
 from trustbench.errors import InputError
 from trustbench.findings import Finding
-from trustbench.shifts import FeatureNoise, GaussianNoise
+from trustbench.shifts import FeatureNoise, GaussianNoise, Shift
 from trustbench.testing import conformance
 from trustbench.testing._attack_checks import (
     check_same_result_at_any_batch_size,
@@ -64,11 +64,17 @@ class _OutsideEps(_SteppedFGSM):
 
     name = "outside-eps"
 
-    def run(self, model: Any, x: Any, y: Any, **kw: Any) -> AttackResult:
-        res = super().run(model, x, y, **kw)
-        res.x_adv = torch.where(res.fooled.view(-1, *[1] * (res.x_adv.ndim - 1)),
-                                res.x_adv, res.x_adv + 2 * float(self.eps))
-        return res
+
+def _run_outside_eps(self: _OutsideEps, model: Any, x: Any, y: Any, **kw: Any) -> AttackResult:
+    res = Attack.run(self, model, x, y, **kw)
+    res.x_adv = torch.where(res.fooled.view(-1, *[1] * (res.x_adv.ndim - 1)),
+                            res.x_adv, res.x_adv + 2 * float(self.eps))
+    return res
+
+
+# Attack.run is final and a class body that overrides it is refused (tests/attacks/
+# test_final_run.py); set after the class is made, the kit must still catch the result.
+_OutsideEps.run = _run_outside_eps  # type: ignore[method-assign]
 
 
 class _GlobalRandom(_SteppedFGSM):
@@ -152,9 +158,10 @@ class _ChangesDtype(GaussianNoise):
 
     name = "changes_dtype"
 
-    def apply(self, x: Any, severity: int, rng: Any, **kw: Any) -> Any:
-        out = super().apply(x, severity, rng, **kw)
-        return out.double() if torch.is_tensor(out) else out.astype(np.float32)
+
+def _apply_changing_dtype(self: _ChangesDtype, x: Any, severity: int, rng: Any, **kw: Any) -> Any:
+    out = Shift.apply(self, x, severity, rng, **kw)
+    return out.double() if torch.is_tensor(out) else out.astype(np.float32)
 
 
 class _LeavesBounds(FeatureNoise):
@@ -165,8 +172,15 @@ class _LeavesBounds(FeatureNoise):
 
     name = "leaves_bounds"
 
-    def apply(self, x: Any, severity: int, rng: Any, **kw: Any) -> Any:
-        return super().apply(x, severity, rng, **kw) + 2.0
+
+def _apply_leaving_bounds(self: _LeavesBounds, x: Any, severity: int, rng: Any, **kw: Any) -> Any:
+    return Shift.apply(self, x, severity, rng, **kw) + 2.0
+
+
+# Shift.apply is final and a class body that overrides it is refused (tests/shifts/
+# test_final_apply.py); set after the classes are made, the kit must still catch the results.
+_ChangesDtype.apply = _apply_changing_dtype  # type: ignore[method-assign]
+_LeavesBounds.apply = _apply_leaving_bounds  # type: ignore[method-assign]
 
 
 class _IgnoresSeverity(GaussianNoise):

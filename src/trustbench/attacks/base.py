@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 import numpy as np
 import torch
@@ -225,6 +225,13 @@ class Attack(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        # typing.final is not enforced at runtime: refuse an override here, as a run() of
+        # its own would skip the projection and the re-check that make results trustworthy.
+        for method in ("run", "__call__"):
+            if method in cls.__dict__:
+                raise TypeError(f"{cls.__qualname__} overrides {method}(), which is final in "
+                                "Attack: implement perturb() instead; Attack.run() projects "
+                                "its result onto the eps-ball and the domain and re-checks it")
         init = cls.__dict__.get("__init__")
         if init is None:
             return
@@ -302,6 +309,7 @@ class Attack(ABC):
                 fix="use the 'square' attack for models without gradients",
             )
 
+    @final
     def run(
         self,
         model: Model,

@@ -89,7 +89,19 @@ class Param:
         return str(int(v)) if self.kind is int else f"{v:g}"
 
     def accepts(self, value: object) -> bool:
-        """Whether ``value`` has the declared type and lies in the declared range."""
+        """Whether ``value`` has the declared type and lies in the declared range.
+
+        Examples
+        --------
+        >>> steps = Param(int, low=1, high=10_000)
+        >>> steps.accepts(50), steps.accepts(0), steps.accepts(True), steps.accepts(2.0)
+        (True, False, False, False)
+        >>> step_size = Param(float, low=0.0, low_open=True, optional=True)
+        >>> step_size.accepts(1), step_size.accepts(0.0), step_size.accepts(None)
+        (True, False, True)
+        >>> step_size.accepts(float("nan"))
+        False
+        """
         if value is None:
             return self.optional
         if self.kind is bool:
@@ -128,6 +140,13 @@ def check_param(owner: str, name: str, value: object, spec: Param, *,
 
     ``owner`` is what the message names: an attack (``pgd``) or a config field
     (``scan.attack_params.pgd``); ``default`` goes into the suggested fix.
+
+    Examples
+    --------
+    >>> check_param("pgd", "steps", 0, Param(int, low=1, high=10_000), default=20)
+    Traceback (most recent call last):
+    ...
+    trustbench.errors.InputError: pgd.steps: expected an integer in [1, 10000], got 0 ...
     """
     if spec.accepts(value):
         return

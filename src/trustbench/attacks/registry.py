@@ -52,6 +52,15 @@ def check_attack_params(attack_params: object, *,
     by name (listing the valid ones), and so are wrong types, values out of range and the
     parameters a scan sets itself (eps, norm, seed). Errors name ``field`` and the path in
     it, e.g. ``scan.attack_params.pgd.steps``.
+
+    Examples
+    --------
+    >>> check_attack_params({"pgd": {"steps": 50}})
+    {'pgd': {'steps': 50}}
+    >>> check_attack_params({"pgd": {"steps": "50"}}, field="scan.attack_params")
+    Traceback (most recent call last):
+    ...
+    trustbench.errors.InputError: scan.attack_params.pgd.steps: expected an integer in [1, 10000], ...
     """
     if attack_params is None:
         return {}

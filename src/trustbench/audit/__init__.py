@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from trustbench.audit.base import AuditContext, ProgressFactory
 from trustbench.audit.card import dataset_card, render_card, write_card
+from trustbench.audit.catalogue import AUDIT  # registers the audit's catalogue
 from trustbench.audit.caveats import CAVEATS_ID, caveat_findings
 from trustbench.audit.confident_learning import (
     confident_joint,
@@ -26,6 +27,7 @@ from trustbench.audit.registry import CHECKS
 from trustbench.audit.runner import TEST_FLAGS_ID, audit
 
 __all__ = [
+    "AUDIT",
     "CAVEATS_ID",
     "CHECKS",
     "TEST_FLAGS_ID",

@@ -1,11 +1,12 @@
 """Carry an audit's flagged test rows into a scan: how many of the evaluated rows leaked or
 are likely mislabelled, and the scan's accuracies without them.
 
-How a scan uses it (``trustbench scan --audit DIR/scorecard.json``)::
+How a scan uses it (``trustbench scan --audit DIR/scorecard.json``,
+:func:`trustbench.run_scan` with ``audit=``)::
 
-    from trustbench.audit import caveat_findings
+    from trustbench.audit.caveats import apply_caveats
     card = scan(model, data, config)
-    card.findings += caveat_findings(card, Scorecard.from_json(audit_path))
+    apply_caveats(card, Scorecard.from_json(audit_path))
 
 Rows are matched by position, and only when the scan evaluated exactly the audited test
 file: its data fingerprint must equal the audit's ``test_fingerprint`` (computed as
@@ -23,9 +24,9 @@ from trustbench.audit.runner import TEST_FLAGS_ID
 from trustbench.audit.tags import LEAKAGE
 from trustbench.findings import Finding, Metric
 from trustbench.metrics.stats import unpack_bools, wilson_interval
-from trustbench.scorecard import Scorecard
+from trustbench.scorecard import NOT_AUDITED, Scorecard
 
-__all__ = ["CAVEATS_ID", "caveat_findings"]
+__all__ = ["CAVEATS_ID", "apply_caveats", "caveat_findings"]
 
 CAVEATS_ID = "audit.caveats"
 
@@ -34,6 +35,21 @@ def _not_applied(reason: str, evidence: dict) -> list[Finding]:
     return [Finding(CAVEATS_ID, f"Audit caveats not applied: {reason}", "warn", tags=LEAKAGE,
                     detail="The scan's accuracies still include any leaked or mislabelled test "
                     "rows the audit found.", evidence=evidence)]
+
+
+def apply_caveats(scan_card: Scorecard, audit_card: Scorecard) -> Scorecard:
+    """Add :func:`caveat_findings` to ``scan_card`` (in place, returned) and drop its
+    :data:`~trustbench.scorecard.NOT_AUDITED` record from ``not_measured``: the record is
+    recognised by its ``check`` field (a card read back from JSON holds the plain sentence,
+    recognised by being equal to it), never by a substring."""
+    scan_card.findings += caveat_findings(scan_card, audit_card)
+    scan_card.not_measured = [s for s in scan_card.not_measured if not _is_not_audited(s)]
+    return scan_card
+
+
+def _is_not_audited(entry: str) -> bool:
+    check = getattr(entry, "check", None)
+    return check == NOT_AUDITED.check if check is not None else entry == NOT_AUDITED.text
 
 
 def caveat_findings(scan_card: Scorecard, audit_card: Scorecard) -> list[Finding]:

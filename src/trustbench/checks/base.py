@@ -14,7 +14,7 @@ from trustbench.attacks.base import ParamValue
 from trustbench.data.dataset import Dataset
 from trustbench.domain import Domain, Norm
 from trustbench.models.base import Model
-from trustbench.scorecard import Scorecard
+from trustbench.scorecard import NotMeasured, Scorecard
 
 __all__ = ["CheckContext", "ProgressFactory", "ScanConfig"]
 
@@ -124,13 +124,19 @@ class CheckContext:
     # the scorecard given with --baseline, for checks that report relative numbers
     baseline: Scorecard | None = None
     results: dict[str, Any] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # NotMeasured records (see skip())
     # (model, (N, C) its scores on x) from the clean forward pass that gave clean_pred, so
     # checks do not run the model on x again; keyed by the model it belongs to
     scores_cache: tuple[Model, torch.Tensor] | None = None
     # points per attack batch: config.batch_size, or the size "auto" chose, and why
     batch_size: int = 500
     batch_choice: dict[str, Any] | None = None
+
+    def skip(self, check: str, reason: str, *, out_of_time: bool = False) -> None:
+        """Note that ``check`` was not measured and why: a
+        :class:`~trustbench.scorecard.NotMeasured` whose sentence is ``"check: reason"``,
+        listed in the scorecard's ``not_measured``."""
+        self.skipped.append(NotMeasured(check, reason, f"{check}: {reason}", out_of_time))
 
     def clean_scores(self) -> torch.Tensor:
         """(N, C) scores (logits or probabilities) of the model on the clean inputs, computed

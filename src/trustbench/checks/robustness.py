@@ -67,10 +67,10 @@ def selected_attacks(ctx: CheckContext) -> list[Attack]:
     for name in names:
         cls = attack_class(name)
         if cls.requires_gradients and not differentiable:
-            ctx.skipped.append(f"attack {name}: needs gradients, and {ctx.model.description} is "
-                               "black-box")
+            ctx.skip(f"attack {name}", f"needs gradients, and {ctx.model.description} is "
+                     "black-box")
         elif cfg.norm not in cls.norms:
-            ctx.skipped.append(f"attack {name}: does not support the {cfg.norm} norm")
+            ctx.skip(f"attack {name}", f"does not support the {cfg.norm} norm")
         else:
             # the scan's eps, norm and seed win over attack_params (which may not set them)
             attacks.append(get_attack(name, **(dict(cfg.attack_params.get(name, {}))
@@ -94,8 +94,8 @@ def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
                                    progress=advance, clean_pred=ctx.clean_pred,
                                    deadline=ctx.deadline)
         for eps in eps_values[len(results):]:
-            ctx.skipped.append(f"attack {name} at eps={eps:g}: the time budget ran out before "
-                               "it finished")
+            ctx.skip(f"attack {name} at eps={eps:g}", "the time budget ran out before it "
+                     "finished", out_of_time=True)
         for res in results:
             per_eps[res.eps].append((name, res))
             findings.append(_result_finding(name, res, ctx.x, units))

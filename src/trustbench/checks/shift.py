@@ -54,7 +54,7 @@ def selected_shifts(ctx: CheckContext) -> list[Shift]:
     if ctx.config.shifts is None:
         names = shifts_for(modality, shape, schema=schema)
         if not names:
-            ctx.skipped.append(f"shifts: none are registered for {modality} data")
+            ctx.skip("shifts", f"none are registered for {modality} data")
     else:
         names = list(dict.fromkeys(ctx.config.shifts))
     shifts = []
@@ -63,7 +63,7 @@ def selected_shifts(ctx: CheckContext) -> list[Shift]:
         if cls.applicable(schema, shape):
             shifts.append(cls.from_data(schema=schema, model=ctx.model, x=ctx.x))
         else:
-            ctx.skipped.append(f"shift {name}: needs {cls.requires}")
+            ctx.skip(f"shift {name}", f"needs {cls.requires}")
     return shifts
 
 
@@ -188,8 +188,8 @@ def shift_robustness(ctx: CheckContext) -> list[Finding]:
                                                        "n", "change")}
         for sev in severities:
             if ctx.out_of_time:
-                ctx.skipped.append(f"shift {shift.name} at severity {sev}: the time budget "
-                                   "ran out first")
+                ctx.skip(f"shift {shift.name} at severity {sev}", "the time budget ran out "
+                         "first", out_of_time=True)
                 continue
             rng = _rng(cfg.seed, shift.name)
             if shift.resamples:

@@ -223,7 +223,7 @@ def subgroup_performance(ctx: CheckContext) -> list[Finding]:
     slices of tabular data. Skipped, and noted in ``ctx.skipped``, once the budget is spent.
     """
     if ctx.out_of_time:
-        ctx.skipped.append("subgroup and slice checks: the time budget ran out first")
+        ctx.skip("subgroup and slice checks", "the time budget ran out first", out_of_time=True)
         return []
     correct = ctx.clean_correct  # (N,) bool
     per_point: dict[str, np.ndarray] = {"accuracy": correct}
@@ -236,7 +236,7 @@ def subgroup_performance(ctx: CheckContext) -> list[Finding]:
         findings = [_class_finding(ctx, per_point)]
     if ds is not None and ds.schema.modality == "tabular":
         if ctx.out_of_time:
-            ctx.skipped.append("weakest-slice search: the time budget ran out first")
+            ctx.skip("weakest-slice search", "the time budget ran out first", out_of_time=True)
         else:
             findings.append(_slice_finding(ctx, ds, correct))
     return findings

@@ -3,7 +3,6 @@ run the scan, gate it, write every report."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,62 +26,36 @@ from trustbench.errors import InputError, TrustbenchError
 __all__ = ["demo", "scan"]
 
 
-#: The files a scan writes into its output folder (only these are ever replaced there).
-SCAN_FILES = ("scorecard.json", "report.html", "summary.md", "junit.xml")
-_FORMAT_FILES = {"json": "scorecard.json", "html": "report.html", "markdown": "summary.md",
-                 "junit": "junit.xml"}
-
-
 def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
               baseline: str | Path | None = None, fail_on: list[str] | None = None,
               formats: list[str] | None = None, audit: str | Path | None = None,
               allow_mismatch: bool = False) -> bool:
-    """Scan, gate, write every requested format; returns True when a gate rule fired.
+    """:func:`trustbench.run_scan` and :func:`trustbench.write_reports` with the console's
+    progress bars and messages; returns True when a gate rule fired.
 
-    The output folder is checked and locked before any work, and the run's files go into
-    it together at the end (see :class:`trustbench._files.OutputFolder`).
-    """
-    from trustbench._files import OutputFolder
-    from trustbench.gate import apply_gate, parse_rule
-    from trustbench.report import render_terminal, write_html, write_junit, write_markdown
-    from trustbench.scan import scan
-    from trustbench.scorecard import Scorecard
+    The inputs are checked, then the output folder is checked and locked, before any work
+    (see :func:`trustbench.open_output`)."""
+    from trustbench.pipeline import FORMATS, load_inputs, open_output, run_scan, write_reports
+    from trustbench.report import render_terminal
 
-    rules = [parse_rule(r) for r in fail_on or []]  # a typo fails before minutes of work
-    base = Scorecard.from_json(baseline) if baseline else None
-    audit_card = Scorecard.from_json(audit) if audit else None  # a bad file fails before work
-    if any(r.needs_baseline for r in rules) and base is None:
-        bad = next(r for r in rules if r.needs_baseline)
-        raise fail(f"--fail-on {bad.text!r} compares against a baseline: pass --baseline")
-    renderers: dict[str, Callable[[Any, Path], Path]] = {
-        "report.html": write_html, "summary.md": write_markdown, "junit.xml": write_junit}
-    with OutputFolder(out, owned=SCAN_FILES, protect=[baseline, audit]) as folder:
+    base, audit_card, rules = load_inputs(baseline=baseline, audit=audit, rules=fail_on or [])
+    with open_output(out, protect=[baseline, audit]) as folder:
         keep_on_interrupt(f"nothing of this scan was written; {out} is as it was")
         with progress(quiet) as factory:
-            card = scan(model, data, config, progress=factory, baseline=base,
-                        allow_mismatch=allow_mismatch)
-        if audit_card is not None:
-            from trustbench.audit import caveat_findings
-
-            card.findings += caveat_findings(card, audit_card)
-            card.not_measured = [s for s in card.not_measured if "trustbench audit" not in s]
-        gate = apply_gate(card, baseline=base, rules=rules, allow_mismatch=allow_mismatch)
-        writers: dict[str, Callable[[Path], Path]] = {"scorecard.json": card.to_json}
-        for fmt in formats or list(_FORMAT_FILES):
-            name = _FORMAT_FILES[fmt]
-            if name != "scorecard.json":
-                writers[name] = functools.partial(renderers[name], card)
+            outcome = run_scan(model, data, config, baseline=base, rules=rules,
+                               audit=audit_card, allow_mismatch=allow_mismatch,
+                               progress=factory)
         try:
-            written = folder.commit(writers, rescue="scorecard.json")
+            written = write_reports(outcome.card, folder, formats=formats or list(FORMATS))
         finally:
-            render_terminal(card, console)
+            render_terminal(outcome.card, console)
     console.print(f"Scorecard written to [bold]{written[0]}[/bold]")
     if written[1:]:
         console.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in written[1:]))
-    for r in gate.failed:
+    for r in outcome.gate.failed:
         err_console.print(Text.assemble(("gate failed: ", "bold red"), f"{r.rule.text}: {r.reason}"),
                           soft_wrap=True, highlight=False)
-    return bool(gate.failed)
+    return bool(outcome.gate.failed)
 
 
 def _print_estimate(model: Any, data: Any, config: Any) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from trustbench.gate.catalogue import GATE  # registers the gate's catalogue
 from trustbench.gate.compare import Comparison, MetricDelta, compare_scorecards
 from trustbench.gate.gating import apply_gate
 from trustbench.gate.rules import Rule, RuleResult, evaluate_rules, parse_rule
 
-__all__ = ["Comparison", "GateResult", "MetricDelta", "Rule", "RuleResult", "apply_gate",
+__all__ = ["GATE", "Comparison", "GateResult", "MetricDelta", "Rule", "RuleResult", "apply_gate",
            "compare_scorecards", "evaluate_rules", "parse_rule"]
 
 

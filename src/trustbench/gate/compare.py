@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from trustbench import catalogue
 from trustbench.errors import InputError
+from trustbench.gate.catalogue import GATE
 from trustbench.metrics import unpack_bools
 from trustbench.scorecard import Scorecard
 
@@ -34,7 +36,11 @@ _PAIRED = {"accuracy": "correct", "robust_accuracy": "robust"}
 
 
 def better_direction(metric: str) -> str:
-    """Which way a metric improves, from its name (``accuracy@3`` is an accuracy)."""
+    """Which way a metric improves: as a family's catalogue declares it, else from its name
+    (``accuracy@3`` is an accuracy)."""
+    declared = catalogue.direction(metric)
+    if declared:
+        return declared
     name = metric.split("@")[0].lower()
     # "lower" first: accuracy_gap and mean_corruption_error are gaps and errors, not accuracies
     if any(k in name for k in ("gap", "error", "ece", "mce", "brier", "nll", "fpr")) or \
@@ -191,11 +197,12 @@ def compare_scorecards(current: Scorecard, baseline: Scorecard) -> Comparison:
             cmp.config_differences[k] = (bcfg.get(k), ccfg.get(k))
     base = {f.id: f for f in baseline.findings}
     cur_ids = {f.id for f in current.findings}
-    cmp.only_in_baseline = [i for i in base if i not in cur_ids and i != "provenance"]
+    manifests = catalogue.manifest_ids()
+    cmp.only_in_baseline = [i for i in base if i not in cur_ids and i not in manifests]
     for f in current.findings:
         b = base.get(f.id)
         if b is None:
-            if f.id != "provenance" and not f.id.startswith(("gate.", "baseline.")):
+            if f.id not in manifests and not GATE.owns(f.id):
                 cmp.only_in_current.append(f.id)
             continue
         if f.severity != "info" and b.severity == "info":

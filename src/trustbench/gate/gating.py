@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from trustbench import nist, plotspec
+from trustbench import catalogue, nist, plotspec
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
+from trustbench.gate.catalogue import COMPARISON_ID, RESULT_ID
 from trustbench.gate.compare import check_comparable, compare_scorecards
 from trustbench.gate.rules import Rule, evaluate_rules, parse_rule
 from trustbench.scorecard import Scorecard
@@ -15,14 +16,6 @@ if TYPE_CHECKING:
     from trustbench.gate import GateResult
 
 __all__ = ["apply_gate"]
-
-
-
-def _headline(finding_id: str, metric: str) -> bool:
-    """Metrics shown in the comparison figure (the rest are in the table)."""
-    return (finding_id, metric) in {("accuracy.clean", "accuracy"), ("calibration.clean", "ece"),
-                                    ("shift.summary", "mean_corruption_accuracy")} or (
-        finding_id.startswith("robustness.worst.") and metric == "robust_accuracy")
 
 
 def apply_gate(card: Scorecard, *, baseline: Scorecard | None = None,
@@ -50,7 +43,8 @@ def apply_gate(card: Scorecard, *, baseline: Scorecard | None = None,
     results = evaluate_rules(parsed, card, comparison)
     if comparison is not None:
         regressions = [d for d in comparison.deltas if d.significantly_worse]
-        shown = [d for d in comparison.deltas if d.ci is not None and _headline(d.finding_id, d.metric)]
+        shown = [d for d in comparison.deltas
+                 if d.ci is not None and catalogue.in_gate_figure(d.finding_id, d.metric)]
         plots = []
         if shown:
             plots.append(plotspec.bars(
@@ -60,7 +54,7 @@ def apply_gate(card: Scorecard, *, baseline: Scorecard | None = None,
                 reference=0.0, reference_label="no change"))
         base_model = baseline.provenance.get("model", {}).get("description", "?")
         card.findings.append(Finding(
-            "baseline.comparison",
+            COMPARISON_ID,
             f"Against the baseline: {len(comparison.deltas)} metrics compared, "
             f"{len(regressions)} significantly worse"
             + ("" if comparison.comparable else " (runs not like for like)"),
@@ -78,7 +72,7 @@ def apply_gate(card: Scorecard, *, baseline: Scorecard | None = None,
     if parsed:
         failed = gate.failed
         card.findings.append(Finding(
-            "gate.result",
+            RESULT_ID,
             f"Gate failed: {len(failed)} of {len(parsed)} rule(s)" if failed
             else f"Gate passed: {len(parsed)} rule(s)",
             "fail" if failed else "info",

@@ -22,25 +22,14 @@ import math
 import re
 from dataclasses import dataclass
 
+from trustbench import catalogue
 from trustbench.errors import InputError
+from trustbench.gate.catalogue import GATE
 from trustbench.gate.compare import Comparison
 from trustbench.scorecard import Scorecard
 
 __all__ = ["Rule", "RuleResult", "evaluate_rules", "parse_rule"]
 
-_ALIASES = {
-    "accuracy": "accuracy.clean:accuracy",
-    "clean_acc": "accuracy.clean:accuracy",
-    "ece": "calibration.clean:ece",
-    "mce": "calibration.clean:mce",
-    "brier": "calibration.clean:brier",
-    "nll": "calibration.clean:nll",
-    "mca": "shift.summary:mean_corruption_accuracy",
-    "corruption_acc": "shift.summary:mean_corruption_accuracy",
-    "worst_group_acc": "subgroups.*:accuracy_worst_group",
-    "group_gap": "subgroups.*:accuracy_gap",
-}
-_ROBUST = re.compile(r"^robust_acc(?:\[(?P<attack>[\w-]+)\])?@(?P<norm>linf|l2):(?P<eps>[0-9.eE+-]+)$")
 _CHANGE = re.compile(r"^(?P<metric>\S+)\s+(?P<dir>drop|increase|change)\s*>\s*(?P<num>[0-9.eE+-]+)"
                      r"\s*(?P<unit>pt|%)?(?:\s+(?P<sig>significant))?$")
 _ABS = re.compile(r"^(?P<metric>\S+)\s*(?P<op><=|>=|<|>)\s*(?P<num>[0-9.eE+-]+)\s*(?P<unit>pt|%)?$")
@@ -74,25 +63,39 @@ class RuleResult:
     reason: str
 
 
-def _metric_key(text: str, rule: str) -> str:
-    if text in _ALIASES:
-        return _ALIASES[text]
-    m = _ROBUST.match(text)
-    if m:
+def _from_pattern(p: catalogue.AliasPattern, text: str, rule: str) -> str | None:
+    """The key an alias pattern makes of ``text``; None when ``text`` is not of its family."""
+    if not text.startswith(p.prefix):
+        return None
+    m = re.match(p.regex, text)
+    if m is None:
+        raise InputError(f"--fail-on {rule!r}: {text!r} is not {p.forms[0]}", fix=p.fix)
+    fields: dict[str, object] = dict(p.defaults) | {k: v for k, v in m.groupdict().items()
+                                                    if v is not None}
+    for k in p.numbers:
         try:
-            eps = float(m["eps"])
+            fields[k] = float(str(fields[k]))
         except ValueError:
-            raise InputError(f"--fail-on {rule!r}: eps {m['eps']!r} is not a number") from None
-        return f"robustness.{m['attack'] or 'worst'}.{m['norm']}.{eps:g}:robust_accuracy"
-    if text.startswith("robust_acc"):
-        raise InputError(f"--fail-on {rule!r}: {text!r} is not robust_acc@NORM:EPS",
-                         fix="write e.g. robust_acc@linf:0.1 or robust_acc[pgd]@l2:0.5")
+            raise InputError(f"--fail-on {rule!r}: {k} {fields[k]!r} is not a number") from None
+    return p.key.format_map(fields)
+
+
+def _metric_key(text: str, rule: str) -> str:
+    alias = catalogue.gate_alias(text)
+    if alias is not None:
+        return alias.key
+    patterns = catalogue.alias_patterns()
+    for p in patterns:
+        key = _from_pattern(p, text, rule)
+        if key is not None:
+            return key
     if ":" in text and not text.startswith(":") and not text.endswith(":"):
         return text
+    forms = [f for p in patterns for f in p.forms]
     raise InputError(
         f"--fail-on {rule!r}: unknown metric {text!r}",
-        fix=f"use an alias ({', '.join(sorted(_ALIASES))}, robust_acc@NORM:EPS, "
-        "robust_acc[ATTACK]@NORM:EPS) or FINDING_ID:METRIC from the scorecard")
+        fix=f"use an alias ({', '.join(catalogue.alias_names() + forms)}) "
+        "or FINDING_ID:METRIC from the scorecard")
 
 
 def parse_rule(text: str) -> Rule:
@@ -155,7 +158,7 @@ def evaluate_rules(rules: list[Rule], current: Scorecard, comparison: Comparison
             levels = ("fail",) if rule.level == "fail" else ("warn", "fail")
             if rule.kind == "any":
                 hits = [f.id for f in current.findings
-                        if f.severity in levels and not f.id.startswith("gate.")]
+                        if f.severity in levels and not GATE.owns(f.id)]
             else:
                 assert comparison is not None
                 hits = [i for i in comparison.new_warnings

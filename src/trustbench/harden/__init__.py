@@ -17,6 +17,7 @@ what compression costs.
 from __future__ import annotations
 
 from trustbench.harden.augment import AugmentationResult, harden_by_augmentation
+from trustbench.harden.catalogue import HARDEN  # registers harden/compress's catalogue
 from trustbench.harden.compress import compress_report
 from trustbench.harden.distill import ard_loss, default_student, distill, kd_loss, rslad_loss
 from trustbench.harden.losses import DEFAULT_DOMAIN, fast_at_loss, pgd_at_loss, trades_loss
@@ -32,6 +33,7 @@ from trustbench.harden.trainer import METHODS, EpochRecord, Trainer, TrainResult
 
 __all__ = [
     "DEFAULT_DOMAIN",
+    "HARDEN",
     "METHODS",
     "AugmentationResult",
     "EpochRecord",

@@ -81,6 +81,14 @@ def reliability_bins(scores: np.ndarray, y_true: np.ndarray, *, n_bins: int = 15
     ----------
     Guo et al., "On Calibration of Modern Neural Networks", ICML 2017.
     Nixon et al., "Measuring Calibration in Deep Learning", CVPR Workshops 2019 (adaptive).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.4, 0.6]])
+    >>> b = reliability_bins(scores, np.array([0, 1, 0, 0]), n_bins=5)
+    >>> b.count.tolist(), b.confidence.tolist()[2:], b.accuracy.tolist()[2:]
+    ([0, 0, 2, 0, 2], [0.6, nan, 0.9], [0.5, nan, 0.5])
     """
     scores, y_true = _check(scores, y_true)
     conf = scores.max(1)  # (N,)
@@ -131,6 +139,16 @@ def maximum_calibration_error(scores: np.ndarray, y_true: np.ndarray, *, n_bins:
     References
     ----------
     Naeini et al., "Obtaining Well Calibrated Probabilities Using Bayesian Binning", AAAI 2015.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.4, 0.6]])
+    >>> y_true = np.array([0, 1, 0, 0])  # bins: 0.9 confident, 50% right; 0.6 and 50%
+    >>> round(maximum_calibration_error(scores, y_true, n_bins=5), 4)
+    0.4
+    >>> round(expected_calibration_error(scores, y_true, n_bins=5), 4)  # (0.4 + 0.1) / 2
+    0.25
     """
     b = reliability_bins(scores, y_true, n_bins=n_bins, strategy=strategy)
     filled = b.count > 0

@@ -56,6 +56,14 @@ def encode_groups(groups: np.ndarray | list[Any], *, max_groups: int = 20,
     with more than ``max_groups`` distinct values is cut into ``n_bins`` quantile bins if
     all its values are numbers (e.g. age, also when read as text), and rejected otherwise.
     Groups sort numerically when all labels are numbers, else as text.
+
+    Examples
+    --------
+    >>> enc = encode_groups(["b", "a", None, "a"])
+    >>> enc.codes.tolist(), enc.labels, enc.binned
+    ([1, 0, 2, 0], ['a', 'b', 'missing'], False)
+    >>> encode_groups(np.arange(100), n_bins=2).labels  # 100 ages: two quantile bins
+    ['[0, 49.5)', '[49.5, 99]']
     """
     values = np.asarray(groups, dtype=object).ravel()
     missing = np.fromiter((_is_missing(v) for v in values), bool, len(values))

@@ -40,6 +40,12 @@ def max_softmax_score(scores: np.ndarray) -> np.ndarray:
     ----------
     Hendrycks & Gimpel, "A Baseline for Detecting Misclassified and Out-of-Distribution
     Examples in Neural Networks", ICLR 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> max_softmax_score(np.array([[0.7, 0.2, 0.1], [0.4, 0.6, 0.0]])).tolist()
+    [0.7, 0.6]
     """
     return _scores2d(scores, "scores").max(1)
 
@@ -72,6 +78,13 @@ def ood_auroc(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
 
     1 separates perfectly, 0.5 is chance, below 0.5 the score ranks OOD inputs *higher*.
     Ties count one half.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s_in, s_out = np.array([0.9, 0.8, 0.7, 0.6]), np.array([0.65, 0.5, 0.4, 0.3])
+    >>> ood_auroc(s_in, s_out)  # 15 of the 16 (in, out) pairs ranked right
+    0.9375
     """
     from sklearn.metrics import roc_auc_score
 
@@ -92,6 +105,15 @@ def fpr_at_tpr(scores_in: np.ndarray, scores_out: np.ndarray, *, tpr: float = 0.
     ----------
     Liang, Li & Srikant, "Enhancing The Reliability of Out-of-distribution Image Detection in
     Neural Networks", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s_in, s_out = np.array([0.9, 0.8, 0.7, 0.6]), np.array([0.65, 0.5, 0.4, 0.3])
+    >>> fpr_at_tpr(s_in, s_out, tpr=0.75)  # threshold 0.7: no OOD input passes
+    0.0
+    >>> fpr_at_tpr(s_in, s_out, tpr=1.0)  # threshold 0.6: 0.65 passes
+    0.25
     """
     if not 0 < tpr <= 1:
         raise InputError(f"tpr must be in (0, 1], got {tpr}")

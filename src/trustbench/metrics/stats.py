@@ -39,7 +39,13 @@ def wilson_interval(successes: int, n: int, *, alpha: float = 0.05) -> tuple[flo
 
 
 def median_or_nan(values: np.ndarray) -> float:
-    """Median of ``values``, ``nan`` when there are none."""
+    """Median of ``values``, ``nan`` when there are none.
+
+    Examples
+    --------
+    >>> median_or_nan([3, 1, 2]), median_or_nan([])
+    (2.0, nan)
+    """
     values = np.asarray(values, dtype=np.float64)
     return float(np.median(values)) if values.size else float("nan")
 
@@ -48,6 +54,14 @@ def pack_bools(values: np.ndarray) -> dict[str, object]:
     """A per-point boolean array, compact enough for a scorecard (N/8 bytes, base64).
 
     Baselines use it for paired tests (McNemar) on the same points.
+
+    Examples
+    --------
+    >>> packed = pack_bools(np.array([True, False, True]))
+    >>> packed
+    {'encoding': 'packbits-base64', 'n': 3, 'data': 'oA=='}
+    >>> unpack_bools(packed).tolist(), unpack_bools({"encoding": "zip"})
+    ([True, False, True], None)
     """
     import base64
 

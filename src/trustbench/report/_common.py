@@ -11,21 +11,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from trustbench import catalogue
 from trustbench._files import write_text_atomic  # noqa: F401  (re-exported for the renderers)
 from trustbench.findings import Finding, Metric
 from trustbench.scorecard import Scorecard
 
-#: Report sections in page order: (anchor, heading, finding-id prefixes).
-SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("accuracy", "Accuracy", ("accuracy.",)),
-    ("robustness", "Robustness", ("robustness.",)),
-    ("shift", "Corruptions and shift", ("shift.",)),
-    ("calibration", "Calibration", ("calibration.",)),
-    ("ood", "Out-of-distribution detection", ("ood.",)),
-    ("subgroups", "Subgroups and slices", ("subgroups.", "slices.")),
-    ("regression", "Regression against baseline", ("gate.", "baseline.")),
-    ("validity", "Evaluation validity", ("validity.", "budget.")),
-)
+#: Where findings of no catalogue's section go (sections come from :mod:`trustbench.catalogue`).
 OTHER = ("other", "Other findings")
 
 _NORMS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
@@ -33,11 +24,8 @@ _SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
 
 
 def section_of(finding_id: str) -> str:
-    """The anchor of the section a finding belongs to, from its id prefix."""
-    for anchor, _, prefixes in SECTIONS:
-        if finding_id.startswith(prefixes):
-            return anchor
-    return OTHER[0]
+    """The anchor of the section a finding belongs to, from its family's catalogue."""
+    return catalogue.section_of(finding_id) or OTHER[0]
 
 
 def group_findings(card: Scorecard) -> list[tuple[str, str, list[Finding]]]:
@@ -45,7 +33,7 @@ def group_findings(card: Scorecard) -> list[tuple[str, str, list[Finding]]]:
     by: dict[str, list[Finding]] = {}
     for f in card.findings:
         by.setdefault(section_of(f.id), []).append(f)
-    order = [(a, h) for a, h, _ in SECTIONS] + [OTHER]
+    order = [(s.anchor, s.title) for s in catalogue.sections()] + [OTHER]
     return [(a, h, by[a]) for a, h in order if a in by]
 
 
@@ -98,50 +86,47 @@ class KeyMetric:
     metric: Metric
 
 
-def _first_with(card: Scorecard, prefixes: tuple[str, ...], names: tuple[str, ...]
-                ) -> tuple[Finding, str] | None:
-    for f in card.findings:
-        if f.id.startswith(prefixes):
-            for n in names:
-                if n in f.metrics:
-                    return f, n
-    return None
+def _label(template: str, evidence: dict[str, Any], per: str) -> str:
+    fields = dict(evidence)
+    if per:  # the grouping value in the reports' short labels (norms: "L∞")
+        fields[per] = norm_label(evidence.get(per, ""))
+    return template.format_map(fields)
 
 
-def key_metrics(card: Scorecard) -> list[KeyMetric]:
-    """The headline numbers: clean accuracy, worst-case robust accuracy at the largest eps
-    (per norm), mean corruption accuracy, ECE, worst-group accuracy, OOD AUROC — each only
-    when the scorecard has it."""
-    out: list[KeyMetric] = []
-    clean = card.get("accuracy.clean")
-    if clean is not None and "accuracy" in clean.metrics:
-        out.append(KeyMetric("Clean accuracy", clean.id, clean.metrics["accuracy"]))
-    worst: dict[str, Finding] = {}
+def _pick(card: Scorecard, h: catalogue.Headline) -> list[KeyMetric]:
+    """The findings of one headline: the first match, or one per ``h.per`` value."""
+    hits: dict[str, tuple[Finding, str]] = {}
     for f in card.findings:
-        if f.id.startswith("robustness.worst.") and "robust_accuracy" in f.metrics:
-            eps, norm = f.evidence.get("eps"), str(f.evidence.get("norm", ""))
-            if isinstance(eps, (int, float)) and (
-                    norm not in worst or eps > worst[norm].evidence["eps"]):
-                worst[norm] = f
-    for norm, f in worst.items():
-        units = f.evidence.get("eps_units", "")
-        label = f"Worst-case robust accuracy, {norm_label(norm)} eps={f.evidence['eps']:g}"
-        label += f" ({units} units)" if units else ""
-        out.append(KeyMetric(label, f.id, f.metrics["robust_accuracy"]))
-    picks = (
-        ("Mean corruption accuracy", ("shift.",), ("mean_corruption_accuracy",)),
-        ("Expected calibration error (ECE)", ("calibration.",), ("ece",)),
-        ("Worst-group accuracy", ("subgroups.",), ("accuracy_worst_group", "worst_group_accuracy")),
-        ("OOD detection AUROC (hardest set)", ("ood.",), ("min_far_auroc_msp", "auroc")),
-    )
-    for label, prefixes, names in picks:
-        hit = _first_with(card, prefixes, names)
-        if hit is not None:
-            m = hit[0].metrics[hit[1]]
-            if "auroc" in hit[1]:  # an AUROC reads as a score (0.5 = chance), not a percentage
-                m = replace(m, unit="")
-            out.append(KeyMetric(label, hit[0].id, m))
+        if not catalogue.matches(h.finding, f.id):
+            continue
+        name = next((n for n in h.metrics if n in f.metrics), None)
+        if name is None:
+            continue
+        if not h.per:
+            hits[""] = (f, name)
+            break
+        size, group = f.evidence.get(h.largest), str(f.evidence.get(h.per, ""))
+        if isinstance(size, (int, float)) and (
+                group not in hits or size > hits[group][0].evidence[h.largest]):
+            hits[group] = (f, name)
+    out = []
+    for f, name in hits.values():
+        label = _label(h.label, f.evidence, h.per)
+        if h.suffix and all(f.evidence.get(k) for k in h.suffix_fields()):
+            label += h.suffix.format_map(f.evidence)
+        m = f.metrics[name] if h.unit is None else replace(f.metrics[name], unit=h.unit)
+        out.append(KeyMetric(label, f.id, m))
     return out
+
+
+def key_metrics(card: Scorecard, heads: list[catalogue.Headline] | None = None
+                ) -> list[KeyMetric]:
+    """The headline numbers the families' catalogues declare (for the scan: clean accuracy,
+    worst-case robust accuracy at the largest eps per norm, mean corruption accuracy, ECE,
+    worst-group accuracy, OOD AUROC) — each only when the scorecard has it; ``heads``
+    restricts them to some headlines."""
+    return [k for h in (catalogue.headlines() if heads is None else heads)
+            for k in _pick(card, h)]
 
 
 def severity_counts(card: Scorecard) -> dict[str, int]:

@@ -25,7 +25,7 @@ def _attack_point(f: Finding) -> tuple[str, str, float] | None:
     """``(attack, norm, eps)`` of a robustness finding, from its evidence or else its id."""
     ev = f.evidence
     parts = f.id.split(".", 3)  # robustness.<attack>.<norm>.<eps>; eps may hold a dot
-    attack = "worst case" if f.id.startswith("robustness.worst.") else ev.get("attack")
+    attack = "worst case" if len(parts) > 2 and parts[1] == "worst" else ev.get("attack")
     norm, eps = ev.get("norm"), ev.get("eps")
     if len(parts) == 4:
         attack = attack or parts[1]

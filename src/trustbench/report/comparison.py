@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from trustbench import catalogue
+
 if TYPE_CHECKING:
     from trustbench.gate import Comparison, MetricDelta, RuleResult
 
@@ -14,10 +16,8 @@ __all__ = ["render_comparison_markdown", "render_comparison_terminal"]
 
 
 def _headline(d: MetricDelta) -> bool:
-    if d.finding_id.startswith("subgroups."):  # per group: only the worst group and the gap
-        return d.metric.endswith(("_worst_group", "_gap"))
-    return (d.finding_id in ("accuracy.clean", "calibration.clean", "shift.summary")
-            or d.finding_id.startswith("robustness.worst.")) and bool(d.better)
+    """The rows the families' catalogues list as headline changes."""
+    return catalogue.in_comparison_summary(d.finding_id, d.metric, better=d.better)
 
 
 def _selected(cmp: Comparison, all_metrics: bool) -> list[MetricDelta]:

@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+from trustbench import catalogue
 from trustbench.findings import Finding
 from trustbench.report import _html_parts as parts
 from trustbench.report._common import (
@@ -120,12 +121,13 @@ def _attention(card: Scorecard, page: _Page) -> str:
 def _section(anchor: str, heading: str, findings: list[Finding], card: Scorecard,
              page: _Page) -> str:
     extra = ""
-    if anchor == "robustness":
-        clean = card.get("accuracy.clean")
+    sec = catalogue.section(anchor)
+    if sec is not None and sec.view == "attack_curves":
+        ref = card.get(sec.reference[0]) if sec.reference else None
         units = str(card.provenance.get("config", {}).get("eps_units", "")) \
             if isinstance(card.provenance.get("config"), dict) else ""
-        curves = parts.robustness_curves(findings, clean.metrics.get("accuracy") if clean else None,
-                                         units)
+        curves = parts.robustness_curves(
+            findings, ref.metrics.get(sec.reference[1]) if ref and sec.reference else None, units)
         extra = "".join(page.figure(s) for s in curves) + parts.robustness_table(findings)
     plain = [f for f in findings if f.severity == "info" and not f.evidence.get("plots")]
     fold = plain if len(plain) > _FOLD_AFTER else []

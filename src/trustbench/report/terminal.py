@@ -5,15 +5,17 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from trustbench import catalogue
+from trustbench.report._common import key_metrics
 from trustbench.scorecard import Scorecard
 
 __all__ = ["render_terminal"]
 
 _STYLE = {"pass": "bold green", "warn": "bold yellow", "fail": "bold red"}
 _SEV = {"info": "green", "warn": "yellow", "fail": "red"}
-#: One line each in the terminal (per-shift details are in the HTML report).
-_SUMMARY = ("shift.summary", "calibration.", "ood.", "subgroups.", "slices.",
-            "baseline.comparison")
+#: Headings of the blocks that the catalogues' terminal roles put findings in.
+_SUMMARY_HEADING = "Beyond adversarial robustness"  # role "summary": one line each
+_CHECKS_HEADING = "Evaluation validity"  # role "checks": with their whole detail
 
 
 def _pct(m: object) -> str:
@@ -54,11 +56,12 @@ def render_terminal(card: Scorecard, console: Console) -> None:
     model, data, cfg = prov.get("model", {}), prov.get("data", {}), prov.get("config", {})
     console.print(f"[bold]trustbench scan[/bold]  model: {model.get('description', '?')}  "
                   f"data: {data.get('name', '?')} ({data.get('n', '?')} points)")
-    clean = card.get("accuracy.clean")
-    if clean is not None:
-        console.print(f"Clean accuracy: {_pct(clean.metrics['accuracy'])}")
+    heads = [h for h in catalogue.headlines() if h.terminal]
+    for k in key_metrics(card, heads):
+        console.print(f"{k.label}: {_pct(k.metric)}")
 
-    rob = [f for f in card.findings if f.id.startswith("robustness.")]
+    role = {f.id: catalogue.terminal_role(f.id) for f in card.findings}
+    rob = [f for f in card.findings if role[f.id] == "table"]
     if rob:
         eps_values = sorted({f.evidence["eps"] for f in rob})
         norm = "L∞" if cfg.get("norm") == "linf" else "L2"
@@ -91,22 +94,20 @@ def render_terminal(card: Scorecard, console: Console) -> None:
                           *[_pct(rows["worst case"].get(e)) for e in eps_values], "", "", "")
         console.print(table)
 
-    _section(console, "Beyond adversarial robustness",
-             [f for f in card.findings if f.id.startswith(_SUMMARY)], first_line=True)
-    others = [f for f in card.findings if f.severity != "info" and not f.id.startswith(
-        ("validity.", "robustness.", "shift.", "gate.", *_SUMMARY))]
+    _section(console, _SUMMARY_HEADING,
+             [f for f in card.findings if role[f.id] == "summary"], first_line=True)
+    others = [f for f in card.findings if f.severity != "info" and not role[f.id]]
     for f in others:
         console.print(f"[{_SEV[f.severity]}]{f.severity.upper()}[/] {f.title}")
         if f.detail:
             console.print(f"     [dim]{f.detail}[/dim]")
-    _section(console, "Evaluation validity",
-             [f for f in card.findings if f.id.startswith("validity.")])
+    _section(console, _CHECKS_HEADING, [f for f in card.findings if role[f.id] == "checks"])
     notes = data.get("notes") or []
     for n in notes:
         console.print(f"[dim]note: {n}[/dim]")
     if card.not_measured:
         console.print("[dim]not measured: " + "; ".join(card.not_measured) + "[/dim]")
-    gate = card.get("gate.result")
+    gate = next((f for f in card.findings if role[f.id] == "result"), None)
     if gate is not None:
         console.print(f"[{_SEV[gate.severity]}]{gate.title}[/]")
         for line in gate.detail.splitlines():

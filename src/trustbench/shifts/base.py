@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, final
 
 import numpy as np
 import torch
@@ -127,6 +127,15 @@ class Shift(ABC):
     #: The shift resamples rows (see :meth:`resample`); ``apply`` leaves ``x`` unchanged.
     resamples: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # typing.final is not enforced at runtime: refuse an override here, as an apply() of
+        # its own would skip the checks of severity, shape, dtype and domain.
+        if "apply" in cls.__dict__:
+            raise TypeError(f"{cls.__qualname__} overrides apply(), which is final in Shift: "
+                            "implement _shift() instead; Shift.apply() checks the severity and "
+                            "keeps shape, dtype and domain")
+
     # -- sklearn-style parameters ------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
         sig = inspect.signature(type(self).__init__)
@@ -156,6 +165,7 @@ class Shift(ABC):
         return cls()
 
     # -- the work -----------------------------------------------------------------------
+    @final
     def apply(self, x: Array, severity: int, rng: SeedLike, *,
               domain: Domain | None = None) -> Array:
         """Shift ``x`` (N, ...) at ``severity`` (1..5) with randomness from ``rng`` only.
