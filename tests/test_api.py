@@ -427,10 +427,9 @@ def test_private_uses_finds_crossings_and_allows_the_rest(source: str, module: s
 # -- computing does not load the renderers -----------------------------------------------
 
 LIBRARY = ("checks", "audit", "gate", "harden")  # they build plot specs, never draw them
-# (module, function) of the imports of trustbench.report allowed there. harden_to_dir writes
-# report.html itself when html=True; the import is lazy, inside that writer, so importing
-# trustbench.harden still loads no renderer (the subprocess test below holds it to that).
-RENDERER_IMPORTS_ALLOWED = {("trustbench.harden.run", "_write")}
+# (module, function) of the imports of trustbench.report allowed there: none (harden_to_dir
+# takes the HTML writer from its caller, the command).
+RENDERER_IMPORTS_ALLOWED: set[tuple[str, str]] = set()
 
 
 def renderer_imports(source: str, module: str, *, is_package: bool = False) -> list[tuple[str, str]]:

@@ -43,6 +43,18 @@ def _scan_progress(bar: Progress | None) -> Callable[[str, int], Callable[[int],
     return factory
 
 
+def _html_writer(html: bool) -> Callable[[Any, Path], Path] | None:
+    """The HTML renderer for ``--html`` (``None`` without it, or in an install without one)."""
+    if not html:
+        return None
+    try:
+        from trustbench.report import write_html
+    except ImportError:
+        err_console.print("[dim]report.html not written: this trustbench has no HTML renderer[/dim]")
+        return None
+    return write_html
+
+
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v:.1%}"
 
@@ -129,7 +141,8 @@ def harden(
                               f"the last finished epoch is kept in {out / 'checkpoint.pt'})")
             outcome = harden_to_dir(module, train, test, trainer=trainer, out_dir=out, arch=arch,
                                     arch_kwargs=kwargs, scan_config=config,
-                                    data_spec=test_data or data, scan_before=before, html=html,
+                                    data_spec=test_data or data, scan_before=before,
+                                    write_report=_html_writer(html),
                                     resume=resume, progress=on_epoch,
                                     scan_progress=_scan_progress(bar))
     from trustbench.harden.run import headline_metrics

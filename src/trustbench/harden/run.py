@@ -134,15 +134,16 @@ def harden_to_dir(
     scan_config: Any = None,
     data_spec: str | None = None,
     scan_before: bool = True,
-    html: bool = True,
+    write_report: Callable[[Scorecard, Path], Path] | None = None,
     resume: bool = False,
     progress: Callable[[EpochRecord], None] | None = None,
     scan_progress: Any = None,
 ) -> HardenOutcome:
     """Scan ``module`` (unless ``scan_before`` is False), train it with ``trainer``
     (checkpoints in ``out_dir``), save ``out_dir/model.safetensors`` and ``model.json``, and
-    scan it again. Writes ``before/`` and ``after/`` scorecards (and ``report.html`` when the
-    HTML renderer is available and ``html`` is set). ``data_spec`` (e.g. ``"digits"``) goes
+    scan it again. Writes ``before/`` and ``after/`` scorecards, and ``report.html`` next to
+    each with ``write_report(card, path)`` when given (e.g. :func:`trustbench.report.write_html`:
+    computing never imports the renderers itself). ``data_spec`` (e.g. ``"digits"``) goes
     into the ``trustbench scan`` command recorded in ``model.json``."""
     from trustbench.models import TorchModel
     from trustbench.scan import scan
@@ -158,7 +159,7 @@ def harden_to_dir(
             notes.append(f"before: reused {before_path} from the interrupted run")
         else:
             before = scan(TorchModel(module), test, scan_config, progress=scan_progress)
-            written += _write(before, out / "before", notes, html)
+            written += _write(before, out / "before", write_report)
     result = trainer.fit(module, train, checkpoint_dir=out, resume=resume, progress=progress)
     weights, arch_path = save_with_arch(
         module, out, arch=arch, arch_kwargs=arch_kwargs, data=data_spec,
@@ -168,20 +169,15 @@ def harden_to_dir(
     written += [weights, arch_path]
     after = scan(TorchModel(module), test, scan_config, progress=scan_progress)
     after.findings.insert(0, training_finding(result, trainer, before, after))
-    written += _write(after, out / "after", notes, html)
+    written += _write(after, out / "after", write_report)
     return HardenOutcome(result, weights, arch_path, after, before, written, notes)
 
 
-def _write(card: Scorecard, folder: Path, notes: list[str], html: bool) -> list[Path]:
+def _write(card: Scorecard, folder: Path,
+           write_report: Callable[[Scorecard, Path], Path] | None) -> list[Path]:
     paths = [card.to_json(folder / "scorecard.json")]
-    if not html:
-        return paths
-    try:
-        from trustbench.report import write_html
-    except ImportError:
-        notes.append("report.html not written: this trustbench has no HTML renderer")
-        return paths
-    paths.append(write_html(card, folder / "report.html"))
+    if write_report is not None:
+        paths.append(write_report(card, folder / "report.html"))
     return paths
 
 
