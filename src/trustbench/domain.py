@@ -7,9 +7,16 @@ from typing import Literal
 
 import torch
 
-__all__ = ["Domain", "Norm", "project_ball"]
+__all__ = ["Domain", "Norm", "norm_label", "project_ball"]
 
 Norm = Literal["linf", "l2"]
+
+_NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
+
+
+def norm_label(norm: object) -> str:
+    """The label people read for a norm (``"linf"`` -> ``"L∞"``); other values as text."""
+    return _NORM_LABELS.get(str(norm), str(norm))
 
 
 def project_ball(delta: torch.Tensor, *, norm: Norm, eps: float | torch.Tensor) -> torch.Tensor:

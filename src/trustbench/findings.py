@@ -8,13 +8,14 @@ from typing import Any, Literal
 
 from trustbench.nist import Tags
 
-__all__ = ["SEVERITIES", "Finding", "Metric", "Severity"]
+__all__ = ["SEVERITIES", "Finding", "Metric", "Severity", "finite_or_none"]
 
 Severity = Literal["info", "warn", "fail"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warn", "fail")
 
 
-def _num(v: float | None) -> float | None:
+def finite_or_none(v: float | None) -> float | None:
+    """``v`` as a float, or ``None`` for ``None``, NaN and infinities (JSON's ``null``)."""
     if v is None:
         return None
     v = float(v)
@@ -44,9 +45,9 @@ class Metric:
     unit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"value": _num(self.value)}
+        d: dict[str, Any] = {"value": finite_or_none(self.value)}
         if self.ci is not None:
-            d["ci95"] = [_num(self.ci[0]), _num(self.ci[1])]
+            d["ci95"] = [finite_or_none(self.ci[0]), finite_or_none(self.ci[1])]
         if self.unit:
             d["unit"] = self.unit
         return d

@@ -32,6 +32,7 @@ from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.models import Model, SklearnModel, as_model
 from trustbench.models.rescaled import RangeScaled
+from trustbench.models.sklearn import fitted_columns
 from trustbench.models.watched import OutOfTime, Watched
 from trustbench.scorecard import NOT_AUDITED, NotMeasured, Scorecard
 from trustbench.tuning import choose_batch_size, configure_threads
@@ -62,10 +63,8 @@ def _bind_frame_input(model: Model, data: Dataset) -> Model:
     Returns a copy bound to ``data``'s schema (the caller's object is left as it was, so a
     later scan on other columns binds afresh), or ``model`` itself when nothing is bound.
     """
-    if (isinstance(model, SklearnModel) and model.to_input is None
-            and hasattr(model.estimator, "feature_names_in_")
-            and data.schema.feature_names is not None):
-        expected = [str(c) for c in model.estimator.feature_names_in_]
+    expected = fitted_columns(model.estimator) if isinstance(model, SklearnModel) else None
+    if expected is not None and model.to_input is None and data.schema.feature_names is not None:
         if set(expected) != set(data.schema.feature_names):
             missing = sorted(set(expected) - set(data.schema.feature_names))
             extra = sorted(set(data.schema.feature_names) - set(expected))
@@ -104,12 +103,7 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
         shift_class(name)
     for sev in cfg.severities:
         check_severity(sev)
-    if cfg.budget is not None and not cfg.budget > 0:
-        raise InputError(f"--budget must be a positive number of seconds, got {cfg.budget}")
-    if cfg.batch_size != "auto" and not (isinstance(cfg.batch_size, int) and cfg.batch_size >= 1):
-        raise InputError(f"--batch-size must be 'auto' or an integer >= 1, got {cfg.batch_size!r}")
-    if cfg.threads is not None and not (isinstance(cfg.threads, int) and cfg.threads >= 1):
-        raise InputError(f"--threads must be an integer >= 1, got {cfg.threads!r}")
+    cfg.check_runtime()
     configure_threads(cfg.threads)
     model = as_model(model)
     ds = data.sample(cfg.n, seed=cfg.seed)

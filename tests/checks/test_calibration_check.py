@@ -65,10 +65,10 @@ def test_clean_metrics_match_the_metric_functions() -> None:
     p = torch.softmax(ctx.model.scores(ctx.x).double(), 1).numpy()
     y = ctx.y.numpy()
     m = clean.metrics
-    assert m["ece"].value == pytest.approx(expected_calibration_error(p, y, n_bins=15))
+    assert m["ece"].value == pytest.approx(expected_calibration_error(y, p, n_bins=15))
     assert m["ece"].ci[0] <= m["ece"].value <= m["ece"].ci[1]
-    assert m["brier"].value == pytest.approx(brier_score(p, y))
-    assert m["nll"].value == pytest.approx(negative_log_likelihood(p, y))
+    assert m["brier"].value == pytest.approx(brier_score(y, p))
+    assert m["nll"].value == pytest.approx(negative_log_likelihood(y, p))
     assert m["mce"].value >= m["ece"].value
     assert m["accuracy"].value == pytest.approx(float(np.mean(p.argmax(1) == y)))
     plot = clean.evidence["plots"][0]
@@ -146,7 +146,7 @@ def test_under_attack_uses_the_strongest_attack_per_eps() -> None:
     assert [r["attack"] for r in rows] == ["none", "fgsm", "fgsm"]
     x_adv = ctx.results["attacks"][0.1][0][1].x_adv
     p = to_probabilities(*class_scores(ctx.model, x_adv))
-    want = expected_calibration_error(p, ctx.y.numpy(), n_bins=15)
+    want = expected_calibration_error(ctx.y.numpy(), p, n_bins=15)
     assert f.metrics["ece@eps=0.1"].value == pytest.approx(want)
     assert f.metrics["ece@eps=0.1"].value > rows[0]["ece"]  # attacks hurt calibration here
     plot = f.evidence["plots"][0]

@@ -142,6 +142,20 @@ def test_zero_eps_pgd_loss_is_clean_cross_entropy() -> None:
                           F.cross_entropy(model.net(x), y))
 
 
+def test_random_start_and_its_old_name_random_init() -> None:
+    x, y = _data()
+    fixed = Recorder().eval()
+    pgd_at_loss(fixed, x, y, eps=0.2, steps=1, random_start=False, seed=0)
+    assert torch.equal(fixed.seen[0][0], x)  # the inner PGD started at x itself
+    moved = Recorder().eval()
+    pgd_at_loss(moved, x, y, eps=0.2, steps=1, seed=0)
+    assert not torch.equal(moved.seen[0][0], x)  # default: a random start
+    old = Recorder().eval()
+    with pytest.warns(DeprecationWarning, match="'random_init' is deprecated.*'random_start'"):
+        pgd_at_loss(old, x, y, eps=0.2, steps=1, random_init=False, seed=0)
+    assert torch.equal(old.seen[0][0], x)
+
+
 def test_reduction_none_is_per_example() -> None:
     model = Recorder().eval()
     x, y = _data()

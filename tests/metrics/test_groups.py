@@ -121,7 +121,7 @@ def test_function_metrics_match_per_point_means_and_lower_is_better() -> None:
     scores[np.arange(300), 1 - pred] = 1 - conf
     gm = by_group({"acc": lambda t, s: float(np.mean(s.argmax(1) == t)),
                    "acc_points": pred == y,
-                   "ece": lambda t, s: expected_calibration_error(s, t)},
+                   "ece": expected_calibration_error},  # f(y_true, scores) as it is
                   y, scores, groups, lower_is_better=("ece",), n_boot=100, seed=5)
     assert gm["acc"].values == pytest.approx(gm["acc_points"].values)
     assert gm["acc"].ci == pytest.approx(gm["acc_points"].ci)  # the same resamples

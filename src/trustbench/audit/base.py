@@ -16,18 +16,14 @@ import numpy as np
 import pandas as pd
 
 from trustbench.findings import Finding
+from trustbench.progress import ProgressFactory, no_progress
 
 __all__ = ["MAX_EVIDENCE_ROWS", "AuditCheck", "AuditContext", "ProgressFactory", "no_progress"]
 
 #: Row ids listed in a finding's evidence, per split; counts are always complete.
 MAX_EVIDENCE_ROWS = 100
 
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
 AuditCheck = Callable[["AuditContext"], list[Finding]]
-
-
-def no_progress(description: str, total: int) -> Callable[[int], None]:
-    return lambda n: None
 
 
 @dataclass

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from trustbench._files import write_text_atomic
 from trustbench.scorecard import Scorecard
 
 __all__ = ["TODO", "dataset_card", "render_card", "write_card"]
@@ -173,24 +174,6 @@ def write_card(card: Scorecard, path: str | os.PathLike[str]) -> tuple[Path, Pat
     d = dataset_card(card)
     md = Path(path)
     js = md.with_suffix(".json")
-    _write_atomic(render_card(d), md)
-    _write_atomic(json.dumps(d, indent=2, default=str) + "\n", js)
+    write_text_atomic(render_card(d), md, prefix="card")
+    write_text_atomic(json.dumps(d, indent=2, default=str) + "\n", js, prefix="card")
     return md, js
-
-
-def _write_atomic(text: str, path: Path) -> None:
-    """No half-written card is ever left behind."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".card-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a card is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

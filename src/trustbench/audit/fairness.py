@@ -119,7 +119,7 @@ def _one(ctx: AuditContext, name: str, values: np.ndarray, proba: np.ndarray, y:
     problems: list[str] = []
     group_names = [str(labels[i]) for i in big]
     table: dict[str, dict] = {}
-    ece = np.array([expected_calibration_error(proba[keep][c == g], y[keep][c == g], n_bins=10)
+    ece = np.array([expected_calibration_error(y[keep][c == g], proba[keep][c == g], n_bins=10)
                     for g in range(len(big))])
     for g, gname in enumerate(group_names):
         n_g, sel, pos, tp, right = sums[0, g]

@@ -26,6 +26,7 @@ from trustbench.audit.base import AuditContext
 from trustbench.audit.tags import LABELS
 from trustbench.findings import Finding, Metric, Severity
 from trustbench.metrics import wilson_interval
+from trustbench.models.sklearn import fitted_columns
 
 __all__ = ["FAIL_FRACTION", "MAX_RANKED", "MIN_AUC", "WARN_FRACTION", "default_model", "label_errors",
            "out_of_fold_proba"]
@@ -123,9 +124,9 @@ def _take(x: Any, rows: np.ndarray) -> Any:
 def _estimator(ctx: AuditContext) -> tuple[Any, Any, str]:
     est = getattr(ctx.model, "estimator", None)
     if est is not None:
-        names = getattr(est, "feature_names_in_", None)
-        if names is not None and set(map(str, names)) <= set(ctx.frame.columns):
-            return est, ctx.frame[[str(c) for c in names]], f"the given {type(est).__name__}"
+        names = fitted_columns(est)
+        if names is not None and set(names) <= set(ctx.frame.columns):
+            return est, ctx.frame[names], f"the given {type(est).__name__}"
         if names is None:
             return est, ctx.encoded, f"the given {type(est).__name__} (on encoded features)"
     cat = np.array([ctx.kinds[c] == "categorical" for c in ctx.features])

@@ -15,6 +15,7 @@ import pandas as pd
 
 from trustbench.audit.base import AuditContext
 from trustbench.errors import InputError
+from trustbench.models.sklearn import fitted_columns
 
 __all__ = ["model_predictions"]
 
@@ -30,14 +31,14 @@ def model_predictions(ctx: AuditContext, split: str) -> tuple[np.ndarray, np.nda
     frame = ctx.frame.iloc[rows]
     name = ctx.names.get(split, split)
     est = getattr(model, "estimator", None)
-    names = getattr(est, "feature_names_in_", None)
+    names = fitted_columns(est)
     if names is not None and getattr(model, "to_input", None) is None:
-        missing = [str(c) for c in names if str(c) not in frame.columns]
+        missing = [c for c in names if c not in frame.columns]
         if missing:
             raise InputError(f"{name}: the model was fitted on columns that are not in the "
                              f"table: {missing[:5]}", fix="audit the table the model takes")
         try:
-            proba = np.asarray(est.predict_proba(frame[[str(c) for c in names]]), np.float64)
+            proba = np.asarray(est.predict_proba(frame[names]), np.float64)
         except Exception as e:
             raise InputError(f"{name}: the model cannot predict these rows ({type(e).__name__}: "
                              f"{str(e).splitlines()[0][:160] if str(e) else ''})") from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -13,18 +12,12 @@ import torch
 from trustbench.attacks.base import ParamValue
 from trustbench.data.dataset import Dataset
 from trustbench.domain import Domain, Norm
+from trustbench.errors import InputError
 from trustbench.models.base import Model
+from trustbench.progress import ProgressFactory, no_progress
 from trustbench.scorecard import NotMeasured, Scorecard
 
 __all__ = ["CheckContext", "ProgressFactory", "ScanConfig"]
-
-#: ``progress_factory(description, total)`` returns ``advance(n)``; the CLI draws a bar.
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
-
-
-def _no_progress(description: str, total: int) -> Callable[[int], None]:
-    return lambda n: None
-
 
 @dataclass
 class ScanConfig:
@@ -94,6 +87,19 @@ class ScanConfig:
     ood: bool = True
     subgroups: bool = True
 
+    def check_runtime(self) -> None:
+        """Raise :class:`~trustbench.errors.InputError` naming the option when ``budget``,
+        ``batch_size`` or ``threads`` is out of range (the config file and the CLI check
+        theirs before building a ScanConfig; this is the Python API's check)."""
+        if self.budget is not None and not self.budget > 0:
+            raise InputError(f"--budget must be a positive number of seconds, got {self.budget}")
+        if self.batch_size != "auto" and not (isinstance(self.batch_size, int)
+                                              and self.batch_size >= 1):
+            raise InputError(f"--batch-size must be 'auto' or an integer >= 1, "
+                             f"got {self.batch_size!r}")
+        if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
+            raise InputError(f"--threads must be an integer >= 1, got {self.threads!r}")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "eps": self.eps, "norm": self.norm, "eps_units": self.eps_units,
@@ -118,7 +124,7 @@ class CheckContext:
     eps_values: list[float] = field(default_factory=list)  # ascending
     units: Literal["raw", "range"] = "raw"
     deadline: float | None = None  # time.perf_counter() value set by ScanConfig.budget
-    progress: ProgressFactory = _no_progress
+    progress: ProgressFactory = no_progress
     # the evaluated sample in its own (raw) units: schema, feature names, groups
     dataset: Dataset | None = None
     # the scorecard given with --baseline, for checks that report relative numbers

@@ -38,7 +38,7 @@ ECE_WARN = 0.05
 #: Bins of every ECE, MCE and reliability diagram.
 N_BINS = 15
 #: Bootstrap resamples of the ECE confidence interval.
-N_BOOTSTRAP = 200
+N_BOOT = 200
 #: Fewer evaluated points than this: no temperature is fitted (halves too small).
 MIN_POINTS_TEMPERATURE = 20
 
@@ -62,17 +62,17 @@ def to_probabilities(scores: np.ndarray, inputs: Inputs) -> np.ndarray:
 
 
 def _reliability_plot(title: str, probs: np.ndarray, y: np.ndarray, ece: float) -> dict[str, Any]:
-    b = reliability_bins(probs, y, n_bins=N_BINS)
+    b = reliability_bins(y, probs, n_bins=N_BINS)
     return plotspec.reliability(title, bin_edges=b.edges, bin_confidence=b.confidence,
                                 bin_accuracy=b.accuracy, bin_count=b.count, ece=ece)
 
 
 def _clean(probs: np.ndarray, y: np.ndarray, seed: int) -> Finding:
-    ece = expected_calibration_error(probs, y, n_bins=N_BINS)
-    ece_a = expected_calibration_error(probs, y, n_bins=N_BINS, strategy="adaptive")
-    ci = expected_calibration_error_ci(probs, y, n_bins=N_BINS, n_samples=N_BOOTSTRAP, seed=seed)
-    ci_a = expected_calibration_error_ci(probs, y, n_bins=N_BINS, strategy="adaptive",
-                                         n_samples=N_BOOTSTRAP, seed=seed)
+    ece = expected_calibration_error(y, probs, n_bins=N_BINS)
+    ece_a = expected_calibration_error(y, probs, n_bins=N_BINS, strategy="adaptive")
+    ci = expected_calibration_error_ci(y, probs, n_bins=N_BINS, n_boot=N_BOOT, seed=seed)
+    ci_a = expected_calibration_error_ci(y, probs, n_bins=N_BINS, strategy="adaptive",
+                                         n_boot=N_BOOT, seed=seed)
     acc = float(np.mean(probs.argmax(1) == y))
     conf = float(np.mean(probs.max(1)))
     word = ("confidence matches accuracy" if abs(conf - acc) < 0.005
@@ -85,18 +85,18 @@ def _clean(probs: np.ndarray, y: np.ndarray, seed: int) -> Finding:
         metrics={
             "ece": Metric(ece, ci, "fraction"),
             "ece_adaptive": Metric(ece_a, ci_a, "fraction"),
-            "mce": Metric(maximum_calibration_error(probs, y, n_bins=N_BINS), unit="fraction"),
-            "brier": Metric(brier_score(probs, y)),
-            "nll": Metric(negative_log_likelihood(probs, y), unit="nats"),
+            "mce": Metric(maximum_calibration_error(y, probs, n_bins=N_BINS), unit="fraction"),
+            "brier": Metric(brier_score(y, probs)),
+            "nll": Metric(negative_log_likelihood(y, probs), unit="nats"),
             "mean_confidence": Metric(conf, unit="fraction"),
             "accuracy": Metric(acc, unit="fraction"),
         },
         tags=CALIBRATION,
         detail=f"ECE: mean |accuracy - confidence| of the top-1 prediction over {N_BINS} "
         "equal-width bins (ece) or equal-mass bins (ece_adaptive), with percentile-bootstrap "
-        f"95% intervals ({N_BOOTSTRAP} resamples). MCE is the worst bin. On few points ECE is "
+        f"95% intervals ({N_BOOT} resamples). MCE is the worst bin. On few points ECE is "
         "biased upward. See calibration.temperature for the fix.",
-        evidence={"n": len(y), "n_bins": N_BINS, "n_bootstrap": N_BOOTSTRAP,
+        evidence={"n": len(y), "n_bins": N_BINS, "n_boot": N_BOOT,
                   "plots": [_reliability_plot("Reliability (clean)", probs, y, ece)]},
     )
 
@@ -129,8 +129,8 @@ def _temperature(scores: np.ndarray, inputs: Inputs, y: np.ndarray, ece_clean: f
     before = to_probabilities(scores[held], inputs)
     after = ts.transform(scores[held])
     yh = y[held]
-    ece_b = expected_calibration_error(before, yh, n_bins=N_BINS)
-    ece_a = expected_calibration_error(after, yh, n_bins=N_BINS)
+    ece_b = expected_calibration_error(yh, before, n_bins=N_BINS)
+    ece_a = expected_calibration_error(yh, after, n_bins=N_BINS)
     warn = ece_clean > ECE_WARN
     lead = (f"Calibration error {ece_clean:.3f} is above {ECE_WARN:g}. " if warn else "")
     return Finding(
@@ -141,10 +141,10 @@ def _temperature(scores: np.ndarray, inputs: Inputs, y: np.ndarray, ece_clean: f
             "temperature": Metric(t),
             "ece_before": Metric(ece_b, unit="fraction"),
             "ece_after": Metric(ece_a, unit="fraction"),
-            "nll_before": Metric(negative_log_likelihood(before, yh), unit="nats"),
-            "nll_after": Metric(negative_log_likelihood(after, yh), unit="nats"),
-            "brier_before": Metric(brier_score(before, yh)),
-            "brier_after": Metric(brier_score(after, yh)),
+            "nll_before": Metric(negative_log_likelihood(yh, before), unit="nats"),
+            "nll_after": Metric(negative_log_likelihood(yh, after), unit="nats"),
+            "brier_before": Metric(brier_score(yh, before)),
+            "brier_after": Metric(brier_score(yh, after)),
         },
         tags=CALIBRATION,
         detail=lead + f"Fix: divide the logits by T={t:.3g} before the softmax (for a model "
@@ -166,17 +166,17 @@ def _under_attack(ctx: CheckContext, probs: np.ndarray, y: np.ndarray) -> list[F
     attacks = {e: runs for e, runs in (ctx.results.get("attacks") or {}).items() if runs}
     if not attacks:
         return []
-    rows = [{"eps": 0.0, "attack": "none", "ece": expected_calibration_error(probs, y,
+    rows = [{"eps": 0.0, "attack": "none", "ece": expected_calibration_error(y, probs,
                                                                             n_bins=N_BINS),
-             "nll": negative_log_likelihood(probs, y),
+             "nll": negative_log_likelihood(y, probs),
              "accuracy": float(np.mean(probs.argmax(1) == y)),
              "mean_confidence": float(np.mean(probs.max(1)))}]
     for eps in sorted(attacks):
         name, res = min(attacks[eps], key=lambda nr: nr[1].robust_accuracy)
         p = to_probabilities(*class_scores(ctx.model, res.x_adv))
         rows.append({"eps": float(eps), "attack": name,
-                     "ece": expected_calibration_error(p, y, n_bins=N_BINS),
-                     "nll": negative_log_likelihood(p, y),
+                     "ece": expected_calibration_error(y, p, n_bins=N_BINS),
+                     "nll": negative_log_likelihood(y, p),
                      "accuracy": float(np.mean(p.argmax(1) == y)),
                      "mean_confidence": float(np.mean(p.max(1)))})
     metrics: dict[str, Metric] = {}

@@ -11,17 +11,14 @@ from trustbench import nist, plotspec
 from trustbench.attacks import Attack, AttackResult, get_attack, robustness_curve
 from trustbench.attacks.registry import attack_class
 from trustbench.checks.base import CheckContext
+from trustbench.domain import norm_label
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import median_or_nan, pack_bools, wilson_interval
 from trustbench.models.watched import OutOfTime
 
-__all__ = ["adversarial_robustness", "norm_label", "selected_attacks"]
+__all__ = ["adversarial_robustness", "selected_attacks"]
 
 log = logging.getLogger(__name__)
-
-
-def norm_label(norm: str) -> str:
-    return {"linf": "L∞", "l2": "L2"}.get(norm, norm)
 
 
 def _result_finding(name: str, res: AttackResult, x: torch.Tensor, units: str) -> Finding:

@@ -12,7 +12,7 @@ import torch
 
 from trustbench import plotspec
 from trustbench.checks.base import CheckContext
-from trustbench.findings import Finding, Metric
+from trustbench.findings import Finding, Metric, finite_or_none
 from trustbench.metrics import wilson_interval
 from trustbench.metrics.calibration import expected_calibration_error
 from trustbench.nist import Tags
@@ -31,11 +31,6 @@ WARN_DROP = 0.10
 #: Rows of each severe shifted set kept in ``ctx.results["shifted"]`` (the first ones).
 SHIFTED_KEEP = 2000
 _EXAMPLE_SEVERITY = 3
-
-
-def _num(v: float) -> float | None:
-    """JSON has no NaN: ``None`` stands for an undefined number in evidence."""
-    return float(v) if np.isfinite(v) else None
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
@@ -144,7 +139,7 @@ def _shift_finding(shift: Shift, rows: dict[str, list[Any]], clean: float,
         evidence={
             "shift": shift.name, "modality": shift.modality, "params": shift.get_params(),
             "severities": sev, "levels": [shift.levels[s - 1] for s in sev],
-            "accuracy": [_num(a) for a in acc], "ece": [_num(e) for e in rows["ece"]],
+            "accuracy": [finite_or_none(a) for a in acc], "ece": [finite_or_none(e) for e in rows["ece"]],
             "n": rows["n"],
             "mean_change": rows["change"], "resampled": shift.resamples,
             "clean_accuracy": clean,
@@ -178,7 +173,7 @@ def shift_robustness(ctx: CheckContext) -> list[Finding]:
     y = ctx.y.numpy()
     n_clean = len(y)
     clean = float(ctx.clean_correct.mean())
-    clean_ece = expected_calibration_error(ctx.probabilities(), y)
+    clean_ece = expected_calibration_error(y, ctx.probabilities())
     advance = ctx.progress(f"shifts ({len(shifts)} × {len(severities)} severities)",
                            len(shifts) * len(severities) * n_clean)
     table: dict[str, dict[str, list[Any]]] = {}
@@ -208,7 +203,7 @@ def shift_robustness(ctx: CheckContext) -> list[Finding]:
             rows["severity"].append(sev)
             rows["accuracy"].append(k / n if n else float("nan"))
             rows["ci"].append(wilson_interval(k, n))
-            rows["ece"].append(expected_calibration_error(probs, ys))
+            rows["ece"].append(expected_calibration_error(ys, probs))
             rows["n"].append(n)
             rows["change"].append(change)
             advance(n_clean)
@@ -298,10 +293,10 @@ def _summary(ctx: CheckContext, table: dict[str, dict[str, list[Any]]], severiti
         tags=SHIFT,
         detail=detail,
         evidence={"shifts": names, "severities": severities,
-                  "accuracy": [[_num(a) for a in row] for row in grid],
+                  "accuracy": [[finite_or_none(a) for a in row] for row in grid],
                   "worst_shift": worst, "warn_drop": WARN_DROP,
                   "baseline_shifts": list(compared),
-                  "ce": {nm: _num(c) for nm, (c, _) in compared.items()},
-                  "relative_ce": {nm: _num(r) for nm, (_, r) in compared.items()},
+                  "ce": {nm: finite_or_none(c) for nm, (c, _) in compared.items()},
+                  "relative_ce": {nm: finite_or_none(r) for nm, (_, r) in compared.items()},
                   "plots": plots},
     )

@@ -4,7 +4,6 @@ weakest slices of tabular data."""
 from __future__ import annotations
 
 import logging
-import math
 import re
 from typing import Any
 
@@ -14,7 +13,7 @@ import torch
 from trustbench import plotspec
 from trustbench.checks.base import CheckContext
 from trustbench.data.dataset import Dataset
-from trustbench.findings import Finding, Metric, Severity
+from trustbench.findings import Finding, Metric, Severity, finite_or_none
 from trustbench.metrics.calibration import expected_calibration_error
 from trustbench.metrics.groups import GroupMetrics, by_group
 from trustbench.metrics.slices import SliceReport, weakest_slices
@@ -39,11 +38,6 @@ GAP_MARGIN = 0.05
 #: Groups with fewer points are flagged and take no part in the worst group and the gap.
 MIN_SIZE = 20
 N_BOOT = 1000
-
-
-def _num(v: float) -> float | None:
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 def _robust_correct(ctx: CheckContext) -> dict[float, np.ndarray]:
@@ -79,14 +73,14 @@ def _group_evidence(gm: GroupMetrics, what: str) -> dict[str, Any]:
     for g, label in enumerate(gm.groups):
         row: dict[str, Any] = {what: label, "n": int(gm.n[g]), "too_small": bool(gm.too_small[g])}
         for name, m in gm.metrics.items():
-            row[name] = _num(m.values[g])
-            row[f"{name}_ci95"] = [_num(m.ci[g, 0]), _num(m.ci[g, 1])]
+            row[name] = finite_or_none(m.values[g])
+            row[f"{name}_ci95"] = [finite_or_none(m.ci[g, 0]), finite_or_none(m.ci[g, 1])]
         rows.append(row)
     worst = {name: {"worst": m.worst_group, "best": m.best_group}
              for name, m in gm.metrics.items()}
     plots = [plotspec.bars(f"{_metric_label(name).capitalize()} by {what}", gm.groups, m.values,
                            value_label=_metric_label(name), lo=m.ci[:, 0], hi=m.ci[:, 1],
-                           reference=_num(m.overall), reference_label="overall")
+                           reference=finite_or_none(m.overall), reference_label="overall")
              for name, m in gm.metrics.items()
              if name in ("accuracy", "ece") or name == _last_robust(gm)]
     return {"table": rows, "worst_and_best": worst, "min_size": gm.min_size,
@@ -111,7 +105,7 @@ def _group_finding(ctx: CheckContext, ds: Dataset, groups: np.ndarray,
                    per_point: dict[str, np.ndarray]) -> Finding:
     group_name = str(getattr(ds, "group_name", None) or "group")
     probs = ctx.probabilities()
-    gm = by_group(per_point | {"ece": lambda y, p: expected_calibration_error(p, y)},
+    gm = by_group(per_point | {"ece": expected_calibration_error},
                   ctx.y.numpy(), probs, groups, lower_is_better=("ece",), n_boot=N_BOOT,
                   min_size=MIN_SIZE, seed=ctx.config.seed)
     ctx.results["subgroups"] = gm
@@ -172,9 +166,9 @@ def _class_finding(ctx: CheckContext, per_point: dict[str, np.ndarray]) -> Findi
 def _slice_dict(s: Any) -> dict[str, Any]:
     return {"rule": s.rule, "conditions": [[f, op, [str(x) for x in v] if op == "in" else v]
                                            for f, op, v in s.conditions],
-            "n": s.n, "accuracy": _num(s.accuracy), "ci95": [_num(c) for c in s.ci],
-            "gap": _num(s.gap), "p_value": _num(s.p_value), "significant": s.significant,
-            "n_discover": s.n_discover, "accuracy_discover": _num(s.accuracy_discover)}
+            "n": s.n, "accuracy": finite_or_none(s.accuracy), "ci95": [finite_or_none(c) for c in s.ci],
+            "gap": finite_or_none(s.gap), "p_value": finite_or_none(s.p_value), "significant": s.significant,
+            "n_discover": s.n_discover, "accuracy_discover": finite_or_none(s.accuracy_discover)}
 
 
 def _slice_finding(ctx: CheckContext, ds: Dataset, correct: np.ndarray) -> Finding:
@@ -199,7 +193,7 @@ def _slice_finding(ctx: CheckContext, ds: Dataset, correct: np.ndarray) -> Findi
                            [s.rule for s in rep.leaves], [s.accuracy for s in rep.leaves],
                            value_label="accuracy", lo=[s.ci[0] for s in rep.leaves],
                            hi=[s.ci[1] for s in rep.leaves],
-                           reference=_num(rep.overall_accuracy),
+                           reference=finite_or_none(rep.overall_accuracy),
                            reference_label="overall (held-out)")] if rep.leaves else []
     return Finding(
         id="slices.weakest", title=title, severity="warn" if bad else "info", metrics=metrics,

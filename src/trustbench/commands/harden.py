@@ -4,43 +4,19 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from trustbench._files import OutputFolder
 from trustbench.commands._console import console, err_console, json_object, keep_on_interrupt, names
+from trustbench.commands._progress import bar_factory, progress_bars
 from trustbench.errors import InputError
 
 __all__ = ["compress", "harden"]
-
-
-
-
-@contextmanager
-def _bars(quiet: bool) -> Iterator[Progress | None]:
-    if quiet or not err_console.is_terminal:
-        yield None
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
-        yield bar
-
-
-def _scan_progress(bar: Progress | None) -> Callable[[str, int], Callable[[int], None]] | None:
-    if bar is None:
-        return None
-
-    def factory(description: str, total: int) -> Callable[[int], None]:
-        task = bar.add_task(description, total=total)
-        return lambda k: bar.advance(task, k)
-
-    return factory
 
 
 def _html_writer(html: bool) -> Callable[[Any, Path], Path] | None:
@@ -124,7 +100,7 @@ def harden(
     if not quiet:
         err_console.print(f"{method} on {train.name} ({len(train)} rows; {split_note}), "
                           f"{norm} eps={eps:g}, up to {epochs} epochs -> {out}")
-    with _bars(quiet) as bar:
+    with progress_bars(quiet, err_console) as bar:
         task = bar.add_task("training", total=epochs) if bar is not None else None
 
         def on_epoch(r: EpochRecord) -> None:
@@ -144,7 +120,7 @@ def harden(
                                     data_spec=test_data or data, scan_before=before,
                                     write_report=_html_writer(html),
                                     resume=resume, progress=on_epoch,
-                                    scan_progress=_scan_progress(bar))
+                                    scan_progress=bar_factory(bar))
     from trustbench.harden.run import headline_metrics
 
     table = Table(title=f"{method}: best epoch {outcome.result.best_epoch} of "

@@ -20,6 +20,7 @@ import numpy as np
 
 from trustbench import catalogue
 from trustbench.errors import InputError
+from trustbench.findings import finite_or_none
 from trustbench.gate.catalogue import GATE
 from trustbench.metrics import unpack_bools
 from trustbench.scorecard import Scorecard
@@ -90,14 +91,11 @@ class MetricDelta:
         return f"{self.finding_id}:{self.metric}"
 
     def to_dict(self) -> dict[str, Any]:
-        def num(v: float | None) -> float | None:
-            return None if v is None or not math.isfinite(v) else float(v)
-
         return {"finding": self.finding_id, "metric": self.metric, "unit": self.unit,
-                "baseline": num(self.baseline), "current": num(self.current),
-                "delta": num(self.delta),
-                "ci95": None if self.ci is None else [num(self.ci[0]), num(self.ci[1])],
-                "method": self.method, "p_value": num(self.p_value)}
+                "baseline": finite_or_none(self.baseline), "current": finite_or_none(self.current),
+                "delta": finite_or_none(self.delta),
+                "ci95": None if self.ci is None else [finite_or_none(self.ci[0]), finite_or_none(self.ci[1])],
+                "method": self.method, "p_value": finite_or_none(self.p_value)}
 
 
 @dataclass

@@ -183,7 +183,7 @@ def compress_report(
                "latency_ms_batch64": 1e3 * latency_per_example(v.model, x_raw, batch_size=64,
                                                                repeats=max(3, repeats // 4)),
                "clean_accuracy": clean, "robust_accuracy": robust,
-               "ece": expected_calibration_error(probs, y.numpy())}
+               "ece": expected_calibration_error(y.numpy(), probs)}
         metrics = {
             "size_bytes": Metric(row["size_bytes"], unit="bytes"),
             "latency_ms_batch1": Metric(row["latency_ms_batch1"], unit="ms per example"),

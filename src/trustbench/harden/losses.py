@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trustbench._compat import renamed_kwargs
 from trustbench.attacks.pgd import random_start
 from trustbench.domain import Norm
 from trustbench.harden._common import (
@@ -55,6 +56,7 @@ __all__ = ["fast_at_loss", "pgd_at_loss", "trades_loss"]
 DEFAULT_DOMAIN: tuple[float, float] = (0.0, 1.0)
 
 
+@renamed_kwargs(random_init="random_start")
 def pgd_at_loss(
     model: nn.Module | TorchModel,
     x: torch.Tensor,
@@ -65,7 +67,7 @@ def pgd_at_loss(
     steps: int = 10,
     norm: Norm = "linf",
     domain: DomainLike = DEFAULT_DOMAIN,
-    random_init: bool = True,
+    random_start: bool = True,
     seed: int | None = None,
     generator: torch.Generator | None = None,
     reduction: str = "mean",
@@ -89,8 +91,10 @@ def pgd_at_loss(
         ``"linf"`` or ``"l2"``.
     domain
         Valid inputs (see the module docstring); ``(0.0, 1.0)`` by default.
-    random_init
-        Start the inner PGD at a uniform random point of the eps-ball.
+    random_start
+        Start the inner PGD at a uniform random point of the eps-ball, as
+        :class:`~trustbench.attacks.PGD` does. Formerly ``random_init``: the old keyword
+        still works, with a :class:`DeprecationWarning`.
     seed, generator
         Randomness of the random start.
     reduction
@@ -107,7 +111,7 @@ def pgd_at_loss(
     dom = as_domain(domain)
     gen = make_generator(seed, generator)
     step = 2.5 * eps / steps if step_size is None else float(step_size)
-    start = _uniform_start(x, norm=norm, eps=eps, generator=gen) if random_init else x
+    start = _uniform_start(x, norm=norm, eps=eps, generator=gen) if random_start else x
     x_adv = inner_maximize(module, forward, x, start,
                            lambda logits: F.cross_entropy(logits, y, reduction="sum"),
                            eps=eps, norm=norm, step_size=step, steps=steps, domain=dom)

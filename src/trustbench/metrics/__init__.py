@@ -1,4 +1,4 @@
-"""Metrics: plain functions of arrays (``f(y_true, y_pred)`` or ``f(scores, y_true)``)."""
+"""Metrics: plain functions of arrays, truth first: ``f(y_true, y_pred)`` or ``f(y_true, scores)``."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ class TemperatureScaling:
             raise InputError(f"inputs must be 'probabilities' or 'logits', got {self.inputs!r}")
         scores = np.asarray(scores, dtype=np.float64)
         if y_true is not None:
-            scores, _ = _check(scores, y_true)
+            _, scores = _check(y_true, scores)
         elif scores.ndim != 2:
             raise InputError(f"scores must be (n_samples, n_classes), got shape {scores.shape}")
         if not np.isfinite(scores).all():

@@ -13,13 +13,13 @@ from typing import Any
 
 from trustbench import catalogue
 from trustbench._files import write_text_atomic  # noqa: F401  (re-exported for the renderers)
+from trustbench.domain import norm_label
 from trustbench.findings import Finding, Metric
 from trustbench.scorecard import Scorecard
 
 #: Where findings of no catalogue's section go (sections come from :mod:`trustbench.catalogue`).
 OTHER = ("other", "Other findings")
 
-_NORMS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
 _SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
 
 
@@ -39,10 +39,6 @@ def group_findings(card: Scorecard) -> list[tuple[str, str, list[Finding]]]:
 
 def worst_severity(findings: list[Finding]) -> str:
     return max((f.severity for f in findings), key=_SEVERITY_RANK.__getitem__, default="info")
-
-
-def norm_label(norm: object) -> str:
-    return _NORMS.get(str(norm), str(norm))
 
 
 def is_nan(v: float | None) -> bool:

@@ -8,9 +8,10 @@ import json
 from typing import Any
 
 from trustbench import plotspec
+from trustbench.domain import norm_label
 from trustbench.findings import Finding, Metric
 from trustbench.nist import CHARACTERISTICS
-from trustbench.report._common import fmt_ci, fmt_value, jsonable, norm_label
+from trustbench.report._common import fmt_ci, fmt_value, jsonable
 
 MAX_LIST, MAX_STR, MAX_JSON = 20, 300, 6000
 

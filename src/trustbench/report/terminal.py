@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from trustbench import catalogue
+from trustbench.domain import norm_label
 from trustbench.report._common import key_metrics
 from trustbench.scorecard import Scorecard
 
@@ -64,7 +65,7 @@ def render_terminal(card: Scorecard, console: Console) -> None:
     rob = [f for f in card.findings if role[f.id] == "table"]
     if rob:
         eps_values = sorted({f.evidence["eps"] for f in rob})
-        norm = "L∞" if cfg.get("norm") == "linf" else "L2"
+        norm = norm_label("linf" if cfg.get("norm") == "linf" else "l2")
         table = Table(title=f"Robust accuracy, {norm} ({cfg.get('eps_units', 'raw')} units), "
                       "95% CI", title_justify="left")
         table.add_column("attack", no_wrap=True)
