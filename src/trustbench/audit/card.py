@@ -20,7 +20,7 @@ from typing import Any
 from trustbench._files import write_text_atomic
 from trustbench.scorecard import Scorecard
 
-__all__ = ["TODO", "dataset_card", "render_card", "write_card"]
+__all__ = ["TODO", "card_texts", "dataset_card", "render_card", "write_card"]
 
 TODO = "> TODO (dataset owner): "
 
@@ -169,11 +169,17 @@ def _md(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def card_texts(card: Scorecard) -> tuple[str, str]:
+    """The dataset card of an audit scorecard as ``(markdown, json)`` text."""
+    d = dataset_card(card)
+    return render_card(d), json.dumps(d, indent=2, default=str) + "\n"
+
+
 def write_card(card: Scorecard, path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """Write ``path`` (Markdown) and the same name with ``.json``; returns both paths."""
-    d = dataset_card(card)
+    md_text, json_text = card_texts(card)
     md = Path(path)
     js = md.with_suffix(".json")
-    write_text_atomic(render_card(d), md, prefix="card")
-    write_text_atomic(json.dumps(d, indent=2, default=str) + "\n", js, prefix="card")
+    write_text_atomic(md_text, md, prefix="card")
+    write_text_atomic(json_text, js, prefix="card")
     return md, js

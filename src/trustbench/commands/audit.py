@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -72,6 +71,8 @@ def audit(
     quality, representation and, with --model, fairness. Writes OUT/scorecard.json,
     OUT/report.html and a dataset card."""
     from trustbench._files import OutputFolder
+    from trustbench.audit import audit as run_audit
+    from trustbench.audit.card import card_texts
     from trustbench.errors import InputError
 
     if max_rows < 100:
@@ -85,54 +86,37 @@ def audit(
                          fix="give the card another name, e.g. OUT/card.md")
     with OutputFolder(out, owned=owned) as folder:
         keep_on_interrupt(f"nothing of this audit was written; {out} is as it was")
-        _audit_into(folder, card_path, card_inside, data=data, test=test, target=target,
-                    group=group, id_column=id_column, time_column=time_column, model=model,
-                    trust_pickle=trust_pickle, expect=expect, schema=schema,
-                    embeddings=embeddings, pred_probs=pred_probs, label_model=label_model,
-                    checks=checks, max_rows=max_rows, seed=seed, strict=strict, quiet=quiet)
+        loaded: Any = None
+        if model is not None:
+            from trustbench.models.loading import load_model
 
-
-def _audit_into(folder: Any, card_path: Path, card_inside: bool, *, data: str, test: str | None,
-                target: str | None, group: list[str] | None, id_column: str | None,
-                time_column: str | None, model: str | None, trust_pickle: bool,
-                expect: list[str] | None, schema: Path | None, embeddings: Path | None,
-                pred_probs: Path | None, label_model: str, checks: str | None, max_rows: int,
-                seed: int, strict: bool, quiet: bool) -> None:
-    from trustbench.audit import audit as run_audit
-    from trustbench.audit import dataset_card, render_card
-
-    loaded: Any = None
-    if model is not None:
-        from trustbench.models.loading import load_model
-
-        loaded = load_model(model, trust_pickle=trust_pickle)
-    names = None if checks is None else [c.strip() for c in checks.split(",") if c.strip()]
-    with _progress(quiet) as factory:
-        result = run_audit(data, test, target=target, groups=group or [], id_column=id_column,
-                           time_column=time_column, model=loaded, pred_probs=pred_probs,
-                           embeddings=embeddings, expect=expect, schema=schema, checks=names,
-                           label_model=label_model, max_rows=max_rows, seed=seed,
-                           progress=factory)
-    writers: dict[str, Any] = {"scorecard.json": result.to_json}
-    try:
-        from trustbench.report import write_html
-    except ImportError:  # the HTML renderer is optional here
-        write_html = None
-    if write_html is not None:
-        writers["report.html"] = functools.partial(write_html, result)
-    card_d = dataset_card(result)
-    card_md, card_json = render_card(card_d), json.dumps(card_d, indent=2, default=str) + "\n"
-    if card_inside:
-        writers[card_path.name] = functools.partial(write_text_atomic, card_md)
-        writers[card_path.with_suffix(".json").name] = functools.partial(write_text_atomic,
-                                                                         card_json)
-    try:
-        written = folder.commit(writers, rescue="scorecard.json")
-    finally:
-        _summary(result)
-    if not card_inside:  # a card elsewhere: written after the folder, each file atomically
-        written += [write_text_atomic(card_md, card_path),
-                    write_text_atomic(card_json, card_path.with_suffix(".json"))]
+            loaded = load_model(model, trust_pickle=trust_pickle)
+        names = None if checks is None else [c.strip() for c in checks.split(",") if c.strip()]
+        with _progress(quiet) as factory:
+            result = run_audit(data, test, target=target, groups=group or [], id_column=id_column,
+                               time_column=time_column, model=loaded, pred_probs=pred_probs,
+                               embeddings=embeddings, expect=expect, schema=schema, checks=names,
+                               label_model=label_model, max_rows=max_rows, seed=seed,
+                               progress=factory)
+        writers: dict[str, Any] = {"scorecard.json": result.to_json}
+        try:
+            from trustbench.report import write_html
+        except ImportError:  # the HTML renderer is optional here
+            write_html = None
+        if write_html is not None:
+            writers["report.html"] = functools.partial(write_html, result)
+        card_md, card_json = card_texts(result)
+        if card_inside:
+            writers[card_path.name] = functools.partial(write_text_atomic, card_md)
+            writers[card_path.with_suffix(".json").name] = functools.partial(write_text_atomic,
+                                                                             card_json)
+        try:
+            written = folder.commit(writers, rescue="scorecard.json")
+        finally:
+            _summary(result)
+        if not card_inside:  # a card elsewhere: written after the folder, each file atomically
+            written += [write_text_atomic(card_md, card_path),
+                        write_text_atomic(card_json, card_path.with_suffix(".json"))]
     if write_html is None:
         console.print("[dim]report.html skipped: this install has no HTML renderer[/dim]")
     console.print(Text("Written: " + ", ".join(str(p) for p in written)))
