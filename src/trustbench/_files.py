@@ -33,7 +33,8 @@ Writer = Callable[[Path], Path]
 def write_text_atomic(text: str, path: str | os.PathLike[str], *, prefix: str = "tmp") -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename:
     a crash never leaves a truncated file, and an older file stays until the new one is
-    complete. The file is world-readable (0644): results are meant to be shared."""
+    complete. The file is world-readable (0644): results are meant to be shared.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{prefix}-", suffix=path.suffix)
@@ -51,7 +52,8 @@ def write_text_atomic(text: str, path: str | os.PathLike[str], *, prefix: str = 
 def rescue_folder() -> Path:
     """A fresh folder for results that could not be written where they were asked to go:
     under ``$TRUSTBENCH_CACHE`` (default ``~/.cache/trustbench``), else the system's
-    temporary folder."""
+    temporary folder.
+    """
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
     roots = [Path(os.environ.get("TRUSTBENCH_CACHE") or Path.home() / ".cache" / "trustbench"),
              Path(tempfile.gettempdir())]

@@ -1,4 +1,5 @@
 """The package version, in a module of its own so that any module can import it without
-importing the whole package first."""
+importing the whole package first.
+"""
 
 __version__ = "0.1.0"

@@ -46,7 +46,8 @@ class _Refused(yaml.MarkedYAMLError):
 
 class _ConfigLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 core scalars, no anchors/aliases/merge keys, no duplicate
-    keys and bounded nesting."""
+    keys and bounded nesting.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)

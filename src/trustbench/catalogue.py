@@ -52,7 +52,8 @@ class Section:
     """A report section: findings whose id starts with one of ``prefixes``, in page order
     ``order``; ``view`` names a special layout of the renderers (``"attack_curves"``: the
     robustness curves and table) and ``reference`` a ``(finding id, metric)`` drawn as a
-    reference line in that layout."""
+    reference line in that layout.
+    """
 
     anchor: str
     title: str
@@ -93,7 +94,8 @@ class Headline:
 @dataclass(frozen=True)
 class Alias:
     """A ``--fail-on`` metric name: ``name`` stands for ``key`` (``FINDING_ID:METRIC``; the
-    id may end in ``*``), which improves in direction ``better``."""
+    id may end in ``*``), which improves in direction ``better``.
+    """
 
     name: str
     key: str
@@ -104,7 +106,8 @@ class Alias:
 class AliasPattern:
     """A family of ``--fail-on`` aliases: names starting with ``prefix`` must match
     ``regex``; its named groups fill the ``key`` template (groups in ``numbers`` are read as
-    floats, missing groups take ``defaults``). ``forms`` and ``fix`` are shown in errors."""
+    floats, missing groups take ``defaults``). ``forms`` and ``fix`` are shown in errors.
+    """
 
     prefix: str
     regex: str
@@ -218,7 +221,8 @@ def in_gate_figure(finding_id: str, metric: str) -> bool:
 
 def in_comparison_summary(finding_id: str, metric: str, *, better: str) -> bool:
     """Whether ``trustbench compare`` shows this metric (which improves in direction
-    ``better``, ``""`` when unknown) without ``--all``."""
+    ``better``, ``""`` when unknown) without ``--all``.
+    """
     return any(matches(fp, finding_id) and (bool(better) if mp == "*" else matches(mp, metric))
                for c in catalogues() for fp, mp in c.comparison_summary)
 
@@ -248,7 +252,8 @@ def terminal_role(finding_id: str) -> str:
 
 def direction(metric: str) -> str:
     """``"higher"`` or ``"lower"`` when a catalogue declares the metric's direction (as a
-    headline or an alias; ``accuracy@3`` is an ``accuracy``), else ``""``."""
+    headline or an alias; ``accuracy@3`` is an ``accuracy``), else ``""``.
+    """
     name = metric.split("@")[0]
     for c in catalogues():
         for h in c.headlines:

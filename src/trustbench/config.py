@@ -73,7 +73,8 @@ def _scalar(value: object) -> bool | int | float | str | None:
 
 def _json_like(value: object, where: str = "", depth: int = 0) -> JsonValue:
     """Check a JSON-like value (null, booleans, finite numbers, strings, lists, mappings with
-    string keys) nested at most MAX_ARCH_KWARGS_DEPTH levels; return it unchanged."""
+    string keys) nested at most MAX_ARCH_KWARGS_DEPTH levels; return it unchanged.
+    """
     at = f" at {where}" if where else ""
     if value is None or isinstance(value, bool | int | str):
         return value

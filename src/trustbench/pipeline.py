@@ -80,7 +80,8 @@ def load_inputs(*, baseline: Scorecard | PathLike | None = None,
     read ``baseline`` and ``audit`` (Scorecards or scorecard.json paths) and refuse a rule
     that compares against a baseline when there is none. :func:`run_scan` calls it first;
     the CLI calls it before it even opens the output folder. Returns
-    ``(baseline, audit, rules)`` as Scorecards and parsed rules."""
+    ``(baseline, audit, rules)`` as Scorecards and parsed rules.
+    """
     from trustbench.gate import Rule, parse_rule
 
     parsed = [r if isinstance(r, Rule) else parse_rule(r) for r in rules]
@@ -149,7 +150,8 @@ def open_output(out: PathLike, *, protect: Iterable[PathLike | None] = (),
     is created if needed, checked writable and locked against a second run, and refused
     when a scan would write over a file in ``protect`` (its baseline or audit scorecard).
     Work that fails before :func:`write_reports` leaves it as it was. See
-    :class:`trustbench._files.OutputFolder`."""
+    :class:`trustbench._files.OutputFolder`.
+    """
     return OutputFolder(out, owned=SCAN_FILES, option=option, protect=protect)
 
 

@@ -54,7 +54,8 @@ class CostEstimate:
 
 def _robust_fractions(ctx: Any, n: int = 100) -> list[float]:
     """Fraction of clean-correct points that a quick PGD-10 leaves robust at each eps, on a
-    seeded sample: an optimistic guess of how many points the real attacks must work on."""
+    seeded sample: an optimistic guess of how many points the real attacks must work on.
+    """
     from trustbench.attacks import PGD, robustness_curve
 
     idx = torch.nonzero(ctx.clean_pred == ctx.y).flatten()

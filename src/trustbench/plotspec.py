@@ -32,7 +32,8 @@ def _floats(values: Sequence[float] | np.ndarray) -> list[float | None]:
 def lines(title: str, series: Sequence[dict[str, Any]], *, x_label: str, y_label: str,
           y_range: tuple[float, float] | None = None) -> dict[str, Any]:
     """Line plot. Each series: ``{"label", "x", "y"}`` and optionally ``"lo"``/``"hi"``
-    (a confidence band)."""
+    (a confidence band).
+    """
     out = []
     for s in series:
         d = {"label": str(s["label"]), "x": _floats(s["x"]), "y": _floats(s["y"])}
@@ -83,7 +84,8 @@ def reliability(title: str, *, bin_edges: Sequence[float], bin_confidence: Seque
 
 def images(title: str, pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Image pairs: each ``{"label", "clean", "perturbed"}`` with arrays (H, W) or (C, H, W)
-    scaled to [0, 1]. Keep them few and small: they are stored in the scorecard."""
+    scaled to [0, 1]. Keep them few and small: they are stored in the scorecard.
+    """
     out = []
     for p in pairs:
         out.append({"label": str(p["label"]),

@@ -162,7 +162,8 @@ class Scorecard:
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "scorecard") -> Scorecard:
         """Read a scorecard; every field is checked for its type first, so a malformed file
-        is an InputError naming the field, never an error from deep inside a reader."""
+        is an InputError naming the field, never an error from deep inside a reader.
+        """
         if not isinstance(d, dict):
             raise InputError(f"{source}: a scorecard is a JSON object, got {_kind(d)}",
                              fix="pass a scorecard.json written by trustbench")
@@ -262,7 +263,8 @@ def _check_metric(m: Any, source: str, where: str) -> None:
 
 def _finite(o: Any, where: str, found: list[str]) -> Any:
     """``o`` with every NaN/inf float (Python, numpy scalar or array) replaced by ``None``;
-    the dotted path of each one is appended to ``found``."""
+    the dotted path of each one is appended to ``found``.
+    """
     import numpy as np
 
     if isinstance(o, np.ndarray):

@@ -73,7 +73,8 @@ def available_cpus() -> int:
 
 def configure_threads(threads: int | None = None) -> int:
     """Set torch's intra-op threads: ``threads`` if given, else torch's default capped at
-    :func:`available_cpus`. Returns the number in use."""
+    :func:`available_cpus`. Returns the number in use.
+    """
     if threads is not None:
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
@@ -102,7 +103,8 @@ UNCOUNTED_ACTIVATION_FACTOR = 256
 
 def _activation_bytes(model: Model, x: torch.Tensor) -> int:
     """Bytes of module outputs per example in one forward pass: counted with forward hooks
-    on torch modules, else :data:`UNCOUNTED_ACTIVATION_FACTOR` times the input's size."""
+    on torch modules, else :data:`UNCOUNTED_ACTIVATION_FACTOR` times the input's size.
+    """
     guess = max(int(x[0].numel() * x.element_size() * UNCOUNTED_ACTIVATION_FACTOR), 1)
     module = getattr(model, "module", None)
     if not isinstance(module, torch.nn.Module) or isinstance(module, torch.jit.ScriptModule):
@@ -130,7 +132,8 @@ def pass_seconds(model: Model, x: torch.Tensor, y: torch.Tensor, *, gradient: bo
                  reps: int = 3) -> float:
     """Median seconds of one pass over ``x``, after a warm-up (allocator, kernel choice):
     forward+backward with respect to the input if ``gradient`` (what an attack step costs),
-    else a no-gradient forward pass (what a query costs)."""
+    else a no-gradient forward pass (what a query costs).
+    """
 
     def one_pass() -> None:
         if not gradient:

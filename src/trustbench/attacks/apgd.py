@@ -46,7 +46,8 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def targeted_dlr_loss(logits: torch.Tensor, y: torch.Tensor,
                       target: torch.Tensor) -> torch.Tensor:
     """(N,) Targeted DLR, eq. (4): ``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)``. Needs 4
-    classes."""
+    classes.
+    """
     if logits.shape[1] < 4:
         raise _too_few_classes("apgd-t", "the targeted DLR loss", 4, logits.shape[1])
     top = logits.topk(4, dim=1).values  # (N, 4) descending
@@ -85,13 +86,15 @@ def checkpoints(steps: int) -> list[int]:
 
 def _feasible(d: torch.Tensor, ctx: AttackContext) -> torch.Tensor:
     """Zero the directions of immutable features, so L2 normalisation spends the whole
-    budget on features that may change."""
+    budget on features that may change.
+    """
     return d if ctx.domain.mutable is None else d * ctx.domain.mutable.to(d.dtype)
 
 
 def _unit(d: torch.Tensor, norm: Norm) -> torch.Tensor:
     """Scale each row of ``d`` (N, ...) to norm 1 (max-abs 1 for L∞), as the reference's
-    ``normalize``."""
+    ``normalize``.
+    """
     flat = d.flatten(1)
     size = flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)  # (N,)
     return d / (size.view((-1,) + (1,) * (d.ndim - 1)) + 1e-12)
@@ -228,7 +231,8 @@ class _APGDBase(Attack):
     def _runs(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
               targets: list[torch.Tensor | None]) -> torch.Tensor:
         """One :func:`apgd_run` per entry of ``targets`` ((N,) target classes or ``None``),
-        each on the points that the earlier runs left robust."""
+        each on the points that the earlier runs left robust.
+        """
         out = x.clone()
         ids = ctx.point_ids(len(x))
         robust = torch.ones(len(x), dtype=torch.bool)

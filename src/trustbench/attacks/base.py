@@ -86,7 +86,8 @@ class AttackResult:
     @property
     def attack_work(self) -> int | None:
         """Examples ``perturb`` evaluated (queries plus gradient evaluations); ``None``: not
-        counted."""
+        counted.
+        """
         if self.attack_queries is None or self.attack_grad_evals is None:
             return None
         return self.attack_queries + self.attack_grad_evals
@@ -138,7 +139,8 @@ class AttackContext:
 
     def point_ids(self, n: int) -> torch.Tensor:
         """(n,) stream ids of the ``n`` points passed to ``perturb`` (0..n-1 when it is
-        called directly, outside :meth:`Attack.run`)."""
+        called directly, outside :meth:`Attack.run`).
+        """
         if self.ids is None:
             return torch.arange(n)
         if len(self.ids) != n:
@@ -149,7 +151,8 @@ class AttackContext:
     @contextmanager
     def narrow(self, idx: torch.Tensor) -> Iterator[None]:
         """Within the block, ``perturb`` calls see only the points ``idx`` of the current
-        batch (ensembles and restarts that attack survivors use this)."""
+        batch (ensembles and restarts that attack survivors use this).
+        """
         old = self.ids
         self.ids = idx.clone() if old is None else old[idx]
         try:

@@ -36,7 +36,8 @@ def random_start(x: torch.Tensor, *, norm: Norm, eps: float,
 def stream_start(x: torch.Tensor, ids: torch.Tensor, *, norm: Norm, eps: float,
                  streams: PointStreams, tag: str, counter: int) -> torch.Tensor:
     """:func:`random_start` drawn from each point's own stream (``ids``), so a point's start
-    is the same in any batch. ``tag`` and ``counter`` label the draw (e.g. the restart)."""
+    is the same in any batch. ``tag`` and ``counter`` label the draw (e.g. the restart).
+    """
     shape = tuple(x.shape[1:])
     if norm == "linf":
         return x + eps * (2 * streams.uniform(ids, shape, tag, counter, dtype=x.dtype) - 1)

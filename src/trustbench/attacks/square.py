@@ -29,7 +29,8 @@ _BLOCK = 32  # iterations whose random numbers are drawn in one go
 def p_selection(p_init: float, it: int, n_queries: int, *, rescale: bool = True) -> float:
     """The reference's piecewise-constant schedule of ``p`` (the fraction of the input a
     square covers), halved at iterations 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000
-    of a 10,000-query run; with ``rescale`` those iterations scale to ``n_queries``."""
+    of a 10,000-query run; with ``rescale`` those iterations scale to ``n_queries``.
+    """
     if rescale:
         it = int(it / n_queries * 10000)
     for k, bound in enumerate((10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)):
@@ -40,7 +41,8 @@ def p_selection(p_init: float, it: int, n_queries: int, *, rescale: bool = True)
 
 def _as_image(x: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) view of any input: (N, F) -> (N, 1, 1, F), a strip of features;
-    (N, H, W) -> (N, 1, H, W); (N, C, ..., H, W) -> channels and leading axes merged."""
+    (N, H, W) -> (N, 1, H, W); (N, C, ..., H, W) -> channels and leading axes merged.
+    """
     n = len(x)
     if x.ndim == 2:
         return x.reshape(n, 1, 1, -1)
@@ -51,7 +53,8 @@ def _as_image(x: torch.Tensor) -> torch.Tensor:
 
 def _window(p: float, h: int, w: int, *, smallest: int, odd: bool) -> tuple[int, int]:
     """Window shape covering a fraction ``p`` of an h x w image: a square of side
-    ``round(sqrt(p h w))``, or on a strip (h or w is 1) a segment of ``round(p (h w))``."""
+    ``round(sqrt(p h w))``, or on a strip (h or w is 1) a segment of ``round(p (h w))``.
+    """
     strip = h == 1 or w == 1
     s = round(p * h * w) if strip else round(math.sqrt(p * h * w))
     s = max(s, smallest)
@@ -67,7 +70,8 @@ def _window(p: float, h: int, w: int, *, smallest: int, odd: bool) -> tuple[int,
 def _bump(a: int, b: int) -> torch.Tensor:
     """(a, b) unit-norm pseudo-Gaussian: nested centred rectangles, the k-th adding
     ``1/(k+1)^2`` (the reference's ``eta_rectangles``, in closed form). Cached: never
-    modify the result in place."""
+    modify the result in place.
+    """
     di = (torch.arange(a) - a // 2).abs()
     dj = (torch.arange(b) - b // 2).abs()
     depth = torch.maximum(di[:, None], dj[None, :])  # (a, b) rectangle index of each cell
@@ -81,7 +85,8 @@ def _bump(a: int, b: int) -> torch.Tensor:
 def _eta(sh: int, sw: int, transpose: bool) -> torch.Tensor:
     """(sh, sw) unit-norm L2 update: a positive bump on one half, a negative on the other
     (the reference's ``meta_pseudo_gaussian_pert``; transposed if asked and square).
-    Cached: never modify the result in place."""
+    Cached: never modify the result in place.
+    """
     if sh == 1 or sw == 1:
         n = sh * sw
         d = torch.cat([_bump(1, n // 2), -_bump(1, n - n // 2)], dim=1).reshape(sh, sw)
@@ -96,7 +101,8 @@ def _eta(sh: int, sw: int, transpose: bool) -> torch.Tensor:
 def _spans(length: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """For every start v of a span of ``size`` cells in ``length``: the (V, length) bool
     membership table and the (V, length) offset of each cell from v, clamped into the span.
-    Cached: never modify the results in place."""
+    Cached: never modify the results in place.
+    """
     offset = torch.arange(length)[None, :] - torch.arange(length - size + 1)[:, None]
     return (offset >= 0) & (offset < size), offset.clamp(0, size - 1)
 
@@ -104,7 +110,8 @@ def _spans(length: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
 def _mask_at(vh: torch.Tensor, vw: torch.Tensor, h: int, w: int, sh: int,
              sw: int) -> torch.Tensor:
     """(n, 1, h, w) bool masks of windows of shape (sh, sw) with top-left corners (vh, vw)
-    ((n,) each)."""
+    ((n,) each).
+    """
     return _spans(h, sh)[0][vh][:, None, :, None] & _spans(w, sw)[0][vw][:, None, None, :]
 
 
@@ -115,7 +122,8 @@ def _to_signs(bits: torch.Tensor) -> torch.Tensor:
 
 def _l2_init(ids: torch.Tensor, c: int, h: int, w: int, streams: PointStreams) -> torch.Tensor:
     """(n, c, h, w) reference L2 start: a grid of bumps of side ``min(h, w) // 5`` (segments
-    of a fifth of the length on a strip), each with a random sign per image and channel."""
+    of a fifth of the length on a strip), each with a random sign per image and channel.
+    """
     n = len(ids)
     strip = h == 1 or w == 1
     s = max((h * w if strip else min(h, w)) // 5, 1)
@@ -282,7 +290,8 @@ class Square(Attack):
                  r: torch.Tensor, transpose: bool) -> torch.Tensor:
         """The reference's L2 proposal: a fresh bump plus the old content of window 1, with
         the norm of windows 1 and 2 and the unused budget; window 2 is emptied. ``r`` holds
-        (m, 4 + c) random integers: two window corners, then a sign per channel."""
+        (m, 4 + c) random integers: two window corners, then a sign per channel.
+        """
         _, c, h, w = delta.shape
         sh, sw = _window(p, h, w, smallest=3, odd=True)
         v1h, v1w = r[:, 0] % (h - sh + 1), r[:, 1] % (w - sw + 1)  # window 1's corners

@@ -121,5 +121,6 @@ class PointStreams:
 
     def shared_uniform(self, tag: str, *counters: int) -> float:
         """One uniform number for the whole batch (a choice made once per iteration), which
-        does not depend on the batch either."""
+        does not depend on the batch either.
+        """
         return (_mix_int(self.seed ^ _label("shared:" + tag, counters)) >> 8) / (1 << 24)

@@ -104,7 +104,8 @@ class AuditContext:
 
     def rows(self, positions: np.ndarray, *, limit: int = MAX_EVIDENCE_ROWS) -> dict[str, Any]:
         """Evidence for a set of positions: row numbers within each file (0-based, header
-        not counted), capped at ``limit`` per split, with the full counts."""
+        not counted), capped at ``limit`` per split, with the full counts.
+        """
         pos = np.unique(np.asarray(positions, dtype=np.int64))
         train, test = pos[pos < self.n_train], pos[pos >= self.n_train] - self.n_train
         out: dict[str, Any] = {"n_train": len(train), "train": train[:limit].tolist()}
@@ -174,7 +175,8 @@ class AuditContext:
     @cached_property
     def center_scale(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-feature median, robust scale (IQR/1.349, else std, else 1) and whether the
-        IQR was positive, from a seeded sample of at most 200,000 rows."""
+        IQR was positive, from a seeded sample of at most 200,000 rows.
+        """
         sample = self.encoded[self.sample(200_000, salt=1)]
         with np.errstate(all="ignore"):
             q1, med, q3 = (np.nanquantile(sample, q, axis=0) if np.isnan(sample).any()
@@ -190,7 +192,8 @@ class AuditContext:
         """(N, F) float32 robust-scaled features, missing values at the median (0).
 
         A category mismatch counts as a distance of at least 10, so rows with different
-        categories are never near each other."""
+        categories are never near each other.
+        """
         med, scale, _ = self.center_scale
         cat = np.array([self.kinds[c] == "categorical" for c in self.features])
         scale = np.where(cat, 0.1, scale).astype(np.float32)

@@ -41,7 +41,8 @@ def apply_caveats(scan_card: Scorecard, audit_card: Scorecard) -> Scorecard:
     """Add :func:`caveat_findings` to ``scan_card`` (in place, returned) and drop its
     :data:`~trustbench.scorecard.NOT_AUDITED` record from ``not_measured``: the record is
     recognised by its ``check`` field (a card read back from JSON holds the plain sentence,
-    recognised by being equal to it), never by a substring."""
+    recognised by being equal to it), never by a substring.
+    """
     scan_card.findings += caveat_findings(scan_card, audit_card)
     scan_card.not_measured = [s for s in scan_card.not_measured if not _is_not_audited(s)]
     return scan_card
@@ -54,7 +55,8 @@ def _is_not_audited(entry: str) -> bool:
 
 def caveat_findings(scan_card: Scorecard, audit_card: Scorecard) -> list[Finding]:
     """One ``audit.caveats`` finding: flagged rows among the scan's, and clean and
-    worst-case robust accuracy with those rows removed (or why that cannot be computed)."""
+    worst-case robust accuracy with those rows removed (or why that cannot be computed).
+    """
     flags = audit_card.get(TEST_FLAGS_ID)
     if flags is None:
         return _not_applied("the audit has no test flags (it was run without --test)", {})

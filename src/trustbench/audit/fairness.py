@@ -47,7 +47,8 @@ _CHUNK = 50_000
 def group_rates(codes: np.ndarray, pred: np.ndarray, y: np.ndarray, n_groups: int, *,
                 n_boot: int = 0, rng: np.random.Generator | None = None) -> np.ndarray:
     """Per-group sums (B + 1, G, 5) of [rows, predicted positive, positive, true positive,
-    correct]; index 0 is the data itself, 1..B Poisson-bootstrap resamples."""
+    correct]; index 0 is the data itself, 1..B Poisson-bootstrap resamples.
+    """
     stats = np.stack([np.ones(len(y)), pred, y, pred * y, pred == y], 1).astype(np.float32)
     out = np.zeros((n_boot + 1, n_groups, 5))
     for s in range(0, len(y), _CHUNK):

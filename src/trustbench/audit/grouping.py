@@ -1,5 +1,6 @@
 """Group columns as the representation and fairness checks see them: each ``--group``
-column, and with several, their intersection (e.g. ``sex & race``)."""
+column, and with several, their intersection (e.g. ``sex & race``).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Reading what the audit inspects: tables (CSV, Parquet, a built-in dataset or a DataFrame),
 column roles, a schema file, ``--expect`` shares and ``.npy`` arrays, with errors that name
-the file, the column and the fix."""
+the file, the column and the fix.
+"""
 
 from __future__ import annotations
 
@@ -58,7 +59,8 @@ class Table:
 def read_table(spec: str | Path | pd.DataFrame, *, split: str = "train", seed: int = 0,
                name: str | None = None) -> Table:
     """Read a CSV/Parquet file, a built-in dataset (``digits``, ``breast_cancer``: its
-    ``split``, with the label in column ``target``) or wrap a DataFrame."""
+    ``split``, with the label in column ``target``) or wrap a DataFrame.
+    """
     if isinstance(spec, pd.DataFrame):
         df = spec.copy(deep=False)
         check_column_names(name or "DataFrame", list(df.columns))
@@ -202,7 +204,8 @@ def dataset_fingerprint(table: Table, target: str, group: str | None = None) -> 
 
 def read_schema(path: str | Path) -> dict[str, Any]:
     """A schema file as :func:`trustbench.data.load_data` reads it, including the optional
-    list of allowed ``categories`` per feature."""
+    list of allowed ``categories`` per feature.
+    """
     from trustbench.data.schema_file import read_schema_file
 
     return read_schema_file(path)

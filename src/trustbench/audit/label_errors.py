@@ -42,7 +42,8 @@ MAX_RANKED = 500
 def default_model(kind: str, categorical: np.ndarray, *, seed: int = 0) -> Any:
     """``"logistic"``: median imputation with missing indicators, standard scaling,
     one-hot categories, L2 logistic regression; ``"hgb"``: histogram gradient boosting
-    with native missing values and categories. Both take the audit's encoded features."""
+    with native missing values and categories. Both take the audit's encoded features.
+    """
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
@@ -69,7 +70,8 @@ def default_model(kind: str, categorical: np.ndarray, *, seed: int = 0) -> Any:
 
 def out_of_fold_proba(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, str]:
     """``(proba (N, K), has (N,) bool, how)``: out-of-fold class probabilities in the order
-    of ``ctx.classes`` for the rows in ``has`` (classes rarer than the folds are left out)."""
+    of ``ctx.classes`` for the rows in ``has`` (classes rarer than the folds are left out).
+    """
     k = len(ctx.classes)
     if ctx.pred_probs is not None:
         has = np.zeros(ctx.n, bool)

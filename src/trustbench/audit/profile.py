@@ -1,5 +1,6 @@
 """Column profiles for the scorecard's provenance and the dataset card: role, kind, dtype,
-missing share, distinct values, range or most common values."""
+missing share, distinct values, range or most common values.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The audit checks, in the order they run. Adding a check is one module with a function
-``check(ctx: AuditContext) -> list[Finding]`` and one line here."""
+``check(ctx: AuditContext) -> list[Finding]`` and one line here.
+"""
 
 from __future__ import annotations
 

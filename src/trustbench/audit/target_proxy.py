@@ -33,7 +33,8 @@ _FOLDS = 3
 def single_feature_auc(x: np.ndarray, y: np.ndarray, *, seed: int = 0,
                        max_depth: int = 4) -> np.ndarray:
     """Cross-validated AUC of each column of ``x`` (N, F) alone; ``y`` (N,) class indices
-    0..K-1 with at least 3 rows each. Missing values get their own branch."""
+    0..K-1 with at least 3 rows each. Missing values get their own branch.
+    """
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
     from sklearn.tree import DecisionTreeClassifier

@@ -90,7 +90,8 @@ class ScanConfig:
     def check_runtime(self) -> None:
         """Raise :class:`~trustbench.errors.InputError` naming the option when ``budget``,
         ``batch_size`` or ``threads`` is out of range (the config file and the CLI check
-        theirs before building a ScanConfig; this is the Python API's check)."""
+        theirs before building a ScanConfig; this is the Python API's check).
+        """
         if self.budget is not None and not self.budget > 0:
             raise InputError(f"--budget must be a positive number of seconds, got {self.budget}")
         if self.batch_size != "auto" and not (isinstance(self.batch_size, int)
@@ -141,19 +142,22 @@ class CheckContext:
     def skip(self, check: str, reason: str, *, out_of_time: bool = False) -> None:
         """Note that ``check`` was not measured and why: a
         :class:`~trustbench.scorecard.NotMeasured` whose sentence is ``"check: reason"``,
-        listed in the scorecard's ``not_measured``."""
+        listed in the scorecard's ``not_measured``.
+        """
         self.skipped.append(NotMeasured(check, reason, f"{check}: {reason}", out_of_time))
 
     def clean_scores(self) -> torch.Tensor:
         """(N, C) scores (logits or probabilities) of the model on the clean inputs, computed
-        once per model."""
+        once per model.
+        """
         if self.scores_cache is None or self.scores_cache[0] is not self.model:
             self.scores_cache = (self.model, self.model.scores(self.x))
         return self.scores_cache[1]
 
     def probabilities(self, x: torch.Tensor | None = None) -> np.ndarray:
         """(N, C) float64 class probabilities of the model on ``x`` (default: the clean
-        inputs, see :meth:`clean_scores`)."""
+        inputs, see :meth:`clean_scores`).
+        """
         s = (self.clean_scores() if x is None else self.model.scores(x)).double()
         if self.model.capabilities.outputs == "logits":
             s = torch.softmax(s, dim=1)

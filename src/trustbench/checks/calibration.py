@@ -52,7 +52,8 @@ CALIBRATION_ATTACK = Tags(("valid and reliable", "secure and resilient"),
 
 def class_scores(model: Model, x: torch.Tensor) -> tuple[np.ndarray, Inputs]:
     """(N, C) float64 scores of ``model`` on ``x`` and what they are (logits or
-    probabilities)."""
+    probabilities).
+    """
     return model.scores(x).numpy().astype(np.float64), model.capabilities.outputs
 
 

@@ -108,7 +108,8 @@ def _bounds(domain: Domain, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _respect_features(x_ood: np.ndarray, x: np.ndarray, domain: Domain, lo: np.ndarray,
                       hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Integer features onto their grid; immutable and categorical features drawn from the
-    data's own values, so a model's encoders never see impossible categories."""
+    data's own values, so a model's encoders never see impossible categories.
+    """
     if domain.integer is not None:
         integer = np.broadcast_to(domain.integer.numpy().astype(bool), x.shape[1:])
         step = (np.ones(integer.shape) if domain.integer_step is None
@@ -133,7 +134,8 @@ def far_ood_sets(x: np.ndarray, domain: Domain, *, image: bool, n_samples: int,
                  seed: int = 0) -> dict[str, np.ndarray]:
     """The far-OOD sets for in-distribution inputs ``x`` (N, ...): ``uniform_noise``,
     ``gaussian_noise`` and ``natural_images`` (``image=True``) or ``permuted_features``,
-    each (n_samples, ...) float32 inside ``domain``."""
+    each (n_samples, ...) float32 inside ``domain``.
+    """
     rng = np.random.default_rng([seed, 0x00D])
     x = np.asarray(x, dtype=np.float64)
     lo, hi = _bounds(domain, x)

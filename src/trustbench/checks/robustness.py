@@ -78,7 +78,8 @@ def selected_attacks(ctx: CheckContext) -> list[Attack]:
 
 def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
     """Run each applicable attack over the eps curve (points fooled at a smaller eps are
-    carried forward, not attacked again) and report the worst case over attacks."""
+    carried forward, not attacked again) and report the worst case over attacks.
+    """
     cfg, eps_values, units = ctx.config, ctx.eps_values, ctx.units
     findings: list[Finding] = []
     per_eps: dict[float, list[tuple[str, AttackResult]]] = {e: [] for e in eps_values}

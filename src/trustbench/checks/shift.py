@@ -1,5 +1,6 @@
 """Distribution shift: accuracy and calibration under each shift and severity, and the mean
-corruption error (Hendrycks and Dietterich, ICLR 2019), relative to a baseline if given."""
+corruption error (Hendrycks and Dietterich, ICLR 2019), relative to a baseline if given.
+"""
 
 from __future__ import annotations
 
@@ -35,13 +36,15 @@ _EXAMPLE_SEVERITY = 3
 
 def _rng(seed: int, name: str) -> np.random.Generator:
     """One stream per (seed, shift), the same for every severity: the random draws are
-    shared and only their size grows, and adding a shift changes no other's numbers."""
+    shared and only their size grows, and adding a shift changes no other's numbers.
+    """
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
 def selected_shifts(ctx: CheckContext) -> list[Shift]:
     """The configured shifts that apply to the data, configured for it (categorical
-    features, the model's missing-value handling); the others go to ``ctx.skipped``."""
+    features, the model's missing-value handling); the others go to ``ctx.skipped``.
+    """
     schema = ctx.dataset.schema if ctx.dataset is not None else None
     modality = schema.modality if schema is not None else (
         "image" if ctx.x.ndim >= 3 else "tabular")

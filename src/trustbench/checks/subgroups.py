@@ -1,5 +1,6 @@
 """Subgroup and slice performance: per group (``Dataset.groups``) or per class, and the
-weakest slices of tabular data."""
+weakest slices of tabular data.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ N_BOOT = 1000
 
 
 def _robust_correct(ctx: CheckContext) -> dict[float, np.ndarray]:
-    """eps -> (N,) bool: no attack fooled the point (the worst case over attacks)."""
+    """Eps -> (N,) bool: no attack fooled the point (the worst case over attacks)."""
     out = {}
     for eps, runs in sorted(ctx.results.get("attacks", {}).items()):
         if runs:

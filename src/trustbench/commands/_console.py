@@ -1,5 +1,6 @@
 """The console side shared by the commands: where output goes, one-line errors, parsing of
-comma-separated options, atomic text files, the progress bar."""
+comma-separated options, atomic text files, the progress bar.
+"""
 
 from __future__ import annotations
 

@@ -16,7 +16,8 @@ __all__ = ["bar_factory", "progress_bar", "progress_bars"]
 @contextmanager
 def progress_bars(quiet: bool, console: Console) -> Iterator[Progress | None]:
     """Yield a rich ``Progress`` drawing on ``console``, or ``None`` when ``quiet`` or when
-    ``console`` is not a terminal (CI logs stay clean)."""
+    ``console`` is not a terminal (CI logs stay clean).
+    """
     if quiet or not console.is_terminal:
         yield None
         return
@@ -27,7 +28,8 @@ def progress_bars(quiet: bool, console: Console) -> Iterator[Progress | None]:
 
 def bar_factory(bar: Progress | None) -> ProgressFactory | None:
     """The library's progress factory drawing one task of ``bar`` per call (``None`` without
-    a bar)."""
+    a bar).
+    """
     if bar is None:
         return None
 
@@ -41,6 +43,7 @@ def bar_factory(bar: Progress | None) -> ProgressFactory | None:
 @contextmanager
 def progress_bar(quiet: bool, console: Console) -> Iterator[ProgressFactory | None]:
     """Yield a progress factory drawing bars on ``console``, or ``None`` when ``quiet`` or
-    when ``console`` is not a terminal (CI logs stay clean)."""
+    when ``console`` is not a terminal (CI logs stay clean).
+    """
     with progress_bars(quiet, console) as bar:
         yield bar_factory(bar)

@@ -69,7 +69,8 @@ def audit(
 ) -> None:
     """Audit a dataset (and a train/test pair): duplicates, leakage, label errors, data
     quality, representation and, with --model, fairness. Writes OUT/scorecard.json,
-    OUT/report.html and a dataset card."""
+    OUT/report.html and a dataset card.
+    """
     from trustbench._files import OutputFolder
     from trustbench.audit import audit as run_audit
     from trustbench.audit.card import card_texts

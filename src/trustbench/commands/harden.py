@@ -78,7 +78,8 @@ def harden(
 ) -> None:
     """Adversarially train a torch model (TRADES, PGD-AT, fast AT), keep the best epoch by
     robust validation accuracy, save it with its architecture reference, and scan it before
-    and after."""
+    and after.
+    """
     from trustbench.checks import ScanConfig
     from trustbench.harden.run import build_module, harden_to_dir, train_test_data
     from trustbench.harden.trainer import EpochRecord, Trainer
@@ -180,7 +181,8 @@ def compress(
 ) -> None:
     """Compare the model with its distilled and int8 variants: size on disk, CPU latency,
     clean and robust accuracy and ECE, with a Pareto plot; writes OUT/scorecard.json and
-    OUT/report.html."""
+    OUT/report.html.
+    """
     from trustbench.harden.compress import compress_report
     from trustbench.harden.run import build_module, read_arch_reference, train_test_data
     from trustbench.models.loading import load_model

@@ -1,5 +1,6 @@
 """``trustbench scan`` and ``trustbench demo``: parse, merge the config file and the flags,
-run the scan, gate it, write every report."""
+run the scan, gate it, write every report.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
     progress bars and messages; returns True when a gate rule fired.
 
     The inputs are checked, then the output folder is checked and locked, before any work
-    (see :func:`trustbench.open_output`)."""
+    (see :func:`trustbench.open_output`).
+    """
     from trustbench.pipeline import FORMATS, load_inputs, open_output, run_scan, write_reports
     from trustbench.report import render_terminal
 
@@ -168,7 +170,8 @@ def _untrusted_from_config(cli_ctx: typer.Context, sf: Any, config: Path | None)
     """Trust comes from the command line only: a ``model.path`` import reference
     (``pkg.module:attr``) in a config file is refused, ``model.trust_pickle: true`` needs
     ``--trust-pickle`` too, and a ``model.arch`` it sets is untrusted (returns its file and
-    field for ``load_model(arch_source=...)``)."""
+    field for ``load_model(arch_source=...)``).
+    """
 
     def typed(name: str) -> bool:
         return getattr(cli_ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
@@ -190,7 +193,8 @@ def _untrusted_from_config(cli_ctx: typer.Context, sf: Any, config: Path | None)
 
 def _check_rules(cli_ctx: typer.Context, sf: Any, config: Path | None) -> None:
     """Parse the gate rules before any loading; a rule from the config file is named by its
-    field there, not by the flag."""
+    field there, not by the flag.
+    """
     from trustbench.gate import parse_rule
 
     from_file = config is not None and getattr(
@@ -292,7 +296,8 @@ def scan(
 ) -> None:
     """Scan a model: clean accuracy, adversarial robustness, corruptions and shift,
     calibration, out-of-distribution detection and subgroups. Writes DIR/scorecard.json,
-    report.html, summary.md and junit.xml; exits 1 when a --fail-on rule fires."""
+    report.html, summary.md and junit.xml; exits 1 when a --fail-on rule fires.
+    """
     from trustbench.checks import ScanConfig
     from trustbench.data import load_data
     from trustbench.models.loading import load_model
@@ -346,7 +351,8 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Train a small CNN on the built-in digits data (once; cached), scan it and write the
-    scorecard and the HTML report."""
+    scorecard and the HTML report.
+    """
     from trustbench.checks import ScanConfig
     from trustbench.data import load_builtin
     from trustbench.demo import load_demo_model, train_demo_model

@@ -43,7 +43,8 @@ def compare(
     """Show what changed between two scorecards, with a 95% interval for each change.
 
     Only like is compared with like: scorecards of different data, measuring settings or
-    units are refused (exit 2) unless --allow-mismatch."""
+    units are refused (exit 2) unless --allow-mismatch.
+    """
     from trustbench.gate import apply_gate
     from trustbench.report.comparison import render_comparison_markdown, render_comparison_terminal
     from trustbench.scorecard import Scorecard

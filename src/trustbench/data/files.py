@@ -140,7 +140,8 @@ def _load_npz(path: Path, bounds: tuple[float, float] | None,
               schema_d: dict[str, Any] | None, *, target: str | None = None,
               group: str | None = None) -> Dataset:
     """Arrays ``x`` and ``y`` (or the key ``target`` names), optional ``groups`` (or the key
-    ``group`` names), optional ``lower``/``upper`` bounds."""
+    ``group`` names), optional ``lower``/``upper`` bounds.
+    """
     arrays = _read_npz(path)
     for key, option in (("x", None), (target or "y", "--target"), (group, "--group")):
         if key is not None and key not in arrays:

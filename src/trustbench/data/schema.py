@@ -100,7 +100,8 @@ class Schema:
 
     def to_frame(self, x: np.ndarray) -> Any:
         """A pandas DataFrame with the original column names and category values, for
-        pipelines that were fitted on a frame."""
+        pipelines that were fitted on a frame.
+        """
         import pandas as pd
 
         names = self.feature_names or [f"x{i}" for i in range(x.shape[1])]

@@ -20,7 +20,8 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 def check_bounds(lower: Any, upper: Any, *, what: str, fix: str,
                  allow_equal: bool = False) -> None:
     """Raise unless ``lower`` and ``upper`` (numbers or arrays) are finite, fit float32 and
-    ``lower < upper`` (``<=`` with ``allow_equal``) everywhere."""
+    ``lower < upper`` (``<=`` with ``allow_equal``) everywhere.
+    """
     lo = np.asarray(lower, dtype=np.float64)
     hi = np.asarray(upper, dtype=np.float64)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
@@ -36,7 +37,8 @@ def check_bounds(lower: Any, upper: Any, *, what: str, fix: str,
 
 def check_bounds_width(ds: Dataset) -> None:
     """Raise when no feature's bounds have any width: every attack radius would be zero
-    and the scan would report the clean accuracy as robust accuracy."""
+    and the scan would report the clean accuracy as robust accuracy.
+    """
     s = ds.schema
     span = s.upper.astype(np.float64) - s.lower.astype(np.float64)
     if not span.size or (span > 0).any():
@@ -54,7 +56,8 @@ def check_bounds_width(ds: Dataset) -> None:
 def read_schema_file(path: Any) -> dict[str, Any]:
     """A validated schema file: ``{"modality": ..., "bounds": [lo, hi], "features": {name:
     {"type": ..., "min": ..., "max": ..., "categories": [...]}}}`` (every key optional).
-    ``categories`` lists a feature's allowed values (``trustbench audit`` checks them)."""
+    ``categories`` lists a feature's allowed values (``trustbench audit`` checks them).
+    """
     d = read_json(path, what="schema file")
     if not isinstance(d, dict):
         raise InputError(f"{path}: the schema must be a JSON object")

@@ -132,7 +132,8 @@ def _check_utf8(path: Path) -> None:
 
 def _csv_header(path: Path) -> tuple[list[str], int | None]:
     """The header's fields as written (pandas would rename duplicates and empty names), and
-    how many fields the first data row has (``None`` without one)."""
+    how many fields the first data row has (``None`` without one).
+    """
     rows: list[list[str]] = []
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -207,7 +208,8 @@ def list_columns(cols: list[str], k: int = 20) -> str:
 
 def missing_column(where: str | Path, option: str, name: str, columns: list[str]) -> InputError:
     """The error for a role column (``--target``, ``--group``, ...) that is not in the table,
-    suggesting the closest names."""
+    suggesting the closest names.
+    """
     folded = {c.strip().lower(): c for c in columns}
     close = [folded[c] for c in difflib.get_close_matches(name.strip().lower(), folded, n=3,
                                                           cutoff=0.6)]
@@ -241,7 +243,8 @@ def check_finite(where: str | Path, frame: pd.DataFrame, columns: list[str]) -> 
 
 def numbers_with_text(s: pd.Series) -> tuple[int, Any] | None:
     """``(data row, value)`` of the first non-number in a text column whose values are
-    mostly numbers (e.g. ``"1.5"``, ``"2"``, ``"n/a"``); ``None`` for a text column."""
+    mostly numbers (e.g. ``"1.5"``, ``"2"``, ``"n/a"``); ``None`` for a text column.
+    """
     counts = s.value_counts(dropna=True)
     if not len(counts):
         return None

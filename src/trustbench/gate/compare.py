@@ -38,7 +38,8 @@ _PAIRED = {"accuracy": "correct", "robust_accuracy": "robust"}
 
 def better_direction(metric: str) -> str:
     """Which way a metric improves: as a family's catalogue declares it, else from its name
-    (``accuracy@3`` is an accuracy)."""
+    (``accuracy@3`` is an accuracy).
+    """
     declared = catalogue.direction(metric)
     if declared:
         return declared
@@ -254,7 +255,8 @@ def mismatches(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
 def check_comparable(current: dict[str, Any] | Scorecard, baseline: Scorecard, *,
                      allow: bool = False, what: str = "--baseline") -> list[str]:
     """Refuse to compare unlike runs: an InputError naming the first difference, unless
-    ``allow`` (then the differences are returned, to be shown as caveats)."""
+    ``allow`` (then the differences are returned, to be shown as caveats).
+    """
     prov = current.provenance if isinstance(current, Scorecard) else current
     reasons = mismatches(prov, baseline.provenance)
     if reasons and not allow:

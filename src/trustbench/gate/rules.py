@@ -148,7 +148,8 @@ def _available(card: Scorecard, key: str) -> str:
 def evaluate_rules(rules: list[Rule], current: Scorecard, comparison: Comparison | None = None
                    ) -> list[RuleResult]:
     """Evaluate each rule; a rule naming a metric the run did not measure is an error (a gate
-    that silently passes on a missing number protects nothing)."""
+    that silently passes on a missing number protects nothing).
+    """
     results = []
     for rule in rules:
         if rule.needs_baseline and comparison is None:

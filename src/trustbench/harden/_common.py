@@ -1,5 +1,6 @@
 """Shared plumbing of the hardening losses: unwrap the model, resolve the domain, run the
-inner maximisation in eval mode with gradients taken with respect to the input only."""
+inner maximisation in eval mode with gradients taken with respect to the input only.
+"""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def make_generator(seed: int | None, generator: torch.Generator | None) -> torch
 
 def rand_like(x: torch.Tensor, generator: torch.Generator, *, normal: bool = False) -> torch.Tensor:
     """Uniform [0, 1) (or standard normal) noise shaped like ``x``, drawn on the generator's
-    device and moved to ``x``'s."""
+    device and moved to ``x``'s.
+    """
     draw = torch.randn if normal else torch.rand
     out = draw(x.shape, generator=generator, dtype=x.dtype, device=generator.device)
     return out.to(x.device)
@@ -88,7 +90,8 @@ def rand_like(x: torch.Tensor, generator: torch.Generator, *, normal: bool = Fal
 @contextmanager
 def eval_mode(module: nn.Module) -> Iterator[None]:
     """Every submodule in eval mode (batch norm uses and keeps its running statistics,
-    dropout is off); the user's flags are restored afterwards, whatever they were."""
+    dropout is off); the user's flags are restored afterwards, whatever they were.
+    """
     modules = list(module.modules())
     flags = [m.training for m in modules]
     for m in modules:

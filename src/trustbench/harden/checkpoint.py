@@ -1,5 +1,6 @@
 """Training checkpoints: written atomically after every epoch, read back only through
-``torch.load(weights_only=True)`` (tensors and plain Python values, never code)."""
+``torch.load(weights_only=True)`` (tensors and plain Python values, never code).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def save_checkpoint(path: Path, config: dict[str, Any], n_train: int, module: nn
                     opt: torch.optim.Optimizer, sched: Any, gen: torch.Generator,
                     state: dict[str, Any], best_state: dict[str, Any]) -> None:
     """Model, optimizer, scheduler, generator and global RNG states, the loop's state and
-    the best weights so far; replaces ``path`` atomically."""
+    the best weights so far; replaces ``path`` atomically.
+    """
     payload = {"format": _FORMAT, "config": config, "n_train": n_train,
                "state": state, "model": module.state_dict(), "best_model": best_state,
                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -47,7 +49,8 @@ def load_checkpoint(path: Path, config: dict[str, Any], n_train: int, module: nn
                     gen: torch.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
     """Restore everything :func:`save_checkpoint` wrote into the given objects (and the
     global RNG: call inside ``torch.random.fork_rng``); returns the loop's state and the
-    best weights. InputError if the checkpoint was made with other settings or data."""
+    best weights. InputError if the checkpoint was made with other settings or data.
+    """
     try:
         ck = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:

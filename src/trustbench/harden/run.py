@@ -1,5 +1,6 @@
 """Harden a model into a folder: train, save with its architecture reference, and scan it
-before and after (what ``trustbench harden`` runs)."""
+before and after (what ``trustbench harden`` runs).
+"""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class HardenOutcome:
 def train_test_data(spec: str, test_spec: str | None = None, *, seed: int = 0,
                     test_size: float = 0.3, **load_kwargs: Any) -> tuple[Dataset, Dataset, str]:
     """Training and test data: a built-in's own splits, ``test_spec`` if given, else a
-    seeded stratified hold-out of ``test_size`` of the file. Returns a note on the split."""
+    seeded stratified hold-out of ``test_size`` of the file. Returns a note on the split.
+    """
     from trustbench.data import BUILTIN, load_data
 
     if spec in BUILTIN and test_spec is None:
@@ -82,7 +84,8 @@ def save_with_arch(module: nn.Module, out_dir: str | os.PathLike[str], *, arch: 
                    extra: dict[str, Any] | None = None,
                    name: str = MODEL_FILE) -> tuple[Path, Path]:
     """Write ``module``'s weights as safetensors and a JSON with the architecture reference
-    (``arch``, ``arch_kwargs``, the ``trustbench scan`` command that loads it)."""
+    (``arch``, ``arch_kwargs``, the ``trustbench scan`` command that loads it).
+    """
     from safetensors.torch import save_file
 
     out = Path(out_dir)
@@ -144,7 +147,8 @@ def harden_to_dir(
     scan it again. Writes ``before/`` and ``after/`` scorecards, and ``report.html`` next to
     each with ``write_report(card, path)`` when given (e.g. :func:`trustbench.report.write_html`:
     computing never imports the renderers itself). ``data_spec`` (e.g. ``"digits"``) goes
-    into the ``trustbench scan`` command recorded in ``model.json``."""
+    into the ``trustbench scan`` command recorded in ``model.json``.
+    """
     from trustbench.models import TorchModel
     from trustbench.scan import scan
 

@@ -42,7 +42,8 @@ def _check(y_true: np.ndarray, scores: np.ndarray, where: str | None = None, *,
 
     With ``where``, swaps the deprecated order ``(scores, y_true)`` back, warning on behalf
     of the public function ``where``, which calls this directly (``stacklevel`` one more per
-    wrapper)."""
+    wrapper).
+    """
     y_true, scores = np.asarray(y_true), np.asarray(scores)
     if where is not None and y_true.ndim == 2 and scores.ndim == 1:
         warnings.warn(f"{where}(scores, y_true) is deprecated: pass y_true first, "

@@ -32,7 +32,8 @@ MetricFn = Callable[..., float]
 
 class EncodedGroups(NamedTuple):
     """Group labels as codes: ``codes`` (N,) int into ``labels``; ``binned`` if a numeric
-    column was cut into quantile bins."""
+    column was cut into quantile bins.
+    """
 
     codes: np.ndarray
     labels: list[str]
@@ -142,7 +143,8 @@ class MetricByGroup:
 @dataclass(frozen=True)
 class GroupMetrics:
     """The result of :func:`by_group`: group labels, sizes and one
-    :class:`MetricByGroup` per metric, in the order given."""
+    :class:`MetricByGroup` per metric, in the order given.
+    """
 
     groups: tuple[str, ...]
     n: np.ndarray  # (G,) points per group

@@ -119,7 +119,8 @@ def resolve_arch(ref: str, *, what: str = "--arch", trusted: bool) -> type:
 def build_arch(ref: str, arch_kwargs: dict[str, Any] | str | None = None, *,
                what: str = "--arch", trusted: bool) -> Any:
     """Construct the ``nn.Module`` class ``ref`` names (see :func:`resolve_arch`) with
-    ``arch_kwargs`` (a dict or a JSON object string)."""
+    ``arch_kwargs`` (a dict or a JSON object string).
+    """
     if isinstance(arch_kwargs, str):
         try:
             arch_kwargs = json.loads(arch_kwargs)

@@ -17,7 +17,8 @@ __all__ = ["Capabilities", "Model"]
 
 def _describe_output(out: object) -> str:
     """What a model returned, in a few words: ``a dict with keys 'logits', 'aux'``,
-    ``a tuple of 2 (Tensor (2, 10), Tensor (2, 64))``, ``a str``."""
+    ``a tuple of 2 (Tensor (2, 10), Tensor (2, 64))``, ``a str``.
+    """
     def one(v: object) -> str:
         shape = getattr(v, "shape", None)
         return f"{type(v).__name__} {tuple(shape)}" if shape is not None else type(v).__name__

@@ -15,7 +15,8 @@ __all__ = ["SklearnModel", "fitted_columns"]
 
 def fitted_columns(estimator: Any) -> list[str] | None:
     """The column names ``estimator`` was fitted on (scikit-learn's ``feature_names_in_``)
-    as text, or ``None`` when it was fitted on an array (or is no estimator)."""
+    as text, or ``None`` when it was fitted on an array (or is no estimator).
+    """
     names = getattr(estimator, "feature_names_in_", None)
     return None if names is None else [str(c) for c in names]
 

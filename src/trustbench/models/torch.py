@@ -104,7 +104,8 @@ class TorchModel(Model):
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """What ``module`` receives for raw inputs ``x``: moved to its device and dtype, then
-        ``(x - mean) / std`` and ``preprocess``; differentiable with respect to ``x``."""
+        ``(x - mean) / std`` and ``preprocess``; differentiable with respect to ``x``.
+        """
         x = x.to(device=self.device, dtype=self.dtype)
         if self._mean is not None or self._std is not None:
             shape = (1, -1) + (1,) * (x.ndim - 2)

@@ -1,5 +1,6 @@
 """A model seen through the scan's watch: every call respects the time budget and is
-checked for scores that are not numbers."""
+checked for scores that are not numbers.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ __all__ = ["OutOfTime", "Watched"]
 
 class OutOfTime(Exception):
     """A run passed its deadline: raised at the next model call, the run's work is dropped
-    (a partial run has no result), and the caller reports the run as skipped."""
+    (a partial run has no result), and the caller reports the run as skipped.
+    """
 
 
 class Watched(Model):

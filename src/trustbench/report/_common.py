@@ -120,7 +120,8 @@ def key_metrics(card: Scorecard, heads: list[catalogue.Headline] | None = None
     """The headline numbers the families' catalogues declare (for the scan: clean accuracy,
     worst-case robust accuracy at the largest eps per norm, mean corruption accuracy, ECE,
     worst-group accuracy, OOD AUROC) — each only when the scorecard has it; ``heads``
-    restricts them to some headlines."""
+    restricts them to some headlines.
+    """
     return [k for h in (catalogue.headlines() if heads is None else heads)
             for k in _pick(card, h)]
 
@@ -156,7 +157,8 @@ def jsonable(o: Any) -> Any:
 def canonical(card: Scorecard) -> Scorecard:
     """The scorecard as its JSON would read back, so that rendering an in-memory scorecard
     and rendering its JSON file give the same bytes (tuples, numpy scalars and NaNs all
-    become what the JSON holds)."""
+    become what the JSON holds).
+    """
     d = json.loads(json.dumps(card.to_dict(), default=jsonable))
     for f in d["findings"]:  # renderers read evidence as a dict; code may have built another
         if not isinstance(f.get("evidence", {}), dict):

@@ -1,5 +1,6 @@
 """Pieces of the HTML report that read one part of a Scorecard: robustness curves and
-table, the AI RMF view, provenance, and compact evidence. Every string is escaped here."""
+table, the AI RMF view, provenance, and compact evidence. Every string is escaped here.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _attack_point(f: Finding) -> tuple[str, str, float] | None:
 
 def robustness_grid(findings: list[Finding]
                     ) -> dict[str, dict[str, dict[float, Metric]]]:
-    """norm -> attack -> eps -> robust accuracy; the worst case last within each norm."""
+    """Norm -> attack -> eps -> robust accuracy; the worst case last within each norm."""
     grid: dict[str, dict[str, dict[float, Metric]]] = {}
     for f in findings:
         point = _attack_point(f)
@@ -62,7 +63,8 @@ def robustness_grid(findings: list[Finding]
 def robustness_curves(findings: list[Finding], clean: Metric | None, units: str
                       ) -> list[dict[str, Any]]:
     """One lines spec per norm: robust accuracy against eps per attack and the worst case,
-    with 95% intervals as bands; clean accuracy (eps = 0) starts every curve."""
+    with 95% intervals as bands; clean accuracy (eps = 0) starts every curve.
+    """
     specs = []
     for norm, rows in robustness_grid(findings).items():
         series = []
@@ -185,7 +187,8 @@ def kv_table(d: dict[str, Any]) -> str:
 
 def nist_view(findings: list[Finding], anchors: dict[str, str], note: str) -> str:
     """Findings grouped by trustworthy characteristic, with the functions and subcategories
-    they are evidence toward; warn and fail findings linked."""
+    they are evidence toward; warn and fail findings linked.
+    """
     chars = list(CHARACTERISTICS) + sorted({c for f in findings for c in f.tags.characteristics}
                                            - set(CHARACTERISTICS))
     rows = []

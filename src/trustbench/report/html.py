@@ -211,5 +211,6 @@ def render_html(scorecard: Scorecard) -> str:
 
 def write_html(scorecard: Scorecard, path: str | os.PathLike[str]) -> Path:
     """Write :func:`render_html` to ``path`` atomically (no half-written report is ever
-    left behind) and return the path."""
+    left behind) and return the path.
+    """
     return write_text_atomic(render_html(scorecard), path, prefix="report")

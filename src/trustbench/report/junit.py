@@ -64,7 +64,8 @@ def _testcase(parent: ET.Element, f: Finding) -> None:
 
 def render_junit(scorecard: Scorecard) -> str:
     """The scorecard as a JUnit XML document (a string; see the module docstring for how
-    severities map to test outcomes)."""
+    severities map to test outcomes).
+    """
     card = canonical(scorecard)
     prov = card.provenance
     failures = sum(f.severity == "fail" for f in card.findings)

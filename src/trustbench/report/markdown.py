@@ -34,7 +34,8 @@ def _md(text: object) -> str:
 
 def _code(text: object, *, in_table: bool = False) -> str:
     """A code span: backslashes are literal there, so only backticks and, in a table, pipes
-    (which end a cell even inside code in GitHub's Markdown) need care."""
+    (which end a cell even inside code in GitHub's Markdown) need care.
+    """
     s = " ".join(str(text).split()).replace("`", "'")
     return "`" + (s.replace("|", "\\|") if in_table else s) + "`"
 

@@ -39,7 +39,8 @@ def _count(n: float) -> str:
 def _section(console: Console, heading: str, findings: list, *, first_line: bool = False
              ) -> None:
     """One line per finding; warnings and failures also show their detail (or its first
-    line)."""
+    line).
+    """
     if not findings:
         return
     console.print(f"[bold]{heading}[/bold]")
@@ -52,7 +53,8 @@ def _section(console: Console, heading: str, findings: list, *, first_line: bool
 
 def render_terminal(card: Scorecard, console: Console) -> None:
     """Print the verdict, clean accuracy, a robustness table (attacks × eps), the validity
-    checks and what was not measured."""
+    checks and what was not measured.
+    """
     prov = card.provenance
     model, data, cfg = prov.get("model", {}), prov.get("data", {}), prov.get("config", {})
     console.print(f"[bold]trustbench scan[/bold]  model: {model.get('description', '?')}  "

@@ -150,7 +150,8 @@ class Shift(ABC):
     @classmethod
     def applicable(cls, schema: Schema | None, x_shape: tuple[int, ...]) -> bool:
         """Whether the shift applies to data of batch shape ``x_shape`` (N, ...) described
-        by ``schema`` (``None``: the modality is read from the number of dimensions)."""
+        by ``schema`` (``None``: the modality is read from the number of dimensions).
+        """
         modality = schema.modality if schema is not None else (
             "image" if len(x_shape) >= 3 else "tabular")
         if modality != cls.modality:
@@ -161,7 +162,8 @@ class Shift(ABC):
     def from_data(cls, *, schema: Schema | None = None, model: Model | None = None,
                   x: torch.Tensor | None = None) -> Shift:
         """The instance a scan uses on this data and model (``cls()`` unless a shift needs
-        the schema's feature types or must ask the model what it accepts)."""
+        the schema's feature types or must ask the model what it accepts).
+        """
         return cls()
 
     # -- the work -----------------------------------------------------------------------
@@ -222,7 +224,8 @@ class Shift(ABC):
 
     def _free(self, shape: tuple[int, ...]) -> np.ndarray | None:
         """Features this shift may change although the domain freezes them (categorical
-        codes for a category swap); ``None``: none."""
+        codes for a category swap); ``None``: none.
+        """
         return None
 
     @abstractmethod

@@ -21,7 +21,8 @@ __all__ = ["DefocusBlur", "GaussianBlur", "MotionBlur", "disk_kernel", "motion_k
 
 def disk_kernel(radius: float, alias_blur: float) -> np.ndarray:
     """(K, K) normalised disk of ``radius`` pixels, softened by a Gaussian of ``alias_blur``
-    pixels (the defocus point-spread function of ImageNet-C)."""
+    pixels (the defocus point-spread function of ImageNet-C).
+    """
     half = math.ceil(radius + 3 * alias_blur)
     grid = np.arange(-half, half + 1, dtype=np.float64)
     yy, xx = np.meshgrid(grid, grid, indexing="ij")
@@ -57,7 +58,8 @@ def motion_kernels(angles: np.ndarray, *, radius: float, sigma: float) -> np.nda
 
 def _convolve_each(z: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     """Convolve image ``i`` of ``z`` (N, C, H, W) with ``kernels[i]`` (N, K, K) (K odd),
-    edges replicated: one batched FFT, whose cost does not grow with the kernel's size."""
+    edges replicated: one batched FFT, whose cost does not grow with the kernel's size.
+    """
     n, _, h, w = z.shape
     k = kernels.shape[-1]
     half = k // 2

@@ -90,7 +90,8 @@ class Saturate(ImageShift):
 
 def area_matrix(n_out: int, n_in: int) -> np.ndarray:
     """(n_out, n_in) box-filter resampling: each output cell averages the input cells it
-    overlaps, weighted by the overlap (Pillow's BOX filter)."""
+    overlaps, weighted by the overlap (Pillow's BOX filter).
+    """
     edges_out = np.linspace(0.0, n_in, n_out + 1)  # output cells in input coordinates
     lo = np.maximum(edges_out[:-1, None], np.arange(n_in)[None])  # (n_out, n_in)
     hi = np.minimum(edges_out[1:, None], np.arange(n_in)[None] + 1)

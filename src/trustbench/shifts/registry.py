@@ -67,6 +67,7 @@ def get_shift(name: str, **params: Any) -> Shift:
 def shifts_for(modality: str, x_shape: tuple[int, ...], *,
                schema: Schema | None = None) -> list[str]:
     """Names of the registered shifts for ``modality`` that apply to a batch of shape
-    ``x_shape`` (N, ...) described by ``schema``, in registry order."""
+    ``x_shape`` (N, ...) described by ``schema``, in registry order.
+    """
     return [name for name, cls in SHIFTS.items()
             if cls.modality == modality and cls.applicable(schema, tuple(x_shape))]

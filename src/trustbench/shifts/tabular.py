@@ -56,7 +56,8 @@ class FeatureNoise(TabularShift):
 def model_accepts_nan(model: Model, x: torch.Tensor, columns: np.ndarray) -> bool:
     """Whether ``model`` returns finite scores, without raising or warning, for rows of
     ``x`` whose ``columns`` are NaN (a pipeline with its own imputer, or a model that
-    handles missing values itself)."""
+    handles missing values itself).
+    """
     probe = x[:2].detach().clone().to(torch.float32)
     probe[:, torch.tensor(np.asarray(columns, dtype=bool))] = float("nan")
     with warnings.catch_warnings(record=True) as caught:

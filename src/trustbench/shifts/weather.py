@@ -17,7 +17,8 @@ def fractal_noise(n: int, h: int, w: int, rng: np.random.Generator, *,
                   decay: float = 2.0) -> np.ndarray:
     """(N, 1, H, W) smooth noise in [0, 1] (per image): octaves of Gaussian noise on grids
     of 2, 4, 8, ... cells, upsampled bilinearly, with amplitude falling by ``decay`` per
-    octave. A vectorised stand-in for ImageNet-C's diamond-square plasma fractal."""
+    octave. A vectorised stand-in for ImageNet-C's diamond-square plasma fractal.
+    """
     total = torch.zeros((n, 1, h, w), dtype=torch.float64)
     cells, amplitude = 2, 1.0
     while True:

@@ -1,6 +1,7 @@
 """Conformance checks of an attack class: each takes the class, builds it with
 ``cls.test_params()`` (cheap settings) for every norm it supports, and runs it on the toy
-models of :mod:`trustbench.testing.toy`."""
+models of :mod:`trustbench.testing.toy`.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def _expect_feasible(res: AttackResult, x: torch.Tensor, norm: Norm, eps: float,
 def check_attack_is_well_formed(cls: type[Attack]) -> None:
     """The class has a ``name``; ``__init__`` takes only keyword arguments, among them
     ``eps``, ``norm`` and ``seed``, and only stores them: ``get_params`` returns the
-    defaults updated by ``test_params()``, ``clone`` and ``repr`` round-trip."""
+    defaults updated by ``test_params()``, ``clone`` and ``repr`` round-trip.
+    """
     expect(cls.name, f"{cls.__name__} sets no name")
     positional = not_keyword_only(cls.__init__)
     expect(not positional, f"{cls.name}: __init__ arguments {positional} are not keyword-only "
@@ -80,7 +82,8 @@ def check_attack_is_well_formed(cls: type[Attack]) -> None:
 def check_attack_declares_every_parameter(cls: type[Attack]) -> None:
     """Every ``__init__`` argument besides ``eps``, ``norm`` and ``seed`` is declared in
     ``params`` (so a config can set it and it is range-checked); the defaults and
-    ``test_params()`` are in range."""
+    ``test_params()`` are in range.
+    """
     args = sorted(cls.param_defaults())
     expect(sorted(cls.param_specs()) == args,
            f"{cls.name}: params declares {sorted(cls.params)} but __init__ takes {args} "
@@ -99,7 +102,8 @@ def check_attack_declares_every_parameter(cls: type[Attack]) -> None:
 def check_stays_inside_eps_and_bounds(cls: type[Attack]) -> None:
     """For each supported norm, on the toy MLP: every ``x_adv`` has the input's shape and
     dtype and lies in the eps-ball and in [0, 1]; ``fooled`` is exactly where the model
-    misclassifies ``x_adv``; points not fooled are returned as their clean input."""
+    misclassifies ``x_adv``; points not fooled are returned as their clean input.
+    """
     x, y = _blobs()
     model = toy_mlp(0)
     for norm in cls.norms:
@@ -114,7 +118,8 @@ def check_stays_inside_eps_and_bounds(cls: type[Attack]) -> None:
 
 def check_lowers_toy_accuracy(cls: type[Attack]) -> None:
     """For each supported norm, at the checks' eps, robust accuracy on the toy MLP is at
-    least 0.3 below its clean accuracy (the attack attacks)."""
+    least 0.3 below its clean accuracy (the attack attacks).
+    """
     x, y = _blobs()
     model = toy_mlp(0)
     clean = _accuracy(model, x, y)
@@ -126,7 +131,8 @@ def check_lowers_toy_accuracy(cls: type[Attack]) -> None:
 
 def check_keeps_image_shape_and_budget(cls: type[Attack]) -> None:
     """For each supported norm, on 40 digits (N, 1, 8, 8) and the toy digits MLP: results
-    are feasible as in :func:`check_stays_inside_eps_and_bounds` and accuracy drops."""
+    are feasible as in :func:`check_stays_inside_eps_and_bounds` and accuracy drops.
+    """
     x, y = toy_digits()
     x, y = x[:40], y[:40]  # (40, 1, 8, 8)
     model = toy_digits_mlp(0)
@@ -141,7 +147,8 @@ def check_keeps_image_shape_and_budget(cls: type[Attack]) -> None:
 def check_leaves_input_and_model_untouched(cls: type[Attack]) -> None:
     """For each supported norm, on a toy MLP with BatchNorm in ``train()`` mode: after the
     run every module is still in training mode, the state dict (running statistics too)
-    is unchanged, no parameter has a gradient, and ``x`` is unchanged."""
+    is unchanged, no parameter has a gradient, and ``x`` is unchanged.
+    """
     x, y = _blobs()
     for norm in cls.norms:
         model = toy_mlp(0, batchnorm=True)
@@ -161,7 +168,8 @@ def check_leaves_input_and_model_untouched(cls: type[Attack]) -> None:
 
 def check_same_seed_same_result(cls: type[Attack]) -> None:
     """For each supported norm, two runs with ``seed=3`` give bit-identical ``x_adv`` and
-    ``fooled`` and the same queries and gradient evaluations (no global RNG, no clock)."""
+    ``fooled`` and the same queries and gradient evaluations (no global RNG, no clock).
+    """
     x, y = _blobs()
     model = toy_mlp(0)
     for norm in cls.norms:
@@ -179,7 +187,8 @@ def check_same_result_at_any_batch_size(cls: type[Attack]) -> None:
     """For each supported norm, on 48 toy rows and on 24 digits: a run in one batch and a
     run in batches of 20 and 10 (the last one shorter) give the same ``fooled`` and
     ``x_adv`` within 1e-6, with some points fooled and some not. Each point's randomness
-    must come from ``ctx.streams`` keyed by ``ctx.point_ids``; sharding relies on this."""
+    must come from ``ctx.streams`` keyed by ``ctx.point_ids``; sharding relies on this.
+    """
     x_rows, y_rows = toy_blobs(48, seed=4)  # (48, 8)
     x_img, y_img = toy_digits()
     tasks = {"rows": (x_rows, y_rows, toy_mlp(0), 20),
@@ -204,7 +213,8 @@ def check_keeps_immutable_and_integer_features(cls: type[Attack]) -> None:
     """For each supported norm, with a large eps on rows whose features 0 and 3 are
     immutable and 1 and 5 integer-valued in [0, 3]: immutable features never change,
     integer ones stay whole, results stay in the domain and the eps-ball, and more than
-    half of the points are still fooled through the other features."""
+    half of the points are still fooled through the other features.
+    """
     x, y = _blobs()
     x = x.clone()
     x[:, [1, 5]] = x[:, [1, 5]].round()  # integer-valued features
@@ -252,7 +262,8 @@ def _black_box_models() -> dict[str, Model]:
 def check_black_box_models(cls: type[Attack]) -> None:
     """On a scikit-learn model and a plain probability function (L∞, eps 0.15): an attack
     that needs gradients refuses with an InputError saying "black-box"; any other stays
-    feasible, spends no gradient evaluations and lowers accuracy by at least 0.3."""
+    feasible, spends no gradient evaluations and lowers accuracy by at least 0.3.
+    """
     x, y = _blobs()
     for kind, model in _black_box_models().items():
         attack = _make(cls, "linf", eps=0.15) if "linf" in cls.norms else _make(cls, cls.norms[0])

@@ -1,5 +1,6 @@
 """What the conformance checks of every family share: the assertion helper, the References
-check and the runner that names each failed check."""
+check and the runner that names each failed check.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def not_keyword_only(function: Callable[..., Any], *, skip: Sequence[str] = ("se
 
 def check_docstring_has_references(entry: Any) -> None:
     """The entry's own docstring, or its module's, has a References section (numpydoc
-    ``References`` with a ``---`` underline, or a ``References:`` line) citing its source."""
+    ``References`` with a ``---`` underline, or a ``References:`` line) citing its source.
+    """
     module = sys.modules.get(getattr(entry, "__module__", ""), None)
     docs = [entry.__doc__ or "", getattr(module, "__doc__", None) or ""]
     expect(any(_REFERENCES.search(d) for d in docs),

@@ -1,5 +1,6 @@
 """Conformance checks of a shift class: each takes the class and applies it (built as a
-scan would, with ``from_data``) to the toy images and tables of :mod:`trustbench.testing`."""
+scan would, with ``from_data``) to the toy images and tables of :mod:`trustbench.testing`.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def _image_sets(cls: type[Shift]) -> list[torch.Tensor]:
 def check_shift_is_well_formed(cls: type[Shift]) -> None:
     """The class has a ``name``, a ``modality`` (image or tabular), five ``levels`` and a
     ``requires`` text; ``__init__`` takes only keyword arguments and only stores them
-    (``cls()`` works and ``get_params`` round-trips), and ``from_data`` builds an instance."""
+    (``cls()`` works and ``get_params`` round-trips), and ``from_data`` builds an instance.
+    """
     expect(cls.name, f"{cls.__name__} sets no name")
     expect(cls.modality in ("image", "tabular"), f"{cls.name}: modality {cls.modality!r}")
     expect(len(cls.levels) == 5, f"{cls.name}: {len(cls.levels)} levels, expected 5")
@@ -80,7 +82,8 @@ def check_shift_is_well_formed(cls: type[Shift]) -> None:
 def check_keeps_shape_dtype_and_range(cls: type[Shift]) -> None:
     """Image shifts, at severities 1 and 5: a tensor in [0, 1] comes back a tensor of the
     same shape and dtype in [0, 1]; float64 numpy in [-1, 1] with that domain comes back
-    float64 numpy of the same shape in [-1, 1], without NaN."""
+    float64 numpy of the same shape in [-1, 1], without NaN.
+    """
     shift = cls.from_data()
     for x in _image_sets(cls):
         for severity in (1, 5):
@@ -105,7 +108,8 @@ def check_keeps_shape_dtype_and_range(cls: type[Shift]) -> None:
 def check_keeps_shape_dtype_and_domain(cls: type[Shift]) -> None:
     """Tabular shifts, at severities 1 and 5 on the toy breast-cancer rows: shape and dtype
     kept, every value inside the domain, the immutable feature unchanged, the categorical
-    one unchanged unless the shift frees it, and the integer feature whole in raw units."""
+    one unchanged unless the shift frees it, and the integer feature whole in raw units.
+    """
     t = toy_tabular()
     shift, x, domain = _build(cls, t), t.x, t.domain
     free = shift._free(tuple(x.shape[1:]))
@@ -129,7 +133,8 @@ def check_keeps_shape_dtype_and_domain(cls: type[Shift]) -> None:
 def check_seeded_and_input_untouched(cls: type[Shift]) -> None:
     """At severity 3, two applications with generators seeded alike give identical output
     and leave the input as it was; ``resample`` gives the same rows for a seed and for a
-    generator of that seed, and all rows in order unless the shift resamples."""
+    generator of that seed, and all rows in order unless the shift resamples.
+    """
     t = toy_tabular()
     shift = _build(cls, t)
     if cls.modality == "image":
@@ -156,7 +161,8 @@ def check_seeded_and_input_untouched(cls: type[Shift]) -> None:
 def check_change_grows_with_severity(cls: type[Shift]) -> None:
     """For one seed, the mean change of the inputs (or, for resampling shifts, the total
     variation between class mixes) never decreases over severities 1..5, is positive at 1
-    and larger at 5 than at 1."""
+    and larger at 5 than at 1.
+    """
     t = toy_tabular()
     shift = _build(cls, t)
     if cls.resamples:
@@ -178,7 +184,8 @@ def check_change_grows_with_severity(cls: type[Shift]) -> None:
 
 def check_rejects_severity_outside_1_to_5(cls: type[Shift]) -> None:
     """``apply`` and ``resample`` raise an InputError naming the severity for 0, 6, -1,
-    2.5, True, "3" and None."""
+    2.5, True, "3" and None.
+    """
     t = toy_tabular()
     shift = _build(cls, t)
     x = t.x[:4] if cls.modality == "tabular" else torch.zeros((2, 1, 8, 8))
@@ -201,7 +208,8 @@ def check_rejects_severity_outside_1_to_5(cls: type[Shift]) -> None:
 def check_lowers_toy_accuracy_at_severity_5(cls: type[Shift]) -> None:
     """At severity 5 a toy model's accuracy drops (by more than 0.005): the digits MLP on
     grayscale digits, a colour-digit model on colour, a logistic regression on the
-    breast-cancer rows (evaluated on the resampled rows for resampling shifts)."""
+    breast-cancer rows (evaluated on the resampled rows for resampling shifts).
+    """
     t = toy_tabular()
     shift = _build(cls, t)
     domain: Domain | None = None
@@ -225,7 +233,8 @@ def check_lowers_toy_accuracy_at_severity_5(cls: type[Shift]) -> None:
 def check_any_image_size_stays_in_range(cls: type[Shift]) -> None:
     """Image shifts on random float32 images from 1×1 to 12×12 with 1 to 3 channels: where
     the shift applies, shape and dtype are kept and values stay finite in [0, 1]; where it
-    does not, ``apply`` raises an InputError naming the shift."""
+    does not, ``apply`` raises an InputError naming the shift.
+    """
     for n, c, h, w, severity, seed in IMAGE_SIZES:
         x = np.random.default_rng(seed).random((n, c, h, w)).astype(np.float32)
         where = f"{cls.name} ({x.shape}, severity {severity})"

@@ -71,7 +71,8 @@ def shift_checks(cls: type[Shift]) -> list[Check]:
     modality: shape, dtype and domain kept, seeded determinism, input untouched, change
     growing with severity, bad severities refused, a toy model's accuracy lowered at
     severity 5, any image size handled (images), the constructor contract and a
-    References section."""
+    References section.
+    """
     from trustbench.shifts.base import Shift
     from trustbench.testing._shift_checks import shift_checks_for
 
@@ -83,7 +84,8 @@ def audit_checks(check: AuditCheck) -> list[Check]:
     """The conformance checks of an audit check function ``check(ctx) -> list[Finding]``:
     well-formed, JSON-safe findings with ``audit.`` ids and AI RMF tags, seeded
     determinism, everything measured when every role is given, no failure when roles are
-    missing, the table untouched and a References section."""
+    missing, the table untouched and a References section.
+    """
     from trustbench.testing._audit_checks import AUDIT_CHECKS
 
     if isinstance(check, type) or not callable(check):
@@ -94,7 +96,8 @@ def audit_checks(check: AuditCheck) -> list[Check]:
 
 def checks_for(entry: Any) -> list[Check]:
     """The checks of ``entry`` by its family: an Attack or Shift subclass, else an audit
-    check function."""
+    check function.
+    """
     from trustbench.attacks.base import Attack
     from trustbench.shifts.base import Shift
 
@@ -110,19 +113,22 @@ def checks_for(entry: Any) -> list[Check]:
 
 def check_attack(cls: type[Attack]) -> None:
     """Run every check of :func:`attack_checks` on ``cls``; an AssertionError names each
-    check that failed and why."""
+    check that failed and why.
+    """
     run_checks(cls, attack_checks(cls))
 
 
 def check_shift(cls: type[Shift]) -> None:
     """Run every check of :func:`shift_checks` on ``cls``; an AssertionError names each
-    check that failed and why."""
+    check that failed and why.
+    """
     run_checks(cls, shift_checks(cls))
 
 
 def check_audit_check(check: AuditCheck) -> None:
     """Run every check of :func:`audit_checks` on the audit check ``check``; an
-    AssertionError names each check that failed and why."""
+    AssertionError names each check that failed and why.
+    """
     run_checks(check, audit_checks(check))
 
 
@@ -155,7 +161,8 @@ def parametrize_with_checks(entries: Mapping[str, Any] | Iterable[Any]) -> Any:
 
 def parametrized_checks(test: Callable[..., Any]) -> list[tuple[Any, Check]]:
     """The (entry, check) pairs a test decorated with :func:`parametrize_with_checks`
-    runs, for a meta-test that every registered entry gets every check."""
+    runs, for a meta-test that every registered entry gets every check.
+    """
     pairs: list[tuple[Any, Check]] = []
     for mark in getattr(test, "pytestmark", []):
         if mark.name == "parametrize" and tuple(mark.args[0]) == ("entry", "check"):

@@ -203,7 +203,8 @@ TINT = (1.0, 0.8, 0.6)
 
 class MinChannel(nn.Module):
     """Reads the achromatic part of a tinted digit (its smallest channel, rescaled), so a
-    grayscale model classifies :func:`toy_colour_digits`; over-saturation blinds it."""
+    grayscale model classifies :func:`toy_colour_digits`; over-saturation blinds it.
+    """
 
     def __init__(self, inner: nn.Module) -> None:
         super().__init__()

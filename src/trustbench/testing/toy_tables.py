@@ -97,7 +97,8 @@ def toy_tabular() -> ToyTabular:
     """scikit-learn's breast-cancer test split (171 rows, 30 features) with an integer
     (column 1, rounded), an immutable (column 0) and a categorical feature (column 27,
     quartile codes), in range units; see :class:`ToyTabular`. The model is trained once
-    per process; every call returns copies."""
+    per process; every call returns copies.
+    """
     t = _tabular()
     return ToyTabular(t.x.clone(), t.y.clone(), copy.deepcopy(t.schema), t.domain,
                       copy.deepcopy(t.model), t.integer, t.immutable, t.categorical)
@@ -105,7 +106,8 @@ def toy_tabular() -> ToyTabular:
 
 def _audit_table(n: int, *, seed: int) -> pd.DataFrame:
     """Numeric features, a category, a group ``g`` (30% ``"y"``), ids, dates and a label
-    ``y`` that a linear model learns well (``2 f0 + f1 > 0``)."""
+    ``y`` that a linear model learns well (``2 f0 + f1 > 0``).
+    """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 4))  # (n, 4)
     group = np.where(rng.random(n) < 0.3, "y", "x")
@@ -121,7 +123,8 @@ def _audit_table(n: int, *, seed: int) -> pd.DataFrame:
 @dataclass
 class ToyAuditTables:
     """A train/test pair from :func:`toy_audit_tables` and where its problems were planted
-    (row positions; train copy -> train original for duplicates)."""
+    (row positions; train copy -> train original for duplicates).
+    """
 
     train: pd.DataFrame
     test: pd.DataFrame
