@@ -132,8 +132,8 @@ def test_csv_with_unknown_target(tmp_path: Path, skops_model) -> None:
     ("--norm", "l3", "--norm 'l3': Input should be 'linf' or 'l2'"),
     ("--eps-units", "pixels", "--eps-units 'pixels': Input should be 'raw' or 'range'"),
     ("--split", "val", "--split 'val': Input should be 'test', 'train' or 'all'"),
-    ("--batch-size", "0", "--batch-size '0': expected 'auto' or an integer >= 1"),
-    ("--batch-size", "big", "--batch-size 'big': expected 'auto' or an integer >= 1"),
+    ("--batch-size", "0", "--batch-size '0': expected 'auto' or an integer in [1, 1000000]"),
+    ("--batch-size", "big", "--batch-size 'big': expected 'auto' or an integer in [1, 1000000]"),
 ])
 def test_bad_options_before_loading(skops_model, option: str, value: str, message: str) -> None:
     _usage_error(_scan("--model", skops_model[0], "--data", "breast_cancer", option, value), message)

@@ -75,5 +75,5 @@ def test_budget_stops_a_run_in_progress(blobs: Dataset) -> None:
 
 
 def test_budget_must_be_positive(blobs: Dataset) -> None:
-    with pytest.raises(InputError, match="--budget"):
+    with pytest.raises(InputError, match=r"ScanConfig\.budget must be a positive"):
         scan(toy_mlp(0), blobs, ScanConfig(budget=0))

@@ -43,6 +43,7 @@ from pydantic_core import PydanticCustomError
 
 from trustbench._yaml import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_NODES, _dotted, _show, read_yaml
 from trustbench.errors import InputError
+from trustbench.options import MAX_BATCH_SIZE, MAX_SEED, MAX_THREADS, check_batch_size
 
 __all__ = ["EXAMPLE", "MAX_ARCH_KWARGS_DEPTH", "MAX_CONFIG_BYTES", "MAX_DEPTH", "MAX_NODES",
            "MAX_SEED",
@@ -51,9 +52,6 @@ __all__ = ["EXAMPLE", "MAX_ARCH_KWARGS_DEPTH", "MAX_CONFIG_BYTES", "MAX_DEPTH", 
 
 #: Deepest nesting inside ``model.arch_kwargs`` (its own mapping is level 1).
 MAX_ARCH_KWARGS_DEPTH = 8
-#: Largest seed: fits a signed 64-bit integer, which numpy and torch accept (the same as
-#: ``trustbench.attacks.base.MAX_SEED``; not imported from there, which would load torch).
-MAX_SEED = 2**63 - 1
 
 # -- field types ----------------------------------------------------------------------------
 
@@ -64,7 +62,7 @@ Text = Annotated[str, Field(min_length=1)]
 
 
 def _scalar(value: object) -> bool | int | float | str | None:
-    """An attack parameter: one scalar; its type and range are the attack's to check."""
+    """Accept an attack parameter: one scalar; its type and range are the attack's to check."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise PydanticCustomError("tb_scalar", "expected a number, a string, true/false or null, "
@@ -72,8 +70,10 @@ def _scalar(value: object) -> bool | int | float | str | None:
 
 
 def _json_like(value: object, where: str = "", depth: int = 0) -> JsonValue:
-    """Check a JSON-like value (null, booleans, finite numbers, strings, lists, mappings with
-    string keys) nested at most MAX_ARCH_KWARGS_DEPTH levels; return it unchanged.
+    """Check a JSON-like value nested at most MAX_ARCH_KWARGS_DEPTH levels; return it unchanged.
+
+    JSON-like values are null, booleans, finite numbers, strings, lists and mappings with
+    string keys.
     """
     at = f" at {where}" if where else ""
     if value is None or isinstance(value, bool | int | str):
@@ -137,6 +137,8 @@ class ModelSection(_Section):
 
 
 class DataSection(_Section):
+    """The ``data:`` section: what data to evaluate on (``source``) and how to read it."""
+
     source: Text = Field(description="digits, breast_cancer, or a .csv/.parquet/.npz file")
     target: Text | None = None
     group: Text | None = None
@@ -169,6 +171,8 @@ def _no_duplicates(v: list[str] | None) -> list[str] | None:
 
 
 class ScanSection(_Section):
+    """The ``scan:`` section: what to measure, with which attacks, eps, shifts and budget."""
+
     eps: list[Finite] | None = Field(None, min_length=1, max_length=100)
     norm: Literal["linf", "l2"] = "linf"
     eps_units: Literal["raw", "range"] | None = None
@@ -177,7 +181,7 @@ class ScanSection(_Section):
     n: int | None = Field(None, ge=1)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     batch_size: int | Literal["auto"] = "auto"
-    threads: int | None = Field(None, ge=1, le=1024)
+    threads: int | None = Field(None, ge=1, le=MAX_THREADS)
     budget: Finite | None = Field(None, gt=0)
     validity: bool = True
     shifts: list[Text] | None = Field(None, max_length=256)
@@ -192,12 +196,12 @@ class ScanSection(_Section):
     @field_validator("batch_size", mode="before")
     @classmethod
     def _batch_size(cls, v: object) -> object:
-        if v == "auto" and isinstance(v, str):
-            return v
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1_000_000:
+        try:
+            return check_batch_size(v)  # the limits the CLI and ScanConfig use
+        except InputError:
             raise PydanticCustomError("tb_batch_size", "expected 'auto' or an integer in "
-                                      "[1, 1000000], got {value}", {"value": _show(v)})
-        return v
+                                      f"[1, {MAX_BATCH_SIZE}], got {{value}}",
+                                      {"value": _show(v)}) from None
 
     @field_validator("eps")
     @classmethod
@@ -215,11 +219,15 @@ class ScanSection(_Section):
 
 
 class GateSection(_Section):
+    """The ``gate:`` section: the baseline to compare with and the ``--fail-on`` rules."""
+
     baseline: Text | None = None
     fail_on: list[Text] = Field(default_factory=list, max_length=256)
 
 
 class OutputSection(_Section):
+    """The ``output:`` section: the folder to write to and the report formats."""
+
     out: Text = "trustbench-report"
     formats: list[Literal["json", "html", "markdown", "junit"]] = Field(
         default_factory=lambda: ["json", "html", "markdown", "junit"], min_length=1,
@@ -274,7 +282,7 @@ _FIXES = {
 
 
 def _default_of(loc: tuple[int | str, ...]) -> object:
-    """The default of the field at ``loc`` (list positions dropped), or ``...`` if none."""
+    """Return the default of the field at ``loc`` (list positions dropped), or ``...`` if none."""
     cls: type[BaseModel] = ScanFile
     parts = [p for p in loc if isinstance(p, str)]
     for i, part in enumerate(parts):
@@ -292,7 +300,7 @@ def _default_of(loc: tuple[int | str, ...]) -> object:
 
 
 def _known_fields(loc: tuple[int | str, ...]) -> list[str]:
-    """The field names valid where ``loc`` points (its parent section)."""
+    """Return the field names valid where ``loc`` points (its parent section)."""
     cls: type[BaseModel] = ScanFile
     for part in loc[:-1]:
         field = cls.model_fields.get(str(part))

@@ -45,16 +45,20 @@ class CostEstimate:
 
     @property
     def total_seconds(self) -> float:
+        """Expected seconds of all attacks: the sum of the rows' ``seconds``."""
         return sum(r["seconds"] for r in self.rows)
 
     @property
     def max_total_seconds(self) -> float:
+        """Seconds of all attacks if no point were ever fooled early: the rows' ``max_seconds``."""
         return sum(r["max_seconds"] for r in self.rows)
 
 
 def _robust_fractions(ctx: Any, n: int = 100) -> list[float]:
-    """Fraction of clean-correct points that a quick PGD-10 leaves robust at each eps, on a
-    seeded sample: an optimistic guess of how many points the real attacks must work on.
+    """Fraction of clean-correct points that a quick PGD-10 leaves robust at each eps.
+
+    It is measured on a seeded sample: an optimistic guess of how many points the real
+    attacks must work on.
     """
     from trustbench.attacks import PGD, robustness_curve
 
@@ -80,12 +84,13 @@ def estimate_cost(model: Any, data: Dataset, config: ScanConfig | None = None) -
     cfg = config or ScanConfig()
     _, _, ctx = prepare(model, data, cfg)
     m = ctx.model
-    batch = ctx.x[: ctx.batch_size]  # (B, ...)
-    yb = ctx.y[: ctx.batch_size]
+    bs, choice = ctx.options.batch_size, ctx.options.batch_choice or {}
+    batch = ctx.x[:bs]  # (B, ...)
+    yb = ctx.y[:bs]
     differentiable = m.capabilities.differentiable
     # --batch-size auto has already timed a pass at the chosen size: reuse it
-    tuned = (ctx.batch_choice or {}).get("pass_seconds", {}).get(str(ctx.batch_size))
-    tuned_gradient = bool((ctx.batch_choice or {}).get("gradient"))
+    tuned = choice.get("pass_seconds", {}).get(str(bs))
+    tuned_gradient = bool(choice.get("gradient"))
     if tuned is not None and not tuned_gradient:
         t_query = tuned / len(batch)
     else:

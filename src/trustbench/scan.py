@@ -15,18 +15,9 @@ from trustbench import nist
 from trustbench._version import __version__
 from trustbench.attacks.base import COMMON_PARAMS, check_param
 from trustbench.attacks.registry import attack_class, check_attack_params
-from trustbench.checks import (
-    CheckContext,
-    ProgressFactory,
-    ScanConfig,
-    adversarial_robustness,
-    calibration_checks,
-    clean_accuracy,
-    ood_detection,
-    shift_robustness,
-    subgroup_performance,
-    validity_checks,
-)
+from trustbench.checks import CheckContext, ProgressFactory, ScanConfig
+from trustbench.checks.plan import ScanPlan, make_plan
+from trustbench.checks.steps import Step, scan_steps
 from trustbench.data import Dataset
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
@@ -34,10 +25,11 @@ from trustbench.models import Model, SklearnModel, as_model
 from trustbench.models.rescaled import RangeScaled
 from trustbench.models.sklearn import fitted_columns
 from trustbench.models.watched import OutOfTime, Watched
+from trustbench.options import RunOptions
 from trustbench.scorecard import NOT_AUDITED, NotMeasured, Scorecard
 from trustbench.tuning import choose_batch_size, configure_threads
 
-__all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "prepare", "scan"]
+__all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "plan_scan", "prepare", "scan"]
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +72,9 @@ def _bind_frame_input(model: Model, data: Dataset) -> Model:
     return model
 
 
-def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
-            progress: ProgressFactory | None = None,
-            deadline: float | None = None) -> tuple[Model, Dataset, CheckContext]:
-    """Validate and prepare a scan: the wrapped model, the evaluated sample and the context
-    the checks run in (inputs in attack units, labels as class indices, clean predictions).
-
-    ``ctx.model`` is :class:`~trustbench.models.watched.Watched`: it counts scores that are
-    not numbers, and after the clean predictions (which always complete: without them
-    there is no result) every model call respects ``deadline``, a ``time.perf_counter()``
-    value, by raising :class:`~trustbench.models.watched.OutOfTime`.
-    """
-    cfg = config or ScanConfig()
-    for name in cfg.attacks or []:  # fail before any work, not when the attack's turn comes
+def _check_config(cfg: ScanConfig) -> None:
+    """Fail on a bad name, parameter, seed, severity or runtime setting before any work."""
+    for name in cfg.attacks or []:  # not when the attack's turn comes
         attack_class(name)
     check_attack_params(cfg.attack_params)  # types and ranges each attack declares
     check_param("ScanConfig", "seed", cfg.seed, COMMON_PARAMS["seed"])
@@ -104,52 +86,120 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     for sev in cfg.severities:
         check_severity(sev)
     cfg.check_runtime()
-    configure_threads(cfg.threads)
-    model = as_model(model)
-    ds = data.sample(cfg.n, seed=cfg.seed)
+
+
+def _make_plan(model: Model, data: Dataset, cfg: ScanConfig) -> ScanPlan:
+    _check_config(cfg)
+    points = data.sample_index(cfg.n, seed=cfg.seed)
+    ds = data.take(points)
+    units = cfg.eps_units or ("raw" if ds.schema.modality == "image" else "range")
+    span = ds.schema.domain(units=units).span
+    eps_values = sorted(set(cfg.eps or [e * (1.0 if units == "range" else span)
+                                         for e in DEFAULT_EPS[cfg.norm]]))
+    if any(not e >= 0 for e in eps_values):
+        raise InputError(f"--eps values must be >= 0, got {eps_values}")
+    return make_plan(cfg, differentiable=model.capabilities.differentiable,
+                     description=model.description, schema=ds.schema, shape=ds.x.shape,
+                     eps=eps_values, units=units, points=points, n_source=len(data))
+
+
+def plan_scan(model: Any, data: Dataset, config: ScanConfig | None = None) -> ScanPlan:
+    """Decide what a scan of ``model`` on ``data`` will run, without running the model.
+
+    The plan (:class:`~trustbench.checks.plan.ScanPlan`) lists the steps, the attacks with
+    their parameters, the shifts, the eps values and the evaluated row indices, with the
+    reason for each attack or shift it leaves out. It is a plain value: it pickles, and
+    ``scan(model, data, plan)`` runs exactly it. Bad names, parameters and settings in
+    ``config`` raise :class:`~trustbench.errors.InputError` here, before any work.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from trustbench import ScanConfig, load_builtin, plan_scan
+    >>> from trustbench.testing.toy import toy_digits_mlp
+    >>> plan = plan_scan(toy_digits_mlp(), load_builtin("digits"), ScanConfig(n=50, eps=[0.1]))
+    >>> [a.name for a in plan.attacks], plan.n_points, pickle.loads(pickle.dumps(plan)) == plan
+    (['fgsm', 'pgd', 'standard'], 50, True)
+    """
+    return _make_plan(as_model(model), data, config or ScanConfig())
+
+
+def prepare(model: Any, data: Dataset, config: ScanConfig | ScanPlan | None = None, *,
+            progress: ProgressFactory | None = None,
+            deadline: float | None = None) -> tuple[Model, Dataset, CheckContext]:
+    """Validate and prepare a scan: the wrapped model, the evaluated sample and the context.
+
+    The context (:class:`~trustbench.checks.CheckContext`) holds the inputs in attack
+    units, labels as class indices, the clean predictions, the plan (``config`` if it is a
+    :class:`~trustbench.checks.plan.ScanPlan`, else :func:`plan_scan`'s) and the run
+    options.
+
+    ``ctx.model`` is :class:`~trustbench.models.watched.Watched`: it counts scores that are
+    not numbers, and after the clean predictions (which always complete: without them
+    there is no result) every model call respects ``deadline``, a ``time.perf_counter()``
+    value, by raising :class:`~trustbench.models.watched.OutOfTime`.
+
+    A :class:`~trustbench.models.Model` the caller passes is never changed: what the scan
+    learns or binds (``n_classes`` from the input check, a DataFrame's columns) goes to a
+    shallow copy that shares its weights.
+    """
+    model = copy.copy(model) if isinstance(model, Model) else as_model(model)
+    if isinstance(config, ScanPlan):
+        plan = config
+        _check_config(plan.config)
+        if plan.n_source != len(data):
+            raise InputError(f"{data.name}: the scan plan was made for data of {plan.n_source} "
+                             f"rows, this has {len(data)}", fix="make the plan from this data "
+                             "(trustbench.plan_scan)")
+    else:
+        plan = _make_plan(model, data, config or ScanConfig())
+    cfg = plan.config
+    threads = configure_threads(cfg.threads)
+    ds = data.take(plan.points)
     model = _bind_frame_input(model, ds)
     model.check_input(ds.x)
     y = torch.from_numpy(ds.label_indices(getattr(model, "classes", None), model.n_classes))
-    units = cfg.eps_units or ("raw" if ds.schema.modality == "image" else "range")
-    if units == "range":
+    if plan.units == "range":
         attack_model: Watched = Watched(RangeScaled(model, ds.schema.lower, ds.schema.span))
         x = torch.from_numpy(ds.schema.to_units(ds.x))
     else:
         attack_model, x = Watched(model), torch.from_numpy(ds.x)
-    domain = ds.schema.domain(units=units)
-    eps_values = sorted(set(cfg.eps or [e * (1.0 if units == "range" else domain.span)
-                                         for e in DEFAULT_EPS[cfg.norm]]))
-    if any(not e >= 0 for e in eps_values):
-        raise InputError(f"--eps values must be >= 0, got {eps_values}")
+    domain = ds.schema.domain(units=plan.units)
     clean_scores = attack_model.scores(x)  # (N, C)
-    ctx = CheckContext(attack_model, x, y, domain, cfg, clean_scores.argmax(1), eps_values, units,
-                       dataset=ds, scores_cache=(attack_model, clean_scores),
-                       **({"progress": progress} if progress else {}))
-    ctx.deadline = attack_model.deadline = deadline
+    attack_model.deadline = deadline
+    batch_size, batch_choice = 500, None
     if cfg.batch_size == "auto":
         # a short calibration: at most 3 s, or a tenth of a time budget
         try:
             choice = choose_batch_size(attack_model, x, y, max_seconds=min(
                 3.0, cfg.budget / 10 if cfg.budget is not None else 3.0))
-            ctx.batch_size, ctx.batch_choice = choice.size, choice.to_dict()
+            batch_size, batch_choice = choice.size, choice.to_dict()
         except OutOfTime:  # no time left to tune: the default stays; the attacks are skipped
             pass
     else:
-        ctx.batch_size = int(cfg.batch_size)
+        batch_size = int(cfg.batch_size)
+    options = RunOptions(batch_size, batch_choice, threads, deadline,
+                         **({"progress": progress} if progress else {}))
+    ctx = CheckContext(attack_model, x, y, domain, plan, clean_scores.argmax(1), options,
+                       dataset=ds, skipped=list(plan.not_applicable),
+                       _scores=[(attack_model, clean_scores)])
     return model, ds, ctx
 
 
 def scan(
     model: Any,
     data: Dataset,
-    config: ScanConfig | None = None,
+    config: ScanConfig | ScanPlan | None = None,
     *,
     progress: ProgressFactory | None = None,
     baseline: Scorecard | None = None,
     allow_mismatch: bool = False,
 ) -> Scorecard:
-    """Evaluate ``model`` on ``data``: clean accuracy, robustness over an eps curve for every
-    applicable attack, and the evaluation-validity checks.
+    """Evaluate ``model`` on ``data`` and return its Scorecard.
+
+    The plan's steps: clean accuracy, robustness over an eps curve for every applicable
+    attack, shifts, calibration, OOD detection, subgroups and the evaluation-validity
+    checks.
 
     Parameters
     ----------
@@ -159,7 +209,8 @@ def scan(
     data
         The evaluation data with its schema.
     config
-        What to measure; defaults to :class:`ScanConfig()`.
+        What to measure: a :class:`ScanConfig` (default ``ScanConfig()``), or a
+        :class:`~trustbench.checks.plan.ScanPlan` from :func:`plan_scan` to run as it is.
     progress
         ``progress(description, total) -> advance(n)``, for progress bars.
     baseline
@@ -168,49 +219,41 @@ def scan(
         same data and measuring configuration (an InputError before any work otherwise),
         unless ``allow_mismatch``.
     """
-    cfg = config or ScanConfig()
     t0 = time.perf_counter()
-    model, ds, ctx = prepare(model, data, cfg, progress=progress,
-                             deadline=None if cfg.budget is None else t0 + cfg.budget)
+    budget = (config.config if isinstance(config, ScanPlan) else config or ScanConfig()).budget
+    model, ds, ctx = prepare(model, data, config, progress=progress,
+                             deadline=None if budget is None else t0 + budget)
+    cfg = ctx.config
     if baseline is not None:  # like with like, or no scan at all: fail before the attacks
         from trustbench.gate.compare import check_comparable
 
         check_comparable({"data": {"name": ds.name, "fingerprint": ds.fingerprint()},
                           "config": _config_record(cfg, ctx)}, baseline, allow=allow_mismatch)
-    ctx.baseline = baseline
+    ctx = ctx.with_(baseline=baseline)
     timings: dict[str, float] = {}
     findings: list[Finding] = []
     not_measured: list[str] = list(NOT_YET_MEASURED)  # NotMeasured records
-    # (name, check, enabled, what it measures): order matters, later checks read the
-    # results of earlier ones (attacks -> calibration under attack, subgroups' robust
-    # accuracy; shifted inputs -> near-OOD).
-    plan = [
-        ("accuracy", clean_accuracy, True, "clean accuracy"),
-        ("robustness", adversarial_robustness, cfg.attacks != [], "adversarial robustness"),
-        ("shifts", shift_robustness, cfg.shifts != [], "corruptions and distribution shift"),
-        ("calibration", calibration_checks, cfg.calibration, "calibration (ECE, reliability)"),
-        ("ood", ood_detection, cfg.ood, "out-of-distribution detection"),
-        ("subgroups", subgroup_performance, cfg.subgroups, "subgroup and slice performance"),
-        ("validity", validity_checks, cfg.validity, "evaluation-validity checks"),
-    ]
     cut: list[str] = []
-    for name, check, enabled, what in plan:
-        if not enabled:
-            not_measured.append(NotMeasured(what, "disabled"))
+    products: dict[str, Any] = {}
+    for step in _plan_steps(ctx.plan):
+        if step.name in ctx.plan.disabled:
+            not_measured.append(NotMeasured(step.what, "disabled"))
             continue
-        if name not in ("accuracy", "robustness") and ctx.out_of_time:
-            not_measured.append(NotMeasured(what, "the time budget ran out first",
+        if not step.runs_out_of_time and ctx.out_of_time:
+            not_measured.append(NotMeasured(step.what, "the time budget ran out first",
                                             out_of_time=True))
-            cut.append(f"the {what}")
+            cut.append(f"the {step.what}")
             continue
         t = time.perf_counter()
         try:
-            findings += check(ctx)
+            checked = step(ctx, products)
+            findings += checked.findings
+            products[step.name] = checked.product
         except OutOfTime:  # a half-done check has no result: report it as not measured
-            not_measured.append(NotMeasured(what, "the time budget ran out before it finished",
-                                            out_of_time=True))
-            cut.append(f"the {what}")
-        timings[name] = round(time.perf_counter() - t, 3)
+            not_measured.append(NotMeasured(step.what, "the time budget ran out before it "
+                                            "finished", out_of_time=True))
+            cut.append(f"the {step.what}")
+        timings[step.name] = round(time.perf_counter() - t, 3)
     timings["total"] = round(time.perf_counter() - t0, 3)
     not_measured += [s for s in ctx.skipped if s not in not_measured]
     cut += [s for s in ctx.skipped if getattr(s, "out_of_time", False)]
@@ -233,8 +276,9 @@ def scan(
         "config": _config_record(cfg, ctx),
         "seed": cfg.seed,
         "versions": _versions(),
-        "runtime": {"threads": torch.get_num_threads(), "batch_size": ctx.batch_size,
-                    **({"batch_choice": ctx.batch_choice} if ctx.batch_choice else {})},
+        "runtime": {"threads": torch.get_num_threads(), "batch_size": ctx.options.batch_size,
+                    **({"batch_choice": ctx.options.batch_choice}
+                       if ctx.options.batch_choice else {})},
         "timings_seconds": timings,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "nist_ai_rmf": "findings are tagged as evidence toward AI RMF 1.0 subcategories; "
@@ -247,8 +291,18 @@ def scan(
     return Scorecard(findings, provenance, not_measured)
 
 
+def _plan_steps(plan: ScanPlan) -> list[Step]:
+    """Return the registered steps the plan names, in the registry's order."""
+    known = {s.name for s in scan_steps()}
+    unknown = [n for n in (*plan.steps, *plan.disabled) if n not in known]
+    if unknown:
+        raise InputError(f"the scan plan names steps that are not registered here: {unknown}",
+                         fix="import the package that registers them before scanning")
+    return [s for s in scan_steps() if s.name in plan.steps or s.name in plan.disabled]
+
+
 def _config_record(cfg: ScanConfig, ctx: CheckContext) -> dict[str, Any]:
-    """The config as the scorecard records it: with the eps values and units resolved."""
+    """Return the config as the scorecard records it: with the eps values and units resolved."""
     return cfg.to_dict() | {"eps": ctx.eps_values, "eps_units": ctx.units}
 
 

@@ -18,6 +18,7 @@ from trustbench.checks.calibration import (
     class_scores,
     to_probabilities,
 )
+from trustbench.checks.products import AttackRuns
 from trustbench.checks.robustness import adversarial_robustness
 from trustbench.data import load_builtin
 from trustbench.metrics.calibration import (
@@ -59,7 +60,8 @@ def _by_id(findings):
 
 def test_clean_metrics_match_the_metric_functions() -> None:
     ctx = _digits_ctx()
-    f = _by_id(calibration_checks(ctx))
+    checked = calibration_checks(ctx)
+    f = _by_id(checked)
     assert set(f) == {"calibration.clean", "calibration.temperature"}  # no attacks ran yet
     clean = f["calibration.clean"]
     p = torch.softmax(ctx.model.scores(ctx.x).double(), 1).numpy()
@@ -75,8 +77,9 @@ def test_clean_metrics_match_the_metric_functions() -> None:
     assert plot["kind"] == "reliability" and sum(plot["bin_count"]) == len(y) == 540
     assert "valid and reliable" in clean.tags.characteristics
     json.dumps([x.to_dict() for x in f.values()])  # JSON-ready
-    assert ctx.results["calibration"]["temperature"] == f["calibration.temperature"].metrics[
+    assert checked.product.temperature == f["calibration.temperature"].metrics[
         "temperature"].value
+    assert checked.product.ece == clean.metrics["ece"].value
     # seeded: the same numbers again
     again = _by_id(calibration_checks(_digits_ctx()))
     assert again["calibration.clean"].metrics["ece"].ci == m["ece"].ci
@@ -110,8 +113,8 @@ def test_probability_only_model_gives_the_same_temperature() -> None:
     from trustbench.models import CallableModel
 
     inner = ctx.model
-    ctx.model = CallableModel(lambda x: torch.softmax(inner.scores(torch.from_numpy(x)), 1).numpy(),
-                              n_classes=4)
+    ctx = ctx.with_(model=CallableModel(
+        lambda x: torch.softmax(inner.scores(torch.from_numpy(x)), 1).numpy(), n_classes=4))
     scores, inputs = class_scores(ctx.model, ctx.x)
     assert inputs == "probabilities" and np.allclose(scores.sum(1), 1, atol=1e-5)
     t_probs = calibration_checks(ctx)[1].metrics["temperature"].value
@@ -135,16 +138,17 @@ def test_too_few_points_fit_no_temperature() -> None:
 
 def test_under_attack_uses_the_strongest_attack_per_eps() -> None:
     ctx = _digits_ctx()
-    adversarial_robustness(ctx)  # fgsm at eps 0.03 and 0.1
+    runs = adversarial_robustness(ctx).product  # fgsm at eps 0.03 and 0.1
     # a weaker (no-op) attack at each eps must not be the one reported
-    for eps, runs in ctx.results["attacks"].items():
-        ok = torch.as_tensor(ctx.clean_correct)
-        runs.append(("noop", AttackResult(ctx.x.clone(), ~ok, ok, 0, 0, 0.0, "linf", eps)))
-    f = _by_id(calibration_checks(ctx))["calibration.attack"]
+    ok = torch.as_tensor(ctx.clean_correct)
+    attacks = AttackRuns({eps: [*r, ("noop", AttackResult(ctx.x.clone(), ~ok, ok, 0, 0, 0.0,
+                                                         "linf", eps))]
+                          for eps, r in runs.by_eps.items()})
+    f = _by_id(calibration_checks(ctx, attacks))["calibration.attack"]
     rows = f.evidence["rows"]
     assert [r["eps"] for r in rows] == [0.0, 0.03, 0.1]
     assert [r["attack"] for r in rows] == ["none", "fgsm", "fgsm"]
-    x_adv = ctx.results["attacks"][0.1][0][1].x_adv
+    x_adv = attacks.by_eps[0.1][0][1].x_adv
     p = to_probabilities(*class_scores(ctx.model, x_adv))
     want = expected_calibration_error(ctx.y.numpy(), p, n_bins=15)
     assert f.metrics["ece@eps=0.1"].value == pytest.approx(want)

@@ -15,6 +15,7 @@ from trustbench.checks.ood import (
     natural_image_patches,
     ood_detection,
 )
+from trustbench.checks.products import ShiftResults
 from trustbench.data import load_builtin
 from trustbench.domain import Domain
 from trustbench.models import CallableModel
@@ -80,8 +81,8 @@ def test_planted_blind_detector_warns() -> None:
 def test_near_ood_sets_come_from_the_shift_check() -> None:
     ctx = _blobs_ctx(_density_aware)
     far = torch.rand((5000, 8), generator=torch.Generator().manual_seed(0))
-    ctx.results["shifted"] = {"identity": ctx.x.clone(), "far": far.numpy()}
-    (f,) = ood_detection(ctx)
+    shifted = ShiftResults(shifted={"identity": ctx.x.clone(), "far": far.numpy()})
+    (f,) = ood_detection(ctx, shifted)
     near = {r["set"]: r for r in f.evidence["rows"] if r["kind"] == "near"}
     assert set(near) == {"shift:identity", "shift:far"}
     assert near["shift:identity"]["auroc"] == pytest.approx(0.5)  # the very same inputs

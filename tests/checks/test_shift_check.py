@@ -1,4 +1,4 @@
-"""The shift check: findings, shared results, baselines, budget and progress."""
+"""The shift check: findings, its product, baselines, budget and progress."""
 
 from __future__ import annotations
 
@@ -46,17 +46,17 @@ def test_every_image_shift_and_severity_on_digits_fast_and_complete() -> None:
         calls.append((description, total))
         return done.append
 
-    ctx.progress = progress
-    findings = shift_robustness(ctx)
+    checked = shift_robustness(ctx.with_(options=ctx.options.with_(progress=progress)))
+    findings, product = checked.findings, checked.product
     gray = [n for n in IMAGE if n != "saturate"]
     assert [f.id for f in findings] == ["shift.summary"] + [f"shift.{n}" for n in gray]
     assert ctx.skipped == []
     assert calls[0][1] == sum(done) == len(gray) * 5 * len(ctx.y)
-    # shared results: accuracy per shift and severity, severe inputs for the OOD check
-    acc = ctx.results["shift_accuracy"]
+    # the product: accuracy per shift and severity, severe inputs for the OOD check
+    acc = product.accuracy
     assert set(acc) == set(gray) and all(list(v) == [1, 2, 3, 4, 5] for v in acc.values())
-    assert set(ctx.results["shifted"]) == set(gray)
-    assert all(v.shape == ctx.x.shape for v in ctx.results["shifted"].values())
+    assert set(product.shifted) == set(gray) and set(product.ece) == set(gray)
+    assert all(v.shape == ctx.x.shape for v in product.shifted.values())
     fog = findings[1 + gray.index("fog")]
     for s in range(1, 6):
         assert fog.metrics[f"accuracy@{s}"].value == acc["fog"][s]
@@ -83,8 +83,8 @@ def test_selection_skips_what_does_not_apply_and_rejects_unknown_names() -> None
     assert findings[0].evidence["severities"] == [1, 5]
     assert any("shift saturate: needs colour images" in s for s in ctx.skipped)
     assert any("shift feature_noise: needs tabular" in s for s in ctx.skipped)
-    assert shift_robustness(digits_ctx(shifts=[])) == []
-    assert shift_robustness(digits_ctx(severities=[])) == []
+    assert shift_robustness(digits_ctx(shifts=[])).findings == []
+    assert shift_robustness(digits_ctx(severities=[])).findings == []
     with pytest.raises(InputError, match="unknown shift 'snow'"):
         shift_robustness(digits_ctx(shifts=["snow"]))
     with pytest.raises(InputError, match="severity must be an integer from 1 to 5"):
@@ -93,10 +93,11 @@ def test_selection_skips_what_does_not_apply_and_rejects_unknown_names() -> None
 
 def test_a_spent_budget_skips_every_run_and_says_so() -> None:
     ctx = digits_ctx(shifts=["fog", "contrast"], severities=[1, 2])
-    ctx.deadline = time.perf_counter() - 1.0
-    assert shift_robustness(ctx) == []
+    ctx = ctx.with_(options=ctx.options.with_(deadline=time.perf_counter() - 1.0))
+    checked = shift_robustness(ctx)
+    assert checked.findings == []
     assert sum("time budget ran out" in s for s in ctx.skipped) == 4
-    assert ctx.results["shift_accuracy"] == {} and ctx.results["shifted"] == {}
+    assert checked.product.accuracy == {} and checked.product.shifted == {}
 
 
 def _baseline(accuracies: dict[int, float], clean: float) -> Scorecard:
@@ -107,13 +108,11 @@ def _baseline(accuracies: dict[int, float], clean: float) -> Scorecard:
 
 def test_mce_and_relative_mce_against_a_baseline() -> None:
     first = digits_ctx(shifts=["contrast", "fog"], severities=[1, 3])
-    shift_robustness(first)
-    acc = first.results["shift_accuracy"]["contrast"]
+    acc = shift_robustness(first).product.accuracy["contrast"]
     clean = float(first.clean_correct.mean())
     base = {1: 0.8, 3: 0.4}
     ctx = digits_ctx(shifts=["contrast", "fog"], severities=[1, 3])
-    ctx.baseline = _baseline(base, 0.9)
-    findings = shift_robustness(ctx)
+    findings = shift_robustness(ctx.with_(baseline=_baseline(base, 0.9))).findings
     errors = np.array([1 - acc[1], 1 - acc[3]])
     ce = errors.sum() / (0.2 + 0.6)
     relative = (errors - (1 - clean)).sum() / ((0.2 - 0.1) + (0.6 - 0.1))
@@ -124,21 +123,21 @@ def test_mce_and_relative_mce_against_a_baseline() -> None:
     assert findings[1].metrics["ce"].value == pytest.approx(ce)
     assert "ce" not in findings[2].metrics
     # a scorecard of the same run as its own baseline: exactly 1
-    again = digits_ctx(shifts=["contrast", "fog"], severities=[1, 3])
-    again.baseline = Scorecard.from_dict(Scorecard(findings).to_dict())
-    summary = shift_robustness(again)[0]
+    again = digits_ctx(shifts=["contrast", "fog"], severities=[1, 3]).with_(
+        baseline=Scorecard.from_dict(Scorecard(findings).to_dict()))
+    summary = shift_robustness(again).findings[0]
     assert summary.metrics["mCE"].value == pytest.approx(1.0)
     assert summary.metrics["relative_mCE"].value == pytest.approx(1.0)
     # other severities in the baseline: not comparable
-    other = digits_ctx(shifts=["contrast"], severities=[2])
-    other.baseline = _baseline(base, 0.9)
-    assert "mCE" not in shift_robustness(other)[0].metrics
+    other = digits_ctx(shifts=["contrast"], severities=[2]).with_(baseline=_baseline(base, 0.9))
+    assert "mCE" not in shift_robustness(other).findings[0].metrics
 
 
 @pytest.mark.parametrize("imputer", [False, True])
 def test_tabular_shifts_report_how_missing_values_were_filled(imputer: bool) -> None:
     ctx = breast_cancer_ctx(imputer=imputer, severities=[1, 5])
-    findings = {f.id: f for f in shift_robustness(ctx)}
+    checked = shift_robustness(ctx)
+    findings = {f.id: f for f in checked}
     assert set(findings) == {f"shift.{n}" for n in ("feature_noise", "missing_values",
                                                     "feature_scale", "feature_offset",
                                                     "label_shift")} | {"shift.summary"}
@@ -146,7 +145,7 @@ def test_tabular_shifts_report_how_missing_values_were_filled(imputer: bool) -> 
     assert missing.evidence["params"] == {"fill": "nan" if imputer else "mean"}
     assert ("model's own imputation" if imputer else "column mean") in missing.detail
     assert findings["shift.label_shift"].evidence["resampled"] is True
-    assert "label_shift" not in ctx.results["shifted"]
-    assert ctx.results["shifted"]["feature_noise"].shape == ctx.x.shape
+    assert "label_shift" not in checked.product.shifted
+    assert checked.product.shifted["feature_noise"].shape == ctx.x.shape
     assert [p["kind"] for p in findings["shift.summary"].evidence["plots"]] == ["heatmap",
                                                                                "lines"]

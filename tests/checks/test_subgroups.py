@@ -12,6 +12,7 @@ import torch
 
 from trustbench.attacks import AttackResult
 from trustbench.checks.base import ScanConfig
+from trustbench.checks.products import AttackRuns
 from trustbench.checks.subgroups import FAIRNESS, GAP_MARGIN, subgroup_performance
 from trustbench.data import Dataset, Schema
 from trustbench.models import CallableModel
@@ -49,9 +50,10 @@ def test_group_with_planted_errors_warns_with_ci_excluding_zero() -> None:
     ctx = _ctx(_tabular(n, x_seed, groups))
     # attack "a" fools every 4th point, "b" every 4th shifted by one: robust needs both to fail
     i = np.arange(n)
-    ctx.results["attacks"] = {0.1: [("a", _fake_attack(ctx, 0.1, i % 4 == 0)),
-                                    ("b", _fake_attack(ctx, 0.1, i % 4 == 1))]}
-    findings = {f.id: f for f in subgroup_performance(ctx)}
+    attacks = AttackRuns({0.1: [("a", _fake_attack(ctx, 0.1, i % 4 == 0)),
+                                ("b", _fake_attack(ctx, 0.1, i % 4 == 1))]})
+    checked = subgroup_performance(ctx, attacks)
+    findings = {f.id: f for f in checked}
     assert set(findings) == {"subgroups.group", "slices.weakest"}
     f = findings["subgroups.group"]
     assert f.severity == "warn" and f.tags == FAIRNESS
@@ -75,7 +77,8 @@ def test_group_with_planted_errors_warns_with_ci_excluding_zero() -> None:
     assert bars["labels"] == ["A", "B"] and bars["reference"] == pytest.approx(
         ctx.clean_correct.mean())
     json.dumps(f.to_dict(), allow_nan=False)
-    assert ctx.results["subgroups"].groups == ("A", "B")
+    assert checked.product.groups.groups == ("A", "B") and checked.product.classes is None
+    assert checked.product.slices is not None
 
 
 def test_identical_groups_do_not_warn() -> None:
@@ -127,8 +130,8 @@ def test_per_class_on_digits_matches_a_hand_count() -> None:
 
 def test_out_of_time_skips_and_says_so() -> None:
     ctx = _ctx(_tabular(100, 0, None))
-    ctx.deadline = 0.0
-    assert subgroup_performance(ctx) == []
+    ctx = ctx.with_(options=ctx.options.with_(deadline=0.0))
+    assert subgroup_performance(ctx).findings == []
     assert any("subgroup" in s and "budget" in s for s in ctx.skipped)
 
 

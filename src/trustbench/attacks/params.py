@@ -18,18 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from trustbench.errors import InputError
+from trustbench.options import MAX_SEED
 
 __all__ = ["COMMON_PARAMS", "MAX_SEED", "Param", "ParamValue", "check_param"]
 
 #: The value of one attack parameter as a config file or JSON gives it.
 ParamValue = bool | int | float | str | None
 
-#: The largest seed: it fits a signed 64-bit integer, which numpy and torch both accept.
-MAX_SEED = 2**63 - 1
 
 
 def _show(value: object) -> str:
-    """A value as the user wrote it (JSON/YAML spelling: true, null, "1"), cut short."""
+    """Show a value as the user wrote it (JSON/YAML spelling: true, null, "1"), cut short."""
     try:
         text = json.dumps(value)
     except (TypeError, ValueError):
@@ -66,7 +65,7 @@ class Param:
     optional: bool = False
 
     def describe(self) -> str:
-        """What the parameter accepts, e.g. ``an integer in [1, 10000]``."""
+        """Describe what the parameter accepts, e.g. ``an integer in [1, 10000]``."""
         if self.kind is bool:
             text = "true or false"
         elif self.kind is str:

@@ -1,10 +1,9 @@
-"""What every check receives: the prepared model and data, the config and shared state."""
+"""What every check receives: the prepared model and data, the plan and the run options."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -12,12 +11,15 @@ import torch
 from trustbench.attacks.base import ParamValue
 from trustbench.data.dataset import Dataset
 from trustbench.domain import Domain, Norm
-from trustbench.errors import InputError
 from trustbench.models.base import Model
-from trustbench.progress import ProgressFactory, no_progress
+from trustbench.options import RunOptions, check_batch_size, check_budget, check_threads
+from trustbench.progress import ProgressFactory
 from trustbench.scorecard import NotMeasured, Scorecard
 
-__all__ = ["CheckContext", "ProgressFactory", "ScanConfig"]
+if TYPE_CHECKING:
+    from trustbench.checks.plan import ScanPlan
+
+__all__ = ["CheckContext", "ProgressFactory", "RunOptions", "ScanConfig"]
 
 @dataclass
 class ScanConfig:
@@ -88,20 +90,17 @@ class ScanConfig:
     subgroups: bool = True
 
     def check_runtime(self) -> None:
-        """Raise :class:`~trustbench.errors.InputError` naming the option when ``budget``,
-        ``batch_size`` or ``threads`` is out of range (the config file and the CLI check
-        theirs before building a ScanConfig; this is the Python API's check).
+        """Raise :class:`~trustbench.errors.InputError` when a runtime setting is out of range.
+
+        ``budget``, ``batch_size`` and ``threads`` are checked by the same functions the
+        config file and the command line use (:mod:`trustbench.options`), so the three agree.
         """
-        if self.budget is not None and not self.budget > 0:
-            raise InputError(f"--budget must be a positive number of seconds, got {self.budget}")
-        if self.batch_size != "auto" and not (isinstance(self.batch_size, int)
-                                              and self.batch_size >= 1):
-            raise InputError(f"--batch-size must be 'auto' or an integer >= 1, "
-                             f"got {self.batch_size!r}")
-        if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
-            raise InputError(f"--threads must be an integer >= 1, got {self.threads!r}")
+        check_budget(self.budget, "ScanConfig.budget")
+        check_batch_size(self.batch_size, "ScanConfig.batch_size")
+        check_threads(self.threads, "ScanConfig.threads")
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-ready dict (the scorecard's ``provenance.config``)."""
         return {
             "eps": self.eps, "norm": self.norm, "eps_units": self.eps_units,
             "attacks": self.attacks, "n": self.n, "seed": self.seed,
@@ -112,52 +111,90 @@ class ScanConfig:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class CheckContext:
-    """State shared by the checks of one scan (results of earlier checks, progress)."""
+    """What every check of one scan reads.
 
-    model: Model  # the model as attacks see it (range-scaled for tabular data)
-    x: torch.Tensor  # (N, ...) inputs in attack units
-    y: torch.Tensor  # (N,) class indices
+    The prepared model and data, the plan, the run options, and a place to note what it
+    did not measure.
+
+    Attributes
+    ----------
+    model
+        The model as attacks see it (range-scaled for tabular data), watched for
+        non-finite scores and the deadline (:class:`~trustbench.models.watched.Watched`).
+    x, y
+        (N, ...) inputs in attack units; (N,) class indices.
+    domain
+        The valid input domain, in the same units.
+    plan
+        The :class:`~trustbench.checks.plan.ScanPlan` being run (its config, eps, attacks,
+        shifts and points).
+    clean_pred
+        (N,) the model's clean predictions.
+    options
+        How it runs: batch size, progress, deadline (:class:`~trustbench.options.RunOptions`).
+    dataset
+        The evaluated sample in its own (raw) units: schema, feature names, groups.
+    baseline
+        The scorecard given with ``--baseline``, for checks that report relative numbers.
+    skipped
+        What was not measured and why, as :class:`~trustbench.scorecard.NotMeasured`
+        records (:meth:`skip` adds one); the scorecard lists them.
+
+    Results a check hands on go through its return value
+    (:class:`~trustbench.checks.products.Checked`), never through the context.
+    """
+
+    model: Model
+    x: torch.Tensor
+    y: torch.Tensor
     domain: Domain
-    config: ScanConfig
-    clean_pred: torch.Tensor  # (N,)
-    eps_values: list[float] = field(default_factory=list)  # ascending
-    units: Literal["raw", "range"] = "raw"
-    deadline: float | None = None  # time.perf_counter() value set by ScanConfig.budget
-    progress: ProgressFactory = no_progress
-    # the evaluated sample in its own (raw) units: schema, feature names, groups
+    plan: ScanPlan
+    clean_pred: torch.Tensor
+    options: RunOptions = field(default_factory=RunOptions)
     dataset: Dataset | None = None
-    # the scorecard given with --baseline, for checks that report relative numbers
     baseline: Scorecard | None = None
-    results: dict[str, Any] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)  # NotMeasured records (see skip())
+    skipped: list[NotMeasured] = field(default_factory=list)
     # (model, (N, C) its scores on x) from the clean forward pass that gave clean_pred, so
     # checks do not run the model on x again; keyed by the model it belongs to
-    scores_cache: tuple[Model, torch.Tensor] | None = None
-    # points per attack batch: config.batch_size, or the size "auto" chose, and why
-    batch_size: int = 500
-    batch_choice: dict[str, Any] | None = None
+    _scores: list[tuple[Model, torch.Tensor]] = field(default_factory=list, repr=False)
+
+    @property
+    def config(self) -> ScanConfig:
+        """The plan's config."""
+        return self.plan.config
+
+    @property
+    def eps_values(self) -> list[float]:
+        """The plan's eps values, ascending, in :attr:`units`."""
+        return list(self.plan.eps)
+
+    @property
+    def units(self) -> Literal["raw", "range"]:
+        """The units of ``x``, ``domain`` and eps."""
+        return self.plan.units
+
+    def with_(self, **changes: Any) -> CheckContext:
+        """Return a copy with ``changes`` (e.g. other ``options``); notes are shared."""
+        return replace(self, **changes)
 
     def skip(self, check: str, reason: str, *, out_of_time: bool = False) -> None:
-        """Note that ``check`` was not measured and why: a
-        :class:`~trustbench.scorecard.NotMeasured` whose sentence is ``"check: reason"``,
-        listed in the scorecard's ``not_measured``.
+        """Note that ``check`` was not measured and why.
+
+        The record is a :class:`~trustbench.scorecard.NotMeasured` whose sentence is
+        ``"check: reason"``, listed in the scorecard's ``not_measured``.
         """
         self.skipped.append(NotMeasured(check, reason, f"{check}: {reason}", out_of_time))
 
     def clean_scores(self) -> torch.Tensor:
-        """(N, C) scores (logits or probabilities) of the model on the clean inputs, computed
-        once per model.
-        """
-        if self.scores_cache is None or self.scores_cache[0] is not self.model:
-            self.scores_cache = (self.model, self.model.scores(self.x))
-        return self.scores_cache[1]
+        """Return (N, C) scores (logits or probabilities) on the clean inputs, computed once."""
+        if not self._scores or self._scores[0][0] is not self.model:
+            self._scores[:] = [(self.model, self.model.scores(self.x))]
+        return self._scores[0][1]
 
     def probabilities(self, x: torch.Tensor | None = None) -> np.ndarray:
-        """(N, C) float64 class probabilities of the model on ``x`` (default: the clean
-        inputs, see :meth:`clean_scores`).
-        """
+        """Return (N, C) float64 class probabilities on ``x`` (default: the clean inputs)."""
         s = (self.clean_scores() if x is None else self.model.scores(x)).double()
         if self.model.capabilities.outputs == "logits":
             s = torch.softmax(s, dim=1)
@@ -165,8 +202,10 @@ class CheckContext:
 
     @property
     def out_of_time(self) -> bool:
-        return self.deadline is not None and time.perf_counter() > self.deadline
+        """Whether the time budget is spent."""
+        return self.options.out_of_time
 
     @property
     def clean_correct(self) -> np.ndarray:
+        """(N,) bool: the clean prediction is right."""
         return (self.clean_pred == self.y).numpy()

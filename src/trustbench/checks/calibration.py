@@ -1,5 +1,6 @@
-"""Calibration: is the model's confidence as high as its accuracy, on clean data, after
-temperature scaling and under attack?
+"""Calibration: is the model's confidence as high as its accuracy.
+
+Measured on clean data, after temperature scaling and under attack.
 
 Thresholds
 ----------
@@ -17,6 +18,7 @@ import torch
 
 from trustbench import plotspec
 from trustbench.checks.base import CheckContext
+from trustbench.checks.products import AttackRuns, Calibration, Checked
 from trustbench.findings import Finding, Metric
 from trustbench.metrics.calibration import (
     brier_score,
@@ -51,8 +53,9 @@ CALIBRATION_ATTACK = Tags(("valid and reliable", "secure and resilient"),
 
 
 def class_scores(model: Model, x: torch.Tensor) -> tuple[np.ndarray, Inputs]:
-    """(N, C) float64 scores of ``model`` on ``x`` and what they are (logits or
-    probabilities).
+    """Return (N, C) float64 scores of ``model`` on ``x`` and what they are.
+
+    The second value is ``"logits"`` or ``"probabilities"``.
     """
     return model.scores(x).numpy().astype(np.float64), model.capabilities.outputs
 
@@ -103,7 +106,7 @@ def _clean(probs: np.ndarray, y: np.ndarray, seed: int) -> Finding:
 
 
 def _split_half(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded split into halves, stratified by class (odd classes split at random)."""
+    """Split into seeded halves, stratified by class (odd classes split at random)."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     order = order[np.argsort(y[order], kind="stable")]  # grouped by class, random within
@@ -163,8 +166,9 @@ def _temperature(scores: np.ndarray, inputs: Inputs, y: np.ndarray, ece_clean: f
     ), t
 
 
-def _under_attack(ctx: CheckContext, probs: np.ndarray, y: np.ndarray) -> list[Finding]:
-    attacks = {e: runs for e, runs in (ctx.results.get("attacks") or {}).items() if runs}
+def _under_attack(ctx: CheckContext, runs: AttackRuns | None, probs: np.ndarray,
+                  y: np.ndarray) -> list[Finding]:
+    attacks = runs.finished() if runs is not None else {}
     if not attacks:
         return []
     rows = [{"eps": 0.0, "attack": "none", "ece": expected_calibration_error(y, probs,
@@ -209,13 +213,16 @@ def _under_attack(ctx: CheckContext, probs: np.ndarray, y: np.ndarray) -> list[F
     )]
 
 
-def calibration_checks(ctx: CheckContext) -> list[Finding]:
-    """Clean calibration (``calibration.clean``), temperature scaling fitted and evaluated on
+def calibration_checks(ctx: CheckContext, attacks: AttackRuns | None = None
+                       ) -> Checked[Calibration]:
+    """Measure calibration clean, after temperature scaling and under attack.
+
+    Clean calibration (``calibration.clean``), temperature scaling fitted and evaluated on
     seeded halves (``calibration.temperature``) and, when attacks ran, calibration on the
     strongest attack's inputs at each eps (``calibration.attack``).
 
-    Reads ``ctx.results["attacks"]``; writes ``ctx.results["calibration"]`` =
-    ``{"ece": float, "temperature": float | None}``.
+    ``attacks`` is the robustness step's product (``None``: no attack ran). The product is
+    the clean ECE and the fitted temperature.
     """
     scores = ctx.clean_scores().numpy().astype(np.float64)
     inputs = ctx.model.capabilities.outputs
@@ -223,5 +230,5 @@ def calibration_checks(ctx: CheckContext) -> list[Finding]:
     y = ctx.y.numpy().astype(np.int64)
     clean = _clean(probs, y, ctx.config.seed)
     temp, t = _temperature(scores, inputs, y, clean.metrics["ece"].value, ctx.config.seed)
-    ctx.results["calibration"] = {"ece": clean.metrics["ece"].value, "temperature": t}
-    return [clean, temp, *_under_attack(ctx, probs, y)]
+    return Checked([clean, temp, *_under_attack(ctx, attacks, probs, y)],
+                   Calibration(clean.metrics["ece"].value, t))

@@ -1,4 +1,4 @@
-"""Out-of-distribution detection: does the model's confidence drop on inputs unlike its data?
+"""Out-of-distribution detection: does the model's confidence drop on inputs unlike its data.
 
 Sets (all seeded by ``ScanConfig.seed``, as many points as evaluated, at most
 :data:`MAX_OOD_POINTS`):
@@ -9,7 +9,7 @@ Sets (all seeded by ``ScanConfig.seed``, as many points as evaluated, at most
   ``china.jpg`` and ``flower.jpg``, downscaled, cropped and grayscaled to the input shape)
   for image data, ``permuted_features`` (each column of the evaluated data permuted
   independently: the marginals are kept, the joint distribution is broken) otherwise.
-- near OOD: the shift check's inputs at the largest severity, ``ctx.results["shifted"]``.
+- near OOD: the shift check's inputs at the largest severity (``ShiftResults.shifted``).
 
 ``ood.detection`` is ``"warn"`` when the max-softmax AUROC on some far-OOD set is below
 :data:`FAR_AUROC_WARN` = 0.7.
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from trustbench import plotspec
 from trustbench.checks.base import CheckContext
 from trustbench.checks.calibration import class_scores, to_probabilities
+from trustbench.checks.products import ShiftResults
 from trustbench.domain import Domain
 from trustbench.findings import Finding, Metric
 from trustbench.metrics.ood import energy_score, fpr_at_tpr, max_softmax_score, ood_auroc
@@ -107,8 +108,10 @@ def _bounds(domain: Domain, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _respect_features(x_ood: np.ndarray, x: np.ndarray, domain: Domain, lo: np.ndarray,
                       hi: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Integer features onto their grid; immutable and categorical features drawn from the
-    data's own values, so a model's encoders never see impossible categories.
+    """Put integer features on their grid and draw the others from the data's own values.
+
+    Immutable and categorical features are drawn from the data's own values, so a
+    model's encoders never see impossible categories.
     """
     if domain.integer is not None:
         integer = np.broadcast_to(domain.integer.numpy().astype(bool), x.shape[1:])
@@ -132,9 +135,10 @@ def _respect_features(x_ood: np.ndarray, x: np.ndarray, domain: Domain, lo: np.n
 
 def far_ood_sets(x: np.ndarray, domain: Domain, *, image: bool, n_samples: int,
                  seed: int = 0) -> dict[str, np.ndarray]:
-    """The far-OOD sets for in-distribution inputs ``x`` (N, ...): ``uniform_noise``,
-    ``gaussian_noise`` and ``natural_images`` (``image=True``) or ``permuted_features``,
-    each (n_samples, ...) float32 inside ``domain``.
+    """Return the far-OOD sets for in-distribution inputs ``x`` (N, ...).
+
+    ``uniform_noise``, ``gaussian_noise`` and ``natural_images`` (``image=True``) or
+    ``permuted_features``, each (n_samples, ...) float32 inside ``domain``.
     """
     rng = np.random.default_rng([seed, 0x00D])
     x = np.asarray(x, dtype=np.float64)
@@ -169,12 +173,14 @@ def _subsample(x: Any, n: int, rng: np.random.Generator) -> torch.Tensor:
     return x
 
 
-def ood_detection(ctx: CheckContext) -> list[Finding]:
-    """AUROC and FPR at 95% TPR of each detector (max-softmax; energy when the model gives
+def ood_detection(ctx: CheckContext, shifts: ShiftResults | None = None) -> list[Finding]:
+    """Measure how well the model's confidence separates its data from OOD sets.
+
+    AUROC and FPR at 95% TPR of each detector (max-softmax; energy when the model gives
     logits) on each far- and near-OOD set, as one ``ood.detection`` finding.
 
-    Reads ``ctx.results["shifted"]`` (``{shift_name: x at the largest severity}``, in the
-    same units as ``ctx.x``) when the shift check wrote it.
+    ``shifts`` is the shift step's product: its ``shifted`` inputs (``{shift name: x at the
+    largest severity}``, in the units of ``ctx.x``) are the near-OOD sets.
     """
     n = min(len(ctx.y), MAX_OOD_POINTS)
     x = ctx.x.numpy()
@@ -183,7 +189,7 @@ def ood_detection(ctx: CheckContext) -> list[Finding]:
         name: ("far", torch.from_numpy(v))
         for name, v in far_ood_sets(x, ctx.domain, image=image, n_samples=n,
                                     seed=ctx.config.seed).items()}
-    shifted = ctx.results.get("shifted") or {}
+    shifted = dict(shifts.shifted) if shifts is not None else {}
     rng = np.random.default_rng([ctx.config.seed, 0x5A1F])
     for name, xs in shifted.items():
         sets[f"shift:{name}"] = ("near", _subsample(xs, n, rng))

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 
 from trustbench import nist, plotspec
-from trustbench.attacks import Attack, AttackResult, get_attack, robustness_curve
-from trustbench.attacks.registry import attack_class
+from trustbench.attacks import Attack, AttackResult, robustness_curve
 from trustbench.checks.base import CheckContext
+from trustbench.checks.products import AttackRuns, Checked
 from trustbench.domain import norm_label
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import median_or_nan, pack_bools, wilson_interval
@@ -53,51 +53,33 @@ def _result_finding(name: str, res: AttackResult, x: torch.Tensor, units: str) -
 
 
 def selected_attacks(ctx: CheckContext) -> list[Attack]:
-    """The configured attacks that apply to the model; the others go to ``ctx.skipped``."""
-    cfg = ctx.config
-    differentiable = ctx.model.capabilities.differentiable
-    if cfg.attacks is not None:  # [] means no attacks (--attacks none), not the defaults
-        names = cfg.attacks
-    else:
-        names = ["fgsm", "pgd", "standard"] if differentiable else ["square"]
-    attacks = []
-    for name in names:
-        cls = attack_class(name)
-        if cls.requires_gradients and not differentiable:
-            ctx.skip(f"attack {name}", f"needs gradients, and {ctx.model.description} is "
-                     "black-box")
-        elif cfg.norm not in cls.norms:
-            ctx.skip(f"attack {name}", f"does not support the {cfg.norm} norm")
-        else:
-            # the scan's eps, norm and seed win over attack_params (which may not set them)
-            attacks.append(get_attack(name, **(dict(cfg.attack_params.get(name, {}))
-                                               | {"eps": ctx.eps_values[0], "norm": cfg.norm,
-                                                  "seed": cfg.seed})))
-    return attacks
+    """Return the plan's attacks, built (those that do not apply are not in the plan)."""
+    return [spec.build() for spec in ctx.plan.attacks]
 
 
-def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
-    """Run each applicable attack over the eps curve (points fooled at a smaller eps are
-    carried forward, not attacked again) and report the worst case over attacks.
+def adversarial_robustness(ctx: CheckContext) -> Checked[AttackRuns]:
+    """Run each planned attack over the eps curve and report the worst case over attacks.
+
+    Points fooled at a smaller eps are carried forward, not attacked again. The product
+    holds every finished run, for calibration under attack, subgroups and validity.
     """
-    cfg, eps_values, units = ctx.config, ctx.eps_values, ctx.units
+    cfg, eps_values, units, opts = ctx.config, ctx.eps_values, ctx.units, ctx.options
     findings: list[Finding] = []
     per_eps: dict[float, list[tuple[str, AttackResult]]] = {e: [] for e in eps_values}
     for attack in selected_attacks(ctx):
         name = attack.name
-        advance = ctx.progress(f"{name} ({norm_label(cfg.norm)}, {len(eps_values)} eps)",
+        advance = opts.progress(f"{name} ({norm_label(cfg.norm)}, {len(eps_values)} eps)",
                                len(ctx.y) * len(eps_values))
         results = robustness_curve(attack, ctx.model, ctx.x, ctx.y, eps_values,
-                                   domain=ctx.domain, batch_size=ctx.batch_size,
+                                   domain=ctx.domain, batch_size=opts.batch_size,
                                    progress=advance, clean_pred=ctx.clean_pred,
-                                   deadline=ctx.deadline)
+                                   deadline=opts.deadline)
         for eps in eps_values[len(results):]:
             ctx.skip(f"attack {name} at eps={eps:g}", "the time budget ran out before it "
                      "finished", out_of_time=True)
         for res in results:
             per_eps[res.eps].append((name, res))
             findings.append(_result_finding(name, res, ctx.x, units))
-    ctx.results["attacks"] = per_eps
     examples = _example_images(ctx, per_eps)
     for eps, runs in per_eps.items():
         if not runs:
@@ -125,12 +107,12 @@ def adversarial_robustness(ctx: CheckContext) -> list[Finding]:
         ))
         if examples is not None and eps == max(e for e, r in per_eps.items() if r):
             findings[-1].evidence["plots"] = [examples]
-    return findings
+    return Checked(findings, AttackRuns(per_eps))
 
 
 def _example_images(ctx: CheckContext, per_eps: dict[float, list[tuple[str, AttackResult]]],
                     k: int = 6) -> dict | None:
-    """A few clean/adversarial pairs at the largest eps, for image data only."""
+    """Return a few clean/adversarial pairs at the largest eps, for image data only."""
     runs = [r for r in per_eps.values() if r]
     if ctx.dataset is None or ctx.dataset.schema.modality != "image" or not runs:
         return None

@@ -1,5 +1,7 @@
-"""Distribution shift: accuracy and calibration under each shift and severity, and the mean
-corruption error (Hendrycks and Dietterich, ICLR 2019), relative to a baseline if given.
+"""Distribution shift: accuracy and calibration under each shift and severity.
+
+Also the mean corruption error (Hendrycks and Dietterich, ICLR 2019), relative to a
+baseline if given.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import torch
 
 from trustbench import plotspec
 from trustbench.checks.base import CheckContext
+from trustbench.checks.products import Checked, ShiftResults
 from trustbench.findings import Finding, Metric, finite_or_none
 from trustbench.metrics import wilson_interval
 from trustbench.metrics.calibration import expected_calibration_error
 from trustbench.nist import Tags
 from trustbench.scorecard import Scorecard
-from trustbench.shifts import Shift, check_severity, mean_change, shift_class, shifts_for
+from trustbench.shifts import Shift, check_severity, mean_change, shift_class
 
 __all__ = ["SHIFT", "SHIFTED_KEEP", "WARN_DROP", "selected_shifts", "shift_robustness"]
 
@@ -29,45 +32,34 @@ SHIFT = Tags(("valid and reliable", "safe"), ("MEASURE 2.5", "MEASURE 2.3", "MEA
 #: A shift finding (and the summary) warns when its mean accuracy over the severities falls
 #: more than this below the clean accuracy.
 WARN_DROP = 0.10
-#: Rows of each severe shifted set kept in ``ctx.results["shifted"]`` (the first ones).
+#: Rows of each severe shifted set kept in ``ShiftResults.shifted`` (the first ones).
 SHIFTED_KEEP = 2000
 _EXAMPLE_SEVERITY = 3
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
-    """One stream per (seed, shift), the same for every severity: the random draws are
-    shared and only their size grows, and adding a shift changes no other's numbers.
+    """Return one stream per (seed, shift), the same for every severity.
+
+    The random draws are shared and only their size grows, and adding a shift changes no
+    other's numbers.
     """
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
 def selected_shifts(ctx: CheckContext) -> list[Shift]:
-    """The configured shifts that apply to the data, configured for it (categorical
-    features, the model's missing-value handling); the others go to ``ctx.skipped``.
+    """Return the plan's shifts, configured for the data and model.
+
+    Categorical features and the model's missing-value handling configure some shifts;
+    those that do not apply to the data are not in the plan.
     """
     schema = ctx.dataset.schema if ctx.dataset is not None else None
-    modality = schema.modality if schema is not None else (
-        "image" if ctx.x.ndim >= 3 else "tabular")
-    shape = tuple(ctx.x.shape)
-    if ctx.config.shifts is None:
-        names = shifts_for(modality, shape, schema=schema)
-        if not names:
-            ctx.skip("shifts", f"none are registered for {modality} data")
-    else:
-        names = list(dict.fromkeys(ctx.config.shifts))
-    shifts = []
-    for name in names:
-        cls = shift_class(name)
-        if cls.applicable(schema, shape):
-            shifts.append(cls.from_data(schema=schema, model=ctx.model, x=ctx.x))
-        else:
-            ctx.skip(f"shift {name}", f"needs {cls.requires}")
-    return shifts
+    return [shift_class(name).from_data(schema=schema, model=ctx.model, x=ctx.x)
+            for name in ctx.plan.shifts]
 
 
 def _baseline_errors(baseline: Scorecard | None, name: str,
                      severities: list[int]) -> tuple[np.ndarray, float] | None:
-    """The baseline's errors at ``severities`` for shift ``name`` and its clean error."""
+    """Return the baseline's errors at ``severities`` for shift ``name`` and its clean error."""
     found = baseline.get(f"shift.{name}") if baseline is not None else None
     if found is None:
         return None
@@ -95,7 +87,7 @@ def _corruption_errors(errors: np.ndarray, clean_error: float,
 
 
 def _image_example(ctx: CheckContext, shift: Shift) -> dict[str, Any]:
-    """The first image, clean and at severity 3, scaled to [0, 1] for the report."""
+    """Return the first image, clean and at severity 3, scaled to [0, 1] for the report."""
     x0 = ctx.x[:1]
     xs = shift.apply(x0, _EXAMPLE_SEVERITY, _rng(ctx.config.seed, shift.name),
                      domain=ctx.domain)
@@ -158,26 +150,25 @@ def _shift_finding(shift: Shift, rows: dict[str, list[Any]], clean: float,
     )
 
 
-def shift_robustness(ctx: CheckContext) -> list[Finding]:
+def shift_robustness(ctx: CheckContext) -> Checked[ShiftResults]:
     """Accuracy (with a Wilson interval) and ECE under every selected shift and severity.
 
     Returns one ``shift.<name>`` finding per shift and a ``shift.summary`` with the mean
     corruption accuracy and error, and, when ``ctx.baseline`` holds the same shifts and
-    severities, the normalised and relative mCE. Writes ``ctx.results["shift_accuracy"]``
-    (``{name: {severity: accuracy}}``), ``ctx.results["shift_ece"]`` (likewise) and
-    ``ctx.results["shifted"]`` (``{name: inputs at the largest severity}``, the first
-    :data:`SHIFTED_KEEP` rows of ``ctx.x``, for shifts that change the inputs).
+    severities, the normalised and relative mCE. Its product, :class:`ShiftResults`, holds
+    the accuracy and ECE per shift and severity and, for shifts that change the inputs, the
+    first :data:`SHIFTED_KEEP` rows of ``ctx.x`` at the largest severity (the near-OOD sets).
     """
     cfg = ctx.config
     severities = sorted({check_severity(s) for s in cfg.severities})
     shifts = selected_shifts(ctx) if severities else []
     if not shifts:
-        return []
+        return Checked([], ShiftResults())
     y = ctx.y.numpy()
     n_clean = len(y)
     clean = float(ctx.clean_correct.mean())
     clean_ece = expected_calibration_error(y, ctx.probabilities())
-    advance = ctx.progress(f"shifts ({len(shifts)} × {len(severities)} severities)",
+    advance = ctx.options.progress(f"shifts ({len(shifts)} × {len(severities)} severities)",
                            len(shifts) * len(severities) * n_clean)
     table: dict[str, dict[str, list[Any]]] = {}
     shifted: dict[str, torch.Tensor] = {}
@@ -212,13 +203,12 @@ def shift_robustness(ctx: CheckContext) -> list[Finding]:
             advance(n_clean)
         if rows["severity"]:
             table[shift.name] = rows
-    ctx.results["shift_accuracy"] = {name: dict(zip(r["severity"], r["accuracy"], strict=True))
-                                     for name, r in table.items()}
-    ctx.results["shift_ece"] = {name: dict(zip(r["severity"], r["ece"], strict=True))
-                                for name, r in table.items()}
-    ctx.results["shifted"] = shifted
+    product = ShiftResults(
+        {name: dict(zip(r["severity"], r["accuracy"], strict=True)) for name, r in table.items()},
+        {name: dict(zip(r["severity"], r["ece"], strict=True)) for name, r in table.items()},
+        shifted)
     if not table:
-        return []
+        return Checked([], product)
     compared: dict[str, tuple[float, float]] = {}
     for name, rows in table.items():
         base = _baseline_errors(ctx.baseline, name, severities)
@@ -230,7 +220,7 @@ def shift_robustness(ctx: CheckContext) -> list[Finding]:
                 for name, rows in table.items()]
     # the summary (heat map, mCE) first: it is what a reader looks for
     findings.insert(0, _summary(ctx, table, severities, clean, clean_ece, compared, by_name))
-    return findings
+    return Checked(findings, product)
 
 
 def _summary(ctx: CheckContext, table: dict[str, dict[str, list[Any]]], severities: list[int],

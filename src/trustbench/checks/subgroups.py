@@ -1,5 +1,6 @@
-"""Subgroup and slice performance: per group (``Dataset.groups``) or per class, and the
-weakest slices of tabular data.
+"""Subgroup and slice performance.
+
+Per group (``Dataset.groups``) or per class, and the weakest slices of tabular data.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ import re
 from typing import Any
 
 import numpy as np
-import torch
 
 from trustbench import plotspec
 from trustbench.checks.base import CheckContext
+from trustbench.checks.products import AttackRuns, Checked, Subgroups
 from trustbench.data.dataset import Dataset
 from trustbench.findings import Finding, Metric, Severity, finite_or_none
 from trustbench.metrics.calibration import expected_calibration_error
@@ -39,15 +40,6 @@ GAP_MARGIN = 0.05
 #: Groups with fewer points are flagged and take no part in the worst group and the gap.
 MIN_SIZE = 20
 N_BOOT = 1000
-
-
-def _robust_correct(ctx: CheckContext) -> dict[float, np.ndarray]:
-    """Eps -> (N,) bool: no attack fooled the point (the worst case over attacks)."""
-    out = {}
-    for eps, runs in sorted(ctx.results.get("attacks", {}).items()):
-        if runs:
-            out[eps] = ~torch.stack([r.fooled for _, r in runs]).any(0).numpy()
-    return out
 
 
 def _metric_label(name: str) -> str:
@@ -103,13 +95,12 @@ def _gated(gm: GroupMetrics) -> list[str]:
 
 
 def _group_finding(ctx: CheckContext, ds: Dataset, groups: np.ndarray,
-                   per_point: dict[str, np.ndarray]) -> Finding:
+                   per_point: dict[str, np.ndarray]) -> tuple[Finding, GroupMetrics]:
     group_name = str(getattr(ds, "group_name", None) or "group")
     probs = ctx.probabilities()
     gm = by_group(per_point | {"ece": expected_calibration_error},
                   ctx.y.numpy(), probs, groups, lower_is_better=("ece",), n_boot=N_BOOT,
                   min_size=MIN_SIZE, seed=ctx.config.seed)
-    ctx.results["subgroups"] = gm
     acc = gm["accuracy"]
     gated = _gated(gm)
     severity: Severity = "warn" if gated else "info"
@@ -139,16 +130,16 @@ def _group_finding(ctx: CheckContext, ds: Dataset, groups: np.ndarray,
     return Finding(id=f"subgroups.{tag}", title=title, severity=severity,
                    metrics=_group_metrics(gm), tags=FAIRNESS, detail=detail,
                    evidence={"group_name": group_name, "gated": gated}
-                   | _group_evidence(gm, group_name))
+                   | _group_evidence(gm, group_name)), gm
 
 
-def _class_finding(ctx: CheckContext, per_point: dict[str, np.ndarray]) -> Finding:
+def _class_finding(ctx: CheckContext, per_point: dict[str, np.ndarray]
+                   ) -> tuple[Finding, GroupMetrics]:
     classes = getattr(ctx.model, "classes", None)
     y = ctx.y.numpy()
     labels = np.asarray(classes, dtype=object)[y] if classes is not None else y
     gm = by_group(per_point, None, None, labels, n_boot=N_BOOT, min_size=MIN_SIZE,
                   max_groups=max(20, ctx.model.n_classes), seed=ctx.config.seed)
-    ctx.results["classes"] = gm
     acc = gm["accuracy"]
     if acc.worst_group is None:
         title = f"Accuracy by class: fewer than two classes with {MIN_SIZE}+ points"
@@ -161,7 +152,7 @@ def _class_finding(ctx: CheckContext, per_point: dict[str, np.ndarray]) -> Findi
         detail="Per true class: accuracy (the class's recall) and robust accuracy (worst case "
         f"over attacks, per eps), with stratified bootstrap 95% CIs ({N_BOOT} resamples). "
         f"Classes with fewer than {MIN_SIZE} points are reported but left out of the gap.",
-        evidence=_group_evidence(gm, "class"))
+        evidence=_group_evidence(gm, "class")), gm
 
 
 def _slice_dict(s: Any) -> dict[str, Any]:
@@ -172,10 +163,10 @@ def _slice_dict(s: Any) -> dict[str, Any]:
             "n_discover": s.n_discover, "accuracy_discover": finite_or_none(s.accuracy_discover)}
 
 
-def _slice_finding(ctx: CheckContext, ds: Dataset, correct: np.ndarray) -> Finding:
+def _slice_finding(ctx: CheckContext, ds: Dataset, correct: np.ndarray
+                   ) -> tuple[Finding, SliceReport]:
     rep: SliceReport = weakest_slices(ds.x, correct, feature_names=ds.schema.feature_names,
                                       categories=ds.schema.categories, seed=ctx.config.seed)
-    ctx.results["slices"] = rep
     bad = [s for s in rep.weakest if s.ci[1] < rep.overall_accuracy - GAP_MARGIN]
     if rep.weakest:
         s = rep.weakest[0]
@@ -209,29 +200,38 @@ def _slice_finding(ctx: CheckContext, ds: Dataset, correct: np.ndarray) -> Findi
         evidence={"slices": [_slice_dict(s) for s in rep.weakest],
                   "leaves": [_slice_dict(s) for s in rep.leaves], "note": rep.note,
                   "n_discover": rep.n_discover, "n_evaluate": rep.n_evaluate,
-                  "params": rep.params, "plots": plots})
+                  "params": rep.params, "plots": plots}), rep
 
 
-def subgroup_performance(ctx: CheckContext) -> list[Finding]:
-    """Per-group (``ctx.dataset.groups``) or else per-class clean accuracy, robust accuracy
-    per eps from ``ctx.results["attacks"]`` and, for groups, calibration; plus the weakest
-    slices of tabular data. Skipped, and noted in ``ctx.skipped``, once the budget is spent.
+def subgroup_performance(ctx: CheckContext, attacks: AttackRuns | None = None
+                         ) -> Checked[Subgroups | None]:
+    """Report per-group or per-class accuracy, robust accuracy and calibration, and weak slices.
+
+    Per group (``ctx.dataset.groups``), or else per class: clean accuracy, robust accuracy
+    per eps (the worst case over the ``attacks`` product's runs) and, for groups,
+    calibration; plus the weakest slices of tabular data. Skipped, and noted in
+    ``ctx.skipped``, once the budget is spent.
     """
     if ctx.out_of_time:
         ctx.skip("subgroup and slice checks", "the time budget ran out first", out_of_time=True)
-        return []
+        return Checked([], None)
     correct = ctx.clean_correct  # (N,) bool
     per_point: dict[str, np.ndarray] = {"accuracy": correct}
-    for eps, robust in _robust_correct(ctx).items():
+    for eps, robust in (attacks.robust() if attacks is not None else {}).items():
         per_point[f"robust_accuracy_eps={eps:g}"] = robust
     ds = ctx.dataset
     if ds is not None and ds.groups is not None:
-        findings = [_group_finding(ctx, ds, ds.groups, per_point)]
+        finding, gm = _group_finding(ctx, ds, ds.groups, per_point)
+        product = Subgroups(groups=gm)
     else:
-        findings = [_class_finding(ctx, per_point)]
+        finding, gm = _class_finding(ctx, per_point)
+        product = Subgroups(classes=gm)
+    findings = [finding]
     if ds is not None and ds.schema.modality == "tabular":
         if ctx.out_of_time:
             ctx.skip("weakest-slice search", "the time budget ran out first", out_of_time=True)
         else:
-            findings.append(_slice_finding(ctx, ds, correct))
-    return findings
+            finding, rep = _slice_finding(ctx, ds, correct)
+            findings.append(finding)
+            product = Subgroups(product.groups, product.classes, rep)
+    return Checked(findings, product)

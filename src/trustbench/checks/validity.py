@@ -17,6 +17,7 @@ from trustbench import nist
 from trustbench.attacks import PGD, Square
 from trustbench.attacks.fgsm import normalized_step
 from trustbench.checks.base import CheckContext
+from trustbench.checks.products import AttackRuns
 from trustbench.findings import Finding, Metric
 
 __all__ = ["validity_checks"]
@@ -52,7 +53,7 @@ def _large_eps(ctx: CheckContext, x: torch.Tensor, y: torch.Tensor) -> Finding:
         attack = PGD(eps=eps, norm=ctx.config.norm, steps=20, seed=ctx.config.seed)
     else:
         attack = Square(eps=eps, norm=ctx.config.norm, n_queries=500, seed=ctx.config.seed)
-    res = attack.run(ctx.model, x, y, domain=ctx.domain, batch_size=ctx.batch_size)
+    res = attack.run(ctx.model, x, y, domain=ctx.domain, batch_size=ctx.options.batch_size)
     acc = res.robust_accuracy
     ok = acc <= LARGE_EPS_MAX_ACCURACY
     constrained = ctx.domain.mutable is not None and not bool(ctx.domain.mutable.all())
@@ -132,9 +133,9 @@ def _loss_rises(ctx: CheckContext, x: torch.Tensor, y: torch.Tensor, eps: float)
     )
 
 
-def _blackbox_vs_whitebox(ctx: CheckContext) -> list[Finding]:
+def _blackbox_vs_whitebox(attacks: AttackRuns | None) -> list[Finding]:
     out = []
-    for eps, runs in ctx.results.get("attacks", {}).items():
+    for eps, runs in (attacks.by_eps if attacks is not None else {}).items():
         black = [(n, r) for n, r in runs if n == "square"]
         white = [(n, r) for n, r in runs if n != "square"]
         if not black or not white:
@@ -156,7 +157,7 @@ def _blackbox_vs_whitebox(ctx: CheckContext) -> list[Finding]:
     return out
 
 
-def _attack_work(ctx: CheckContext) -> list[Finding]:
+def _attack_work(attacks: AttackRuns | None) -> list[Finding]:
     """``fail`` when an attack run counted points robust that it never evaluated.
 
     A run's own work is what :meth:`Attack.perturb` evaluated (``AttackResult.attack_queries``
@@ -166,7 +167,7 @@ def _attack_work(ctx: CheckContext) -> list[Finding]:
     fool; an attack that made no model call at all has every robust point there. Built-in
     attacks evaluate every point they are given, so for them the bound is 0.
     """
-    runs = [(eps, name, res) for eps, rs in ctx.results.get("attacks", {}).items()
+    runs = [(eps, name, res) for eps, rs in (attacks.by_eps if attacks is not None else {}).items()
             for name, res in rs if res.robust_unattacked is not None]
     if not runs:
         return []
@@ -200,21 +201,25 @@ def _attack_work(ctx: CheckContext) -> list[Finding]:
         evidence={"runs": bad})]
 
 
-def validity_checks(ctx: CheckContext) -> list[Finding]:
-    """All validity checks that apply to the model."""
+def validity_checks(ctx: CheckContext, attacks: AttackRuns | None = None) -> list[Finding]:
+    """Run every validity check that applies to the model.
+
+    ``attacks`` is the robustness step's product: the finished runs whose work and
+    black-box/white-box agreement are checked.
+    """
     eps_values = ctx.eps_values
-    work = _attack_work(ctx)  # needs no model call: runs even when nothing else can
+    work = _attack_work(attacks)  # needs no model call: runs even when nothing else can
     x, y = _subset(ctx)
     if len(y) == 0:
         return [*work, Finding("validity.skipped", "Validity checks skipped: no point is "
                                "classified correctly", "warn", tags=nist.VALIDITY)]
-    advance = ctx.progress("validity checks", 3)
+    advance = ctx.options.progress("validity checks", 3)
     findings = [*work, _large_eps(ctx, x, y)]
     advance(1)
     if ctx.model.capabilities.differentiable:
         findings += _saturation(ctx, x, y)
         findings.append(_loss_rises(ctx, x, y, max(eps_values)))
-        findings += _blackbox_vs_whitebox(ctx)
+        findings += _blackbox_vs_whitebox(attacks)
     else:
         findings.append(Finding(
             "validity.blackbox_only", "Only black-box attacks apply to this model", "info",

@@ -1,5 +1,6 @@
-"""``trustbench scan`` and ``trustbench demo``: parse, merge the config file and the flags,
-run the scan, gate it, write every report.
+"""``trustbench scan`` and ``trustbench demo``.
+
+Parse, merge the config file and the flags, run the scan, gate it, write every report.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from trustbench.commands._console import (
     progress,
 )
 from trustbench.errors import InputError, TrustbenchError
+from trustbench.options import MAX_BATCH_SIZE, check_batch_size
 
 __all__ = ["demo", "scan"]
 
@@ -31,8 +33,9 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
               baseline: str | Path | None = None, fail_on: list[str] | None = None,
               formats: list[str] | None = None, audit: str | Path | None = None,
               allow_mismatch: bool = False) -> bool:
-    """:func:`trustbench.run_scan` and :func:`trustbench.write_reports` with the console's
-    progress bars and messages; returns True when a gate rule fired.
+    """Run :func:`trustbench.run_scan` and :func:`trustbench.write_reports` on the console.
+
+    The console shows its progress bars and messages; returns True when a gate rule fired.
 
     The inputs are checked, then the output folder is checked and locked, before any work
     (see :func:`trustbench.open_output`).
@@ -119,15 +122,17 @@ _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
 
 
 def _batch_size(text: str) -> str | int:
-    if text.strip().lower() == "auto":
-        return "auto"
+    value: object = "auto" if text.strip().lower() == "auto" else None
+    if value is None:
+        try:
+            value = int(text)
+        except ValueError:
+            pass
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise fail(f"--batch-size {text!r}: expected 'auto' or an integer >= 1, e.g. 256")
-    return value
+        return check_batch_size(value)  # the limits the config file and ScanConfig use
+    except InputError:
+        raise fail(f"--batch-size {text!r}: expected 'auto' or an integer in "
+                   f"[1, {MAX_BATCH_SIZE}], e.g. 256") from None
 
 
 def _ints(text: str, option: str) -> list[int]:
@@ -140,7 +145,7 @@ def _ints(text: str, option: str) -> list[int]:
 
 
 def _scan_settings(cli_ctx: typer.Context, params: dict[str, Any], config: Path | None) -> Any:
-    """The config file (if any) with the flags given on the command line applied over it."""
+    """Return the config file (if any) with the flags given on the command line applied over it."""
     from pydantic import ValidationError
 
     from trustbench.config import DataSection, ModelSection, ScanFile, load_scan_file
@@ -167,10 +172,11 @@ def _scan_settings(cli_ctx: typer.Context, params: dict[str, Any], config: Path 
 
 
 def _untrusted_from_config(cli_ctx: typer.Context, sf: Any, config: Path | None) -> str | None:
-    """Trust comes from the command line only: a ``model.path`` import reference
-    (``pkg.module:attr``) in a config file is refused, ``model.trust_pickle: true`` needs
-    ``--trust-pickle`` too, and a ``model.arch`` it sets is untrusted (returns its file and
-    field for ``load_model(arch_source=...)``).
+    """Enforce that trust comes from the command line only.
+
+    A ``model.path`` import reference (``pkg.module:attr``) in a config file is refused,
+    ``model.trust_pickle: true`` needs ``--trust-pickle`` too, and a ``model.arch`` it sets
+    is untrusted (returns its file and field for ``load_model(arch_source=...)``).
     """
 
     def typed(name: str) -> bool:
@@ -192,8 +198,9 @@ def _untrusted_from_config(cli_ctx: typer.Context, sf: Any, config: Path | None)
 
 
 def _check_rules(cli_ctx: typer.Context, sf: Any, config: Path | None) -> None:
-    """Parse the gate rules before any loading; a rule from the config file is named by its
-    field there, not by the flag.
+    """Parse the gate rules before any loading.
+
+    A rule from the config file is named by its field there, not by the flag.
     """
     from trustbench.gate import parse_rule
 
@@ -294,7 +301,9 @@ def scan(
         "short calibration) and exit without attacking.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Scan a model: clean accuracy, adversarial robustness, corruptions and shift,
+    """Scan a model and write its scorecard and reports.
+
+    The scan measures clean accuracy, adversarial robustness, corruptions and shift,
     calibration, out-of-distribution detection and subgroups. Writes DIR/scorecard.json,
     report.html, summary.md and junit.xml; exits 1 when a --fail-on rule fires.
     """
@@ -350,8 +359,9 @@ def demo(
         "anyway.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Train a small CNN on the built-in digits data (once; cached), scan it and write the
-    scorecard and the HTML report.
+    """Train a small CNN on the built-in digits data (once; cached) and scan it.
+
+    Writes the scorecard and the HTML report.
     """
     from trustbench.checks import ScanConfig
     from trustbench.data import load_builtin

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,16 +72,32 @@ class Dataset:
             h.update(np.asarray(self.groups).astype(str).tobytes())
         return "sha256:" + h.hexdigest()
 
-    def sample(self, n: int | None, *, seed: int) -> Dataset:
-        """At most ``n`` rows, drawn without replacement by a seeded generator (order kept)."""
+    def sample_index(self, n: int | None, *, seed: int) -> np.ndarray | None:
+        """Return the ascending row indices :meth:`sample` keeps, or ``None`` for every row."""
         if n is None or n >= len(self):
-            return self
+            return None
         if n <= 0:
             raise InputError(f"--n must be a positive number of points, got {n}")
-        idx = np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+        return np.sort(np.random.default_rng(seed).choice(len(self), size=n, replace=False))
+
+    def sample(self, n: int | None, *, seed: int) -> Dataset:
+        """Return at most ``n`` rows, drawn without replacement by a seeded generator (order kept)."""
+        return self.take(self.sample_index(n, seed=seed))
+
+    def take(self, index: np.ndarray | Sequence[int] | None) -> Dataset:
+        """Return the rows at ``index`` (ascending indices; ``None``: this dataset itself).
+
+        The note "a seeded random sample of k of N rows" is added, as :meth:`sample` does.
+        """
+        if index is None:
+            return self
+        idx = np.asarray(index, dtype=np.int64)
+        if idx.ndim != 1 or (len(idx) and (idx.min() < 0 or idx.max() >= len(self))):
+            raise InputError(f"{self.name}: row indices must be in [0, {len(self)}), "
+                             f"got {len(idx)} indices")
         return Dataset(self.x[idx], self.y[idx], self.schema, self.name,
                        None if self.groups is None else self.groups[idx],
-                       [*self.notes, f"a seeded random sample of {n} of {len(self)} rows"],
+                       [*self.notes, f"a seeded random sample of {len(idx)} of {len(self)} rows"],
                        self.group_name)
 
     def label_indices(self, classes: np.ndarray | None, n_classes: int) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""Compression trade-off report: what distillation and int8 quantization cost in size,
-latency, accuracy, robustness and calibration, one variant per column of one Scorecard.
+"""Compression trade-off report: what distillation and int8 quantization cost.
+
+The costs are in size, latency, accuracy, robustness and calibration, one variant per column
+of one Scorecard.
 
 Robust accuracy of the int8 variant is measured three ways and a point counts as robust
 only if all fail: the white-box attacks with the float model's gradients (transfer, every
@@ -129,7 +131,7 @@ def compress_report(
     say = progress or (lambda s: None)
     module = module.eval()
     base = TorchModel(module)
-    _, ds, ctx = prepare(base, test, ScanConfig(eps=[eps], norm=norm, n=n, seed=seed))
+    base, ds, ctx = prepare(base, test, ScanConfig(eps=[eps], norm=norm, n=n, seed=seed))
     built = [Variant("original", base, save_float(module, out / "variants" / "original.safetensors"))]
     if "distilled" in variants:
         say(f"distilling ({distill_method}, {distill_epochs} epochs)")
