@@ -17,6 +17,7 @@ import pandas as pd
 
 from trustbench.findings import Finding
 from trustbench.progress import ProgressFactory, no_progress
+from trustbench.scorecard import NotMeasured
 
 __all__ = ["MAX_EVIDENCE_ROWS", "AuditCheck", "AuditContext", "ProgressFactory", "no_progress"]
 
@@ -60,7 +61,8 @@ class AuditContext:
     results
         What checks leave for later ones, e.g. ``"leak"``: test positions that leaked.
     skipped
-        What was not measured, and why.
+        What was not measured, and why: :class:`~trustbench.scorecard.NotMeasured` records
+        (:meth:`skip` adds one).
     """
 
     frame: pd.DataFrame
@@ -82,19 +84,26 @@ class AuditContext:
     seed: int = 0
     progress: ProgressFactory = no_progress
     results: dict[str, Any] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[NotMeasured] = field(default_factory=list)
+
+    def skip(self, check: str, reason: str) -> None:
+        """Note that ``check`` was not measured and why (the sentence ``"check (reason)"``)."""
+        self.skipped.append(NotMeasured(check, reason))
 
     # -- splits ----------------------------------------------------------------------
     @property
     def n(self) -> int:
+        """Number of rows, train and test together."""
         return len(self.frame)
 
     @property
     def n_test(self) -> int:
+        """Number of test rows."""
         return self.n - self.n_train
 
     @property
     def has_test(self) -> bool:
+        """Whether there are any test rows."""
         return self.n_test > 0
 
     @cached_property
@@ -103,8 +112,10 @@ class AuditContext:
         return np.arange(self.n) >= self.n_train
 
     def rows(self, positions: np.ndarray, *, limit: int = MAX_EVIDENCE_ROWS) -> dict[str, Any]:
-        """Evidence for a set of positions: row numbers within each file (0-based, header
-        not counted), capped at ``limit`` per split, with the full counts.
+        """Return the evidence for a set of positions.
+
+        The evidence is the row numbers within each file (0-based, header not counted),
+        capped at ``limit`` per split, with the full counts.
         """
         pos = np.unique(np.asarray(positions, dtype=np.int64))
         train, test = pos[pos < self.n_train], pos[pos >= self.n_train] - self.n_train
@@ -116,7 +127,7 @@ class AuditContext:
         return out
 
     def rng(self, salt: int) -> np.random.Generator:
-        """A generator per check: results do not depend on which other checks ran."""
+        """Return a generator per check: results do not depend on which other checks ran."""
         return np.random.default_rng([self.seed, salt])
 
     def sample(self, n: int, *, salt: int, within: np.ndarray | None = None) -> np.ndarray:
@@ -135,10 +146,12 @@ class AuditContext:
 
     @property
     def y(self) -> np.ndarray:
+        """(N,) int64 class indices into :attr:`classes` (the codes of :attr:`labels`)."""
         return self.labels[0]
 
     @property
     def classes(self) -> np.ndarray:
+        """The sorted class values of the target column (the classes of :attr:`labels`)."""
         return self.labels[1]
 
     @cached_property
@@ -174,8 +187,10 @@ class AuditContext:
 
     @cached_property
     def center_scale(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-feature median, robust scale (IQR/1.349, else std, else 1) and whether the
-        IQR was positive, from a seeded sample of at most 200,000 rows.
+        """Per-feature median, robust scale and whether the IQR was positive.
+
+        The robust scale is IQR/1.349, else std, else 1; all three come from a seeded
+        sample of at most 200,000 rows.
         """
         sample = self.encoded[self.sample(200_000, salt=1)]
         with np.errstate(all="ignore"):

@@ -1,5 +1,7 @@
-"""Carry an audit's flagged test rows into a scan: how many of the evaluated rows leaked or
-are likely mislabelled, and the scan's accuracies without them.
+"""Carry an audit's flagged test rows into a scan.
+
+The caveats say how many of the evaluated rows leaked or are likely mislabelled, and give
+the scan's accuracies without them.
 
 How a scan uses it (``trustbench scan --audit DIR/scorecard.json``,
 :func:`trustbench.run_scan` with ``audit=``)::
@@ -38,10 +40,11 @@ def _not_applied(reason: str, evidence: dict) -> list[Finding]:
 
 
 def apply_caveats(scan_card: Scorecard, audit_card: Scorecard) -> Scorecard:
-    """Add :func:`caveat_findings` to ``scan_card`` (in place, returned) and drop its
-    :data:`~trustbench.scorecard.NOT_AUDITED` record from ``not_measured``: the record is
-    recognised by its ``check`` field (a card read back from JSON holds the plain sentence,
-    recognised by being equal to it), never by a substring.
+    """Add :func:`caveat_findings` to ``scan_card`` (in place, returned).
+
+    Also drop its :data:`~trustbench.scorecard.NOT_AUDITED` record from ``not_measured``: the
+    record is recognised by its ``check`` field (a card read back from JSON holds the plain
+    sentence, recognised by being equal to it), never by a substring.
     """
     scan_card.findings += caveat_findings(scan_card, audit_card)
     scan_card.not_measured = [s for s in scan_card.not_measured if not _is_not_audited(s)]
@@ -54,8 +57,10 @@ def _is_not_audited(entry: str) -> bool:
 
 
 def caveat_findings(scan_card: Scorecard, audit_card: Scorecard) -> list[Finding]:
-    """One ``audit.caveats`` finding: flagged rows among the scan's, and clean and
-    worst-case robust accuracy with those rows removed (or why that cannot be computed).
+    """Return one ``audit.caveats`` finding: flagged rows among the scan's.
+
+    The finding also gives clean and worst-case robust accuracy with those rows removed (or
+    why that cannot be computed).
     """
     flags = audit_card.get(TEST_FLAGS_ID)
     if flags is None:

@@ -28,8 +28,10 @@ __all__ = ["confident_joint", "confident_thresholds", "estimate_noise_rate",
 
 
 def confident_thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
-    """t_j: the mean predicted probability of class j over the rows labelled j (the
-    paper's per-class threshold, eq. 2). A class with no rows gets 2 (never confident).
+    """t_j: the mean predicted probability of class j over the rows labelled j.
+
+    This is the paper's per-class threshold (eq. 2). A class with no rows gets 2 (never
+    confident).
     """
     k = pred_probs.shape[1]
     counts = np.bincount(labels, minlength=k)
@@ -64,9 +66,10 @@ def confident_joint(labels: np.ndarray, pred_probs: np.ndarray, *,
 
 
 def _round_rows(m: np.ndarray) -> np.ndarray:
-    """Round each entry to the nearest integer, then move the entries that rounding moved
-    most back by one until each row keeps its rounded total (ties broken as in the
-    authors' package).
+    """Round each entry to the nearest integer, keeping each row's rounded total.
+
+    After rounding, move the entries that rounding moved most back by one until each row
+    keeps its rounded total (ties broken as in the authors' package).
     """
     out = np.rint(m)
     for r in range(len(m)):
@@ -81,8 +84,9 @@ def _round_rows(m: np.ndarray) -> np.ndarray:
 
 
 def _keep_at_least(prune: np.ndarray, n: int) -> np.ndarray:
-    """Prune counts (K, K) indexed [true, given]: leave at least ``n`` rows per given
-    label by lowering that column's noise counts evenly.
+    """Prune counts (K, K) indexed [true, given]: leave at least ``n`` rows per given label.
+
+    The rows are kept by lowering that column's noise counts evenly.
     """
     diag = prune.diagonal().astype(float)
     new_diag = np.maximum(diag, n)
@@ -122,8 +126,10 @@ def find_label_issues(labels: np.ndarray, pred_probs: np.ndarray, *,
 
 def label_quality(labels: np.ndarray, pred_probs: np.ndarray, *,
                   method: str = "self_confidence") -> np.ndarray:
-    """(N,) score in [0, 1], low for likely errors: ``self_confidence`` (p of the given
-    label) or ``normalized_margin`` ((p_given - max other p + 1) / 2).
+    """(N,) score in [0, 1], low for likely errors.
+
+    ``method`` is ``self_confidence`` (p of the given label) or ``normalized_margin``
+    ((p_given - max other p + 1) / 2).
     """
     n = np.arange(len(labels))
     p_given = pred_probs[n, labels]
@@ -137,16 +143,18 @@ def label_quality(labels: np.ndarray, pred_probs: np.ndarray, *,
 
 
 def rank_label_issues(mask: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """All positions, flagged rows first, each part from the lowest score up: the first k
-    are the k rows most likely mislabelled.
+    """All positions, flagged rows first, each part from the lowest score up.
+
+    The first k are the k rows most likely mislabelled.
     """
     order = np.lexsort((scores, ~mask))
     return order
 
 
 def estimate_noise_rate(labels: np.ndarray, pred_probs: np.ndarray) -> float:
-    """Fraction of rows whose given label differs from the true one, from the calibrated
-    confident joint (its off-diagonal mass).
+    """Fraction of rows whose given label differs from the true one.
+
+    It is estimated from the calibrated confident joint (its off-diagonal mass).
     """
     joint = confident_joint(labels, pred_probs)
     return float((joint.sum() - np.trace(joint)) / max(joint.sum(), 1))

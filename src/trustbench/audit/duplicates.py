@@ -31,8 +31,10 @@ WARN_NEAR_FRACTION = 0.01
 
 
 def duplicates(ctx: AuditContext) -> list[Finding]:
-    """Exact duplicates (equal feature values) per split, near duplicates per split, and
-    groups of identical rows with more than one label.
+    """Report duplicate rows: exact, near, and identical rows with different labels.
+
+    The findings are exact duplicates (equal feature values) per split, near duplicates per
+    split, and groups of identical rows with more than one label.
     """
     return [_exact(ctx), _near(ctx), _conflicts(ctx)]
 

@@ -46,8 +46,9 @@ _CHUNK = 50_000
 
 def group_rates(codes: np.ndarray, pred: np.ndarray, y: np.ndarray, n_groups: int, *,
                 n_boot: int = 0, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Per-group sums (B + 1, G, 5) of [rows, predicted positive, positive, true positive,
-    correct]; index 0 is the data itself, 1..B Poisson-bootstrap resamples.
+    """Per-group sums (B + 1, G, 5) of [rows, predicted positive, positive, true positive, correct].
+
+    Index 0 is the data itself, 1..B Poisson-bootstrap resamples.
     """
     stats = np.stack([np.ones(len(y)), pred, y, pred * y, pred == y], 1).astype(np.float32)
     out = np.zeros((n_boot + 1, n_groups, 5))
@@ -83,7 +84,7 @@ def fairness(ctx: AuditContext) -> list[Finding]:
     if not ctx.groups:
         return []
     if ctx.model is None:
-        ctx.skipped.append("fairness metrics of a model (no --model given)")
+        ctx.skip("fairness metrics of a model", "no --model given")
         return []
     split = "test" if ctx.has_test else "train"
     proba, y, classes = model_predictions(ctx, split)
@@ -108,7 +109,7 @@ def _one(ctx: AuditContext, name: str, values: np.ndarray, proba: np.ndarray, y:
     note = "" if split == "test" else " (training rows: the model may have seen them)"
     small = [str(labels[i]) for i in np.flatnonzero(sizes < MIN_GROUP_ROWS)]
     if len(big) < 2:
-        ctx.skipped.append(f"fairness by {name} (fewer than two groups of {MIN_GROUP_ROWS} rows)")
+        ctx.skip(f"fairness by {name}", f"fewer than two groups of {MIN_GROUP_ROWS} rows")
         return Finding(id=f"audit.fairness.{name}", title=f"Fairness by {name}: not measured "
                        f"(fewer than two groups of {MIN_GROUP_ROWS} rows)", severity="info",
                        tags=FAIRNESS, evidence={"small_groups": small[:50]})

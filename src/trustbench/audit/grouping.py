@@ -1,5 +1,6 @@
-"""Group columns as the representation and fairness checks see them: each ``--group``
-column, and with several, their intersection (e.g. ``sex & race``).
+"""Group columns as the representation and fairness checks see them.
+
+They are each ``--group`` column, and with several, their intersection (e.g. ``sex & race``).
 """
 
 from __future__ import annotations

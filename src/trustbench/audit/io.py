@@ -1,6 +1,7 @@
-"""Reading what the audit inspects: tables (CSV, Parquet, a built-in dataset or a DataFrame),
-column roles, a schema file, ``--expect`` shares and ``.npy`` arrays, with errors that name
-the file, the column and the fix.
+"""Reading what the audit inspects, with errors that name the file, the column and the fix.
+
+What is read: tables (CSV, Parquet, a built-in dataset or a DataFrame), column roles, a
+schema file, ``--expect`` shares and ``.npy`` arrays.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ class Table:
 
 def read_table(spec: str | Path | pd.DataFrame, *, split: str = "train", seed: int = 0,
                name: str | None = None) -> Table:
-    """Read a CSV/Parquet file, a built-in dataset (``digits``, ``breast_cancer``: its
-    ``split``, with the label in column ``target``) or wrap a DataFrame.
+    """Read a CSV/Parquet file or a built-in dataset, or wrap a DataFrame.
+
+    For a built-in dataset (``digits``, ``breast_cancer``) this is its ``split``, with the
+    label in column ``target``.
     """
     if isinstance(spec, pd.DataFrame):
         df = spec.copy(deep=False)
@@ -102,7 +105,7 @@ def _file_sha256(path: Path) -> str:
 
 
 def guess_target(table: Table) -> str:
-    """The label column: ``target``, ``label``, ``y`` or ``class`` when exactly one exists."""
+    """Return the label column: ``target``, ``label``, ``y`` or ``class`` when exactly one exists."""
     cols = list(table.frame.columns)
     guesses = [c for c in cols if c.lower() in _LABEL_GUESSES]
     if len(guesses) != 1:
@@ -162,13 +165,15 @@ def validate_tables(train: Table, test: Table | None, *, target: str, groups: li
 
 
 def _plain(v: Any) -> Any:
-    """A numpy scalar as the Python value it holds (its repr is ``np.int64(0)``)."""
+    """Return a numpy scalar as the Python value it holds (its repr is ``np.int64(0)``)."""
     return v.item() if isinstance(v, np.generic) else v
 
 
 def dataset_fingerprint(table: Table, target: str, group: str | None = None) -> str | None:
-    """The fingerprint a scan of this table reports (``trustbench scan --data FILE --target
-    TARGET [--group GROUP]``), or ``None`` where the scan's loader would refuse the table.
+    """Return the fingerprint a scan of this table reports, or ``None``.
+
+    The scan is ``trustbench scan --data FILE --target TARGET [--group GROUP]``; the result is
+    ``None`` where the scan's loader would refuse the table.
 
     Mirrors :func:`trustbench.data.load_data` so that audit flags match scans by data.
     """
@@ -203,8 +208,9 @@ def dataset_fingerprint(table: Table, target: str, group: str | None = None) -> 
 
 
 def read_schema(path: str | Path) -> dict[str, Any]:
-    """A schema file as :func:`trustbench.data.load_data` reads it, including the optional
-    list of allowed ``categories`` per feature.
+    """Read a schema file as :func:`trustbench.data.load_data` reads it.
+
+    The result includes the optional list of allowed ``categories`` per feature.
     """
     from trustbench.data.schema_file import read_schema_file
 
@@ -235,7 +241,7 @@ def parse_expect(specs: list[str] | None) -> dict[str, dict[str, float]]:
 
 
 def read_array(path: str | Path, *, what: str, rows: tuple[int, ...]) -> np.ndarray:
-    """A 2-D float ``.npy`` array whose row count is one of ``rows``."""
+    """Read a 2-D float ``.npy`` array whose row count is one of ``rows``."""
     try:
         a = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:

@@ -40,9 +40,11 @@ MAX_RANKED = 500
 
 
 def default_model(kind: str, categorical: np.ndarray, *, seed: int = 0) -> Any:
-    """``"logistic"``: median imputation with missing indicators, standard scaling,
-    one-hot categories, L2 logistic regression; ``"hgb"``: histogram gradient boosting
-    with native missing values and categories. Both take the audit's encoded features.
+    """Return the label-error check's default model of ``kind``, ``"logistic"`` or ``"hgb"``.
+
+    ``"logistic"``: median imputation with missing indicators, standard scaling, one-hot
+    categories, L2 logistic regression; ``"hgb"``: histogram gradient boosting with native
+    missing values and categories. Both take the audit's encoded features.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -69,8 +71,10 @@ def default_model(kind: str, categorical: np.ndarray, *, seed: int = 0) -> Any:
 
 
 def out_of_fold_proba(ctx: AuditContext) -> tuple[np.ndarray, np.ndarray, str]:
-    """``(proba (N, K), has (N,) bool, how)``: out-of-fold class probabilities in the order
-    of ``ctx.classes`` for the rows in ``has`` (classes rarer than the folds are left out).
+    """Return ``(proba (N, K), has (N,) bool, how)``: out-of-fold class probabilities.
+
+    The probabilities are in the order of ``ctx.classes``, for the rows in ``has`` (classes
+    rarer than the folds are left out).
     """
     k = len(ctx.classes)
     if ctx.pred_probs is not None:
@@ -144,8 +148,8 @@ def label_errors(ctx: AuditContext) -> list[Finding]:
     proba, has, how = out_of_fold_proba(ctx)
     pos = np.flatnonzero(has)
     if len(np.unique(ctx.y[pos])) < 2:  # too few rows per class to cross-validate anything
-        ctx.skipped.append("label errors (fewer than two classes have enough rows for "
-                           "out-of-fold probabilities)")
+        ctx.skip("label errors", "fewer than two classes have enough rows for out-of-fold "
+                 "probabilities")
         return [Finding(
             id="audit.label_errors",
             title="Label errors not assessed: too few rows per class to cross-validate",
@@ -157,8 +161,8 @@ def label_errors(ctx: AuditContext) -> list[Finding]:
     probs = proba[pos]
     auc = _macro_auc(y, probs)
     if not auc >= MIN_AUC:
-        ctx.skipped.append(f"label errors (the out-of-fold model predicts the label no better "
-                           f"than chance: macro AUC {auc:.2f} < {MIN_AUC})")
+        ctx.skip("label errors", f"the out-of-fold model predicts the label no better than "
+                 f"chance: macro AUC {auc:.2f} < {MIN_AUC}")
         return [Finding(
             id="audit.label_errors",
             title=f"Label errors not assessed: the label is barely predictable (AUC {auc:.2f})",

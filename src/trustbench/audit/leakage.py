@@ -1,5 +1,6 @@
-"""Train/test leakage: test rows that are in the training data, exactly, nearly, or as the
-same entity.
+"""Train/test leakage: test rows that are in the training data.
+
+A test row can be in the training data exactly, nearly, or as the same entity.
 
 Thresholds: each finding warns when any test row leaks and fails when
 :data:`FAIL_FRACTION` of the test rows do. The leaked test rows are recorded for
@@ -32,7 +33,7 @@ FAIL_FRACTION = 0.05
 def leakage(ctx: AuditContext) -> list[Finding]:
     """Shared rows, near duplicates across the splits and shared entity ids (``--id``)."""
     if not ctx.has_test:
-        ctx.skipped.append("train/test leakage (no test set given)")
+        ctx.skip("train/test leakage", "no test set given")
         return []
     leak: dict[str, np.ndarray] = ctx.results.setdefault("leak", {})
     h = ctx.row_hash
@@ -57,7 +58,7 @@ def leakage(ctx: AuditContext) -> list[Finding]:
         "re-sized or lightly edited."))
 
     if ctx.id_column is None:
-        ctx.skipped.append("shared entity ids across train and test (no --id column)")
+        ctx.skip("shared entity ids across train and test", "no --id column")
     else:
         ids = ctx.frame[ctx.id_column]
         test_ids = ids.iloc[ctx.n_train:].to_numpy()

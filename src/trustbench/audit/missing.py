@@ -1,5 +1,7 @@
-"""Missing values by column, and their pattern: which columns go missing together and
-whether missingness depends on the label.
+"""Missing values by column, and their pattern.
+
+The pattern is which columns go missing together and whether missingness depends on the
+label.
 
 Thresholds: ``audit.missing`` warns when a column misses at least :data:`WARN_FRACTION` of
 its values, or when text placeholders such as ``"?"`` or ``"n/a"`` stand in for missing

@@ -1,5 +1,7 @@
-"""Columns that mix value types: numbers and text in one column, or numbers stored as text
-with a few exceptions (``"42"``, ``"17"``, ``"unknown"``).
+"""Columns that mix value types.
+
+A column mixes them when it holds numbers and text, or numbers stored as text with a few
+exceptions (``"42"``, ``"17"``, ``"unknown"``).
 
 Such a column is read as text, so a model sees categories where the data meant numbers.
 Thresholds: warn for any such column; measured on a seeded sample of at most

@@ -37,9 +37,11 @@ _PROJECTED_DIMS = 8
 
 
 def near_pairs(ctx: AuditContext) -> dict[str, np.ndarray | float | str]:
-    """``{"i", "j", "distance"}`` arrays of near-duplicate pairs (positions, ``i < j``),
-    plus the ``radius`` used, its ``fraction`` of the median nearest-neighbour distance,
-    the estimated intrinsic ``dimension`` and the ``method``; computed once per audit.
+    """Return the near-duplicate pairs of rows; computed once per audit.
+
+    The result is ``{"i", "j", "distance"}`` arrays of near-duplicate pairs (positions,
+    ``i < j``), plus the ``radius`` used, its ``fraction`` of the median nearest-neighbour
+    distance, the estimated intrinsic ``dimension`` and the ``method``.
     """
     if "near_pairs" in ctx.results:
         return ctx.results["near_pairs"]
@@ -83,16 +85,19 @@ def _first_other(dist: np.ndarray, nbr: np.ndarray, self_idx: np.ndarray) -> np.
 
 
 def radius_fraction(dim: float) -> float:
-    """The radius as a fraction of the median nearest-neighbour distance: at most
-    :data:`RELATIVE_RADIUS`, and small enough that in data of intrinsic dimension ``dim``
-    without duplicates only about :data:`CHANCE_FRACTION` of rows have a neighbour that
-    close (for a Poisson process P(d_nn < r·median) = 1 - 2^(-r^dim)).
+    """Return the radius as a fraction of the median nearest-neighbour distance.
+
+    The fraction is at most :data:`RELATIVE_RADIUS`, and small enough that in data of
+    intrinsic dimension ``dim`` without duplicates only about :data:`CHANCE_FRACTION` of rows
+    have a neighbour that close (for a Poisson process P(d_nn < r·median) = 1 - 2^(-r^dim)).
     """
     return float(min(RELATIVE_RADIUS, (-np.log2(1 - CHANCE_FRACTION)) ** (1 / dim)))
 
 
 def _intrinsic_dimension(xs: np.ndarray, median: float, rng: np.random.Generator) -> float:
-    """The median nearest-neighbour distance scales as n^(-1/d): d from how it grows on a
+    """Estimate the intrinsic dimension d of ``xs``.
+
+    The median nearest-neighbour distance scales as n^(-1/d): d comes from how it grows on a
     quarter-size subsample, clipped to [1, number of columns].
     """
     from sklearn.neighbors import NearestNeighbors
@@ -120,8 +125,10 @@ def _pairs(a: np.ndarray, b: np.ndarray, d: np.ndarray, h: np.ndarray, radius: f
 
 def _grid_pairs(x: np.ndarray, h: np.ndarray, radius: float,
                 rng: np.random.Generator) -> dict[str, np.ndarray | float | str]:
-    """Candidates share a cell of one of two shifted grids over a random projection; each
-    is compared with its cell's first row and its successor in the cell, then verified.
+    """Find near-duplicate pairs through shifted grids over a random projection.
+
+    Candidates share a cell of one of two shifted grids over a random projection; each is
+    compared with its cell's first row and its successor in the cell, then verified.
     """
     dims = min(_PROJECTED_DIMS, x.shape[1])
     proj = rng.standard_normal((x.shape[1], dims)).astype(np.float32) / np.sqrt(dims)

@@ -1,6 +1,8 @@
-"""Values outside a declared schema: below ``min``, above ``max`` (or the global
-``bounds``), not whole numbers in an ``integer`` column, or not among a column's
-``categories``. The schema file is :func:`trustbench.audit.io.read_schema`'s format.
+"""Values outside a declared schema.
+
+Such values are below ``min``, above ``max`` (or the global ``bounds``), not whole numbers
+in an ``integer`` column, or not among a column's ``categories``. The schema file is
+:func:`trustbench.audit.io.read_schema`'s format.
 
 Thresholds: warn for any violation, fail when :data:`FAIL_FRACTION` of rows violate it.
 
@@ -49,7 +51,7 @@ def _violations(s: pd.Series, spec: dict, bounds: list | None) -> np.ndarray:
 def out_of_schema(ctx: AuditContext) -> list[Finding]:
     """Rows with a value the schema does not allow, per column."""
     if ctx.schema is None:
-        ctx.skipped.append("out-of-schema values (no --schema file)")
+        ctx.skip("out-of-schema values", "no --schema file")
         return []
     path = ctx.schema.get("_path", "schema")
     feats: dict = ctx.schema.get("features", {})

@@ -35,7 +35,7 @@ def outliers(ctx: AuditContext) -> list[Finding]:
     cols = np.array([j for j, c in enumerate(ctx.features)
                      if ctx.kinds[c] == "numeric" and robust[j]], dtype=np.int64)
     if not len(cols):
-        ctx.skipped.append("outliers (no numeric column with a positive interquartile range)")
+        ctx.skip("outliers", "no numeric column with a positive interquartile range")
         return []
     med, scale = med[cols], scale[cols]
     row_z = np.zeros(ctx.n, np.float32)

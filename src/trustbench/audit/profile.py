@@ -1,5 +1,7 @@
-"""Column profiles for the scorecard's provenance and the dataset card: role, kind, dtype,
-missing share, distinct values, range or most common values.
+"""Column profiles for the scorecard's provenance and the dataset card.
+
+A profile gives a column's role, kind, dtype, missing share, distinct values, range or most
+common values.
 """
 
 from __future__ import annotations

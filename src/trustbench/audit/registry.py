@@ -1,5 +1,7 @@
-"""The audit checks, in the order they run. Adding a check is one module with a function
-``check(ctx: AuditContext) -> list[Finding]`` and one line here.
+"""The audit checks, in the order they run.
+
+Adding a check is one module with a function ``check(ctx: AuditContext) -> list[Finding]``
+and one line here.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ CHECKS: dict[str, AuditCheck] = {
 
 
 def select_checks(names: list[str] | None) -> dict[str, AuditCheck]:
-    """The named checks (all when ``None``), in registry order; InputError for unknown ones."""
+    """Return the named checks (all when ``None``), in registry order; InputError for unknown ones."""
     if names is None:
         return dict(CHECKS)
     unknown = [n for n in names if n not in CHECKS]

@@ -33,7 +33,7 @@ WARN_DEVIATION = 0.05
 def representation(ctx: AuditContext) -> list[Finding]:
     """Group shares per group column, against ``ctx.expect`` where given."""
     if not ctx.groups:
-        ctx.skipped.append("representation and fairness by group (no --group column)")
+        ctx.skip("representation and fairness by group", "no --group column")
         return []
     unknown = set(ctx.expect) - set(ctx.groups)
     if unknown:

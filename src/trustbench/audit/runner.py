@@ -56,8 +56,7 @@ def audit(
     seed: int = 0,
     progress: ProgressFactory | None = None,
 ) -> Scorecard:
-    """Audit a table (and a test table) for data quality, leakage, label errors, bias and
-    representation.
+    """Audit a table (and a test table) for data quality, leakage, label errors, bias and representation.
 
     Parameters
     ----------

@@ -1,5 +1,7 @@
-"""NIST AI RMF tags of audit findings (see shared/NIST_AI_RMF.md: "data audit ... and dataset
-card" and "subgroup gaps, fairness metrics, representation").
+"""NIST AI RMF tags of audit findings.
+
+See shared/NIST_AI_RMF.md: "data audit ... and dataset card" and "subgroup gaps, fairness
+metrics, representation".
 """
 
 from __future__ import annotations

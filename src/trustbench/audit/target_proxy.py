@@ -32,8 +32,10 @@ _FOLDS = 3
 
 def single_feature_auc(x: np.ndarray, y: np.ndarray, *, seed: int = 0,
                        max_depth: int = 4) -> np.ndarray:
-    """Cross-validated AUC of each column of ``x`` (N, F) alone; ``y`` (N,) class indices
-    0..K-1 with at least 3 rows each. Missing values get their own branch.
+    """Cross-validated AUC of each column of ``x`` (N, F) alone.
+
+    ``y`` (N,) holds class indices 0..K-1 with at least 3 rows each. Missing values get their
+    own branch.
     """
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
@@ -66,7 +68,7 @@ def target_proxy(ctx: AuditContext) -> list[Finding]:
     counts = np.bincount(y, minlength=len(ctx.classes))
     keep = counts[y] >= _FOLDS
     if len(np.unique(y[keep])) < 2:
-        ctx.skipped.append("single-feature target leakage (fewer than 2 classes with 3 rows)")
+        ctx.skip("single-feature target leakage", "fewer than 2 classes with 3 rows")
         return []
     _, y_k = np.unique(y[keep], return_inverse=True)
     auc = single_feature_auc(ctx.encoded[pos[keep]], y_k, seed=ctx.seed)

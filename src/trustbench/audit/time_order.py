@@ -42,10 +42,10 @@ def _as_time(s: pd.Series, name: str) -> pd.Series:
 def time_order(ctx: AuditContext) -> list[Finding]:
     """Fraction of test rows whose time is before the latest training time."""
     if ctx.time_column is None:
-        ctx.skipped.append("leakage by time order (no --time column)")
+        ctx.skip("leakage by time order", "no --time column")
         return []
     if not ctx.has_test:
-        ctx.skipped.append("leakage by time order (no test set given)")
+        ctx.skip("leakage by time order", "no test set given")
         return []
     t = _as_time(ctx.frame[ctx.time_column], ctx.names.get("train", "data"))
     train_t, test_t = t.iloc[:ctx.n_train], t.iloc[ctx.n_train:]
