@@ -1,5 +1,7 @@
-"""The external-data files an ``.onnx`` model refers to, read from its protobuf without
-onnx or onnxruntime, and checked to stay inside the model's folder.
+"""The external-data files an ``.onnx`` model refers to.
+
+They are read from its protobuf without onnx or onnxruntime, and checked to stay inside the
+model's folder.
 
 An ONNX tensor may keep its bytes in another file (``external_data`` with a ``location``
 key, relative to the model's folder). A hostile model can point that location anywhere
@@ -118,7 +120,7 @@ def _leaves(location: str) -> bool:
 
 
 def external_data_files(path: str | Path) -> list[Path]:
-    """The external-data files of the model at ``path``, sorted and unique.
+    """Return the external-data files of the model at ``path``, sorted and unique.
 
     Raises an InputError naming the tensor and its location when a location is absolute,
     climbs out with ``..``, resolves (through symlinks) outside the model's folder, or is

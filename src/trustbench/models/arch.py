@@ -1,5 +1,7 @@
-"""Architecture references (``package.module:Class``): resolve one without running code it
-did not ask for, and refuse references that a file chose unless the user trusts them.
+"""Architecture references (``package.module:Class``).
+
+Resolve one without running code it did not ask for, and refuse references that a file
+chose unless the user trusts them.
 
 A state_dict needs its ``nn.Module`` class. The reference to that class is code: importing a
 module runs it, and calling whatever the reference names runs that. So a reference
@@ -52,7 +54,7 @@ def _check_syntax(ref: object, what: str) -> tuple[str, list[str]]:
 
 
 def resolve_arch(ref: str, *, what: str = "--arch", trusted: bool) -> type:
-    """The ``torch.nn.Module`` subclass that ``ref`` names, without calling anything.
+    """Return the ``torch.nn.Module`` subclass that ``ref`` names, without calling anything.
 
     Parameters
     ----------
@@ -118,8 +120,10 @@ def resolve_arch(ref: str, *, what: str = "--arch", trusted: bool) -> type:
 
 def build_arch(ref: str, arch_kwargs: dict[str, Any] | str | None = None, *,
                what: str = "--arch", trusted: bool) -> Any:
-    """Construct the ``nn.Module`` class ``ref`` names (see :func:`resolve_arch`) with
-    ``arch_kwargs`` (a dict or a JSON object string).
+    """Construct the ``nn.Module`` class ``ref`` names with ``arch_kwargs``.
+
+    ``ref`` is resolved as by :func:`resolve_arch`; ``arch_kwargs`` is a dict or a JSON
+    object string.
     """
     if isinstance(arch_kwargs, str):
         try:

@@ -16,8 +16,10 @@ __all__ = ["Capabilities", "Model"]
 
 
 def _describe_output(out: object) -> str:
-    """What a model returned, in a few words: ``a dict with keys 'logits', 'aux'``,
-    ``a tuple of 2 (Tensor (2, 10), Tensor (2, 64))``, ``a str``.
+    """Describe what a model returned, in a few words.
+
+    For example ``a dict with keys 'logits', 'aux'``, ``a tuple of 2 (Tensor (2, 10), Tensor
+    (2, 64))``, ``a str``.
     """
     def one(v: object) -> str:
         shape = getattr(v, "shape", None)
@@ -86,15 +88,17 @@ class Model(ABC):
 
     @abstractmethod
     def fingerprint(self) -> str:
-        """A stable hash of the model's weights (or identity where weights are hidden)."""
+        """Return a stable hash of the model's weights (or identity where weights are hidden)."""
 
     @property
     def description(self) -> str:
+        """A short description of the model for messages and the scorecard: its class name here."""
         return type(self).__name__
 
     # -- shared behaviour --------------------------------------------------------------
     @property
     def n_classes(self) -> int:
+        """Number of classes, given or learnt by :meth:`check_input`; RuntimeError before that."""
         if self._n_classes is None:
             raise RuntimeError(
                 "n_classes is not known yet: call model.check_input(x) on a sample first"

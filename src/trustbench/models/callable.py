@@ -43,6 +43,7 @@ class CallableModel(Model):
 
     @property
     def description(self) -> str:
+        """``CallableModel(<the function's qualified name>)``."""
         return f"CallableModel({getattr(self.fn, '__qualname__', type(self.fn).__name__)})"
 
     def _scores_numpy(self, x: np.ndarray) -> np.ndarray:
@@ -63,6 +64,7 @@ class CallableModel(Model):
         return p
 
     def fingerprint(self) -> str:
+        """Return the callable's identity from its module and name; see :meth:`Model.fingerprint`."""
         # The weights behind a callable are hidden: identify it by name only.
         name = f"{getattr(self.fn, '__module__', '?')}.{getattr(self.fn, '__qualname__', '?')}"
         return "callable:" + hashlib.sha256(name.encode()).hexdigest()[:16] + ":" + name

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from trustbench.errors import InputError, UnsafeModelError
+from trustbench.extras import require_extra
 from trustbench.models.arch import build_arch, resolve_arch
 from trustbench.models.base import Model
 
@@ -229,11 +230,7 @@ def _load_pickle(path: Path, trust_pickle: bool) -> Any:
 
 
 def _load_skops(path: Path, trust_pickle: bool) -> Any:
-    try:
-        import skops.io as sio
-    except ImportError:
-        raise InputError("loading a .skops model needs skops",
-                         fix="pip install 'trustbench[skops]'") from None
+    sio = require_extra("skops.io", "skops", what="loading a .skops model")
     try:
         untrusted = sio.get_untrusted_types(file=str(path))
     except Exception as e:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from trustbench.errors import InputError
+from trustbench.extras import require_extra
 from trustbench.models._onnx_external import external_data_files
 from trustbench.models.base import Capabilities, Model
 
@@ -33,13 +34,7 @@ class OnnxModel(Model):
     capabilities = Capabilities(differentiable=False, outputs="probabilities")
 
     def __init__(self, path: str | Path, *, batch_size: int = 1024) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise InputError(
-                "loading an .onnx model needs onnxruntime",
-                fix="pip install 'trustbench[onnx]'",
-            ) from None
+        ort = require_extra("onnxruntime", "onnx", what="loading an .onnx model")
         super().__init__()
         self.path = Path(path)
         self.external_data = external_data_files(self.path)  # refuses paths out of the folder
@@ -57,6 +52,7 @@ class OnnxModel(Model):
 
     @property
     def description(self) -> str:
+        """``OnnxModel(<file name>)``."""
         return f"OnnxModel({self.path.name})"
 
     def _scores_numpy(self, x: np.ndarray) -> np.ndarray:

@@ -29,23 +29,28 @@ class RangeScaled(Model):
 
     @property
     def description(self) -> str:
+        """The inner model's description."""
         return self.inner.description
 
     def _raw(self, u: torch.Tensor) -> torch.Tensor:
         return self.lower.to(u.device) + u * self.span.to(u.device)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the inner model's logits of the raw inputs; see :meth:`Model.logits`."""
         return self.inner.logits(self._raw(x))
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the inner model's scores of the raw inputs; see :meth:`Model.scores`."""
         return self.inner.scores(self._raw(x))
 
     def _scores_numpy(self, x: np.ndarray) -> np.ndarray:
         return self.scores(torch.from_numpy(x)).numpy()
 
     def check_input(self, x: np.ndarray | torch.Tensor) -> None:
+        """Run :meth:`Model.check_input` of the inner model on the raw inputs; take its ``n_classes``."""
         self.inner.check_input(self._raw(torch.as_tensor(np.asarray(x), dtype=torch.float32)))
         self._n_classes = self.inner.n_classes
 
     def fingerprint(self) -> str:
+        """Return the inner model's fingerprint."""
         return self.inner.fingerprint()

@@ -14,8 +14,10 @@ __all__ = ["SklearnModel", "fitted_columns"]
 
 
 def fitted_columns(estimator: Any) -> list[str] | None:
-    """The column names ``estimator`` was fitted on (scikit-learn's ``feature_names_in_``)
-    as text, or ``None`` when it was fitted on an array (or is no estimator).
+    """Return the column names ``estimator`` was fitted on, as text.
+
+    These are scikit-learn's ``feature_names_in_``, or ``None`` when it was fitted on an
+    array (or is no estimator).
     """
     names = getattr(estimator, "feature_names_in_", None)
     return None if names is None else [str(c) for c in names]
@@ -63,6 +65,7 @@ class SklearnModel(Model):
 
     @property
     def description(self) -> str:
+        """``SklearnModel(<the estimator's class name>)``."""
         return f"SklearnModel({type(self.estimator).__name__})"
 
     def _scores_numpy(self, x: np.ndarray) -> np.ndarray:
@@ -71,6 +74,7 @@ class SklearnModel(Model):
         return np.asarray(self.estimator.predict_proba(inp), dtype=np.float32)
 
     def fingerprint(self) -> str:
+        """Return a joblib hash of the fitted estimator; see :meth:`Model.fingerprint`."""
         import pickle
 
         import joblib

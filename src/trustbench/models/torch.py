@@ -68,6 +68,7 @@ class TorchModel(Model):
 
     @property
     def description(self) -> str:
+        """``TorchModel(<the module's class name>)``."""
         return f"TorchModel({type(self.module).__name__})"
 
     @property
@@ -103,8 +104,10 @@ class TorchModel(Model):
                     m.training = f
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """What ``module`` receives for raw inputs ``x``: moved to its device and dtype, then
-        ``(x - mean) / std`` and ``preprocess``; differentiable with respect to ``x``.
+        """Return what ``module`` receives for raw inputs ``x``.
+
+        That is ``x`` moved to its device and dtype, then ``(x - mean) / std`` and
+        ``preprocess``; differentiable with respect to ``x``.
         """
         x = x.to(device=self.device, dtype=self.dtype)
         if self._mean is not None or self._std is not None:
@@ -123,6 +126,7 @@ class TorchModel(Model):
             return _scores_tensor(self.module(self.prepare(x)))
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Return (N, C) float32 logits on the CPU, batched, without gradients; see :meth:`Model.scores`."""
         if 0 < len(x) <= self.batch_size:  # one pass: no slicing or concatenation
             with torch.inference_mode(), self._eval_mode():
                 return _scores_tensor(self.module(self.prepare(x))).float().cpu()
@@ -138,6 +142,7 @@ class TorchModel(Model):
         return self.scores(torch.from_numpy(x)).numpy()
 
     def fingerprint(self) -> str:
+        """Return a SHA-256 of the module's class name, its state_dict and ``mean``/``std``."""
         h = hashlib.sha256(type(self.module).__qualname__.encode())
         for name, t in sorted(self.module.state_dict().items()):
             h.update(name.encode())

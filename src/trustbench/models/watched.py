@@ -1,5 +1,6 @@
-"""A model seen through the scan's watch: every call respects the time budget and is
-checked for scores that are not numbers.
+"""A model seen through the scan's watch.
+
+Every call respects the time budget and is checked for scores that are not numbers.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ __all__ = ["OutOfTime", "Watched"]
 
 
 class OutOfTime(Exception):
-    """A run passed its deadline: raised at the next model call, the run's work is dropped
-    (a partial run has no result), and the caller reports the run as skipped.
+    """A run passed its deadline.
+
+    It is raised at the next model call, the run's work is dropped (a partial run has no
+    result), and the caller reports the run as skipped.
     """
 
 
@@ -54,6 +57,7 @@ class Watched(Model):
 
     @property
     def description(self) -> str:
+        """The inner model's description."""
         return self.inner.description
 
     def _tick(self) -> None:
@@ -71,6 +75,7 @@ class Watched(Model):
         return s
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the inner model's scores in watched chunks; see :meth:`Model.scores`."""
         self._tick()
         step = max(int(self.batch_size), 1)
         if len(x) <= step:
@@ -82,6 +87,7 @@ class Watched(Model):
         return torch.cat(parts)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the inner model's logits, watched; see :meth:`Model.logits`."""
         self._tick()
         return self._count(x, self.inner.logits(x))
 
@@ -89,9 +95,11 @@ class Watched(Model):
         return self.scores(torch.from_numpy(x)).numpy()
 
     def check_input(self, x: np.ndarray | torch.Tensor) -> None:
+        """Check the deadline, run the inner model's :meth:`Model.check_input`, take its ``n_classes``."""
         self._tick()
         self.inner.check_input(x)
         self._n_classes = self.inner.n_classes
 
     def fingerprint(self) -> str:
+        """Return the inner model's fingerprint."""
         return self.inner.fingerprint()
