@@ -45,8 +45,9 @@ class _Refused(yaml.MarkedYAMLError):
 
 
 class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core scalars, no anchors/aliases/merge keys, no duplicate
-    keys and bounded nesting.
+    """SafeLoader with YAML 1.2 core scalars.
+
+    It allows no anchors/aliases/merge keys and no duplicate keys, and bounds nesting.
     """
 
     def __init__(self, stream: str) -> None:
@@ -146,8 +147,30 @@ _ConfigLoader.add_constructor(_INT, _construct_int)
 _ConfigLoader.add_constructor(_FLOAT, _construct_float)
 
 
+#: UTF-16 surrogates: PyYAML decodes each "\\ud83d" escape alone; a pair is one character,
+#: a lone one is not text.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _construct_str(loader: _ConfigLoader, node: yaml.ScalarNode) -> str:
+    value = loader.construct_scalar(node)
+    assert isinstance(value, str)
+    if _SURROGATE.search(value):
+        try:  # a pair (JSON's "\\ud83d\\ude00", as json.dumps writes 😀) is one character
+            return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            pass
+        raise _Refused("text with an escaped UTF-16 surrogate (\\ud800-\\udfff) that is not half "
+                       "of a pair is not valid Unicode", node.start_mark,
+                       "write the character itself (the file is UTF-8) or a \\U0001xxxx escape")
+    return value
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
 def _show(value: object) -> str:
-    """A value as a config spells it (true, null, "1"), cut short to stay on one line."""
+    """Show a value as a config spells it (true, null, "1"), cut short to stay on one line."""
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):

@@ -1,5 +1,7 @@
-"""The ``trustbench`` command line: a thin layer over the library. The commands live in
-``trustbench.commands``; this module builds the app, registers them and owns the exit codes.
+"""The ``trustbench`` command line: a thin layer over the library.
+
+The commands live in ``trustbench.commands``; this module builds the app, registers them and
+owns the exit codes.
 
 Exit codes: 0 ok, 1 a gate failed, 2 bad usage or bad input.
 """
@@ -10,12 +12,21 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.models import OptionInfo
 
 from trustbench._version import __version__
-from trustbench.commands._console import console, err_console, fail, interrupted, keep_on_interrupt
+from trustbench.commands._console import (
+    console,
+    err_console,
+    fail,
+    interrupted,
+    keep_on_interrupt,
+    printable,
+)
 from trustbench.errors import TrustbenchError
 
 app = typer.Typer(
@@ -44,12 +55,41 @@ def _root(
 
 
 
+def _labels(fn: Callable[..., Any]) -> dict[str, str]:
+    """Parameter name -> how the user typed it: ``--model`` for an option, ``BASELINE`` else."""
+    import typing
+
+    out = {}
+    for name, hint in typing.get_type_hints(fn, include_extras=True).items():
+        info = next((m for m in getattr(hint, "__metadata__", ()) if isinstance(m, OptionInfo)),
+                    None)
+        decls = [d for d in (info.param_decls or ()) if d.startswith("--")] if info else []
+        out[name] = (decls[0] if decls else "--" + name.replace("_", "-")) if info else name.upper()
+    return out
+
+
+def _refuse_undecodable(options: dict[str, Any], labels: dict[str, str]) -> None:
+    """Refuse an option whose text holds bytes that are not UTF-8 (a clean exit 2).
+
+    The shell passes such bytes (a file name in another encoding) as lone surrogates, which
+    no config field, path check or message can use.
+    """
+    for name, value in options.items():
+        for v in value if isinstance(value, list | tuple) else [value]:
+            if isinstance(v, str | Path) and any("\ud800" <= c <= "\udfff" for c in str(v)):
+                raise fail(f"{labels.get(name, name)} {printable(repr(str(v)))}: holds bytes "
+                           "that are not UTF-8 text -- rename the file (or use a path whose "
+                           "name is UTF-8)")
+
+
 def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """A command with the CLI's one-line errors and exit code 2 for bad input."""
+    """Wrap a command with the CLI's one-line errors and exit code 2 for bad input."""
+    labels = _labels(fn)
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         keep_on_interrupt(None)
+        _refuse_undecodable(kwargs, labels)
         try:
             return fn(*args, **kwargs)
         except TrustbenchError as e:

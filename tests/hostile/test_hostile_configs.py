@@ -179,6 +179,20 @@ def test_values_that_would_be_misread(field: str, value: str, shown: str) -> Non
 
 
 @pytest.mark.parametrize(("field", "value"), [
+    ("version", '"\\udc00\\ud800"'), ("data.target", '"\\udcff"'), ("scan.attacks", '["\\ud83d"]'),
+    ("scan.attack_params", '{"\\ud800": {}}'),
+])
+def test_escaped_surrogates_are_not_text(field: str, value: str) -> None:
+    """A double-quoted \\ud800 escape gives a lone surrogate: refused where it is written."""
+    scan_error(config({field: value}), "UTF-16 surrogate", "line ")
+
+
+def test_an_escaped_surrogate_pair_is_the_character() -> None:
+    """JSON writes an astral character as a pair of escapes (json.dumps of "𐀀"): that is text."""
+    scan_error(config({"version": '"\\ud800\\udc00"'}), 'field version: expected 1, got "𐀀"')
+
+
+@pytest.mark.parametrize(("field", "value"), [
     ("scan.epsilon", "[0.1]"), ("scan.attack-params", "{}"), ("model.trust_pickles", "true"),
     ("data.schemas", "s.json"), ("output.format", "[json]"), ("gate.fail-on", "[]"),
     ("scna", "{}"), ("versions", "1"),

@@ -42,3 +42,16 @@ def test_harden_refuses_bad_settings_before_any_work(option: str, value: str, ne
 ])
 def test_scan_refuses_bad_options_naming_them(option: str, value: str, needle: str) -> None:
     clean_error(cli("scan", "--model", "missing.pt", "--data", "digits", option, value), needle)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["scan", "--model", "m\udcff.pt", "--data", "digits"], "--model 'm\\udcff.pt'"),
+    (["scan", "--model", "m.pt", "--data", "d\udcfe.csv"], "--data"),
+    (["scan", "--model", "m.pt", "--data", "digits", "--out", "r\udcff"], "--out"),
+    (["compare", "a\udcff.json", "b.json"], "BASELINE"),
+    (["harden", "--arch", "trustbench.demo:DemoCNN", "--data", "x\udcff.npz"], "--data"),
+])
+def test_arguments_that_are_not_utf8_are_refused_naming_the_option(args: list[str],
+                                                                   needle: str) -> None:
+    """A file name in another encoding reaches Python as lone surrogates: a clean error."""
+    clean_error(cli(*args), needle, "not UTF-8")

@@ -1,5 +1,7 @@
-"""The console side shared by the commands: where output goes, one-line errors, parsing of
-comma-separated options, atomic text files, the progress bar.
+"""The console side shared by the commands.
+
+Where output goes, one-line errors, parsing of comma-separated options, atomic text files,
+the progress bar.
 """
 
 from __future__ import annotations
@@ -14,16 +16,25 @@ from trustbench.commands._progress import progress_bar
 from trustbench.errors import InputError
 
 __all__ = ["console", "duration", "err_console", "fail", "floats", "interrupted", "json_object",
-           "keep_on_interrupt", "names", "progress"]
+           "keep_on_interrupt", "names", "printable", "progress"]
 
 console = Console()
 err_console = Console(stderr=True)
 
 
+def printable(text: str) -> str:
+    r"""Return ``text`` with what no terminal can encode escaped.
+
+    Lone surrogates (undecodable bytes of a file name or argument, ``\ud800`` escapes in
+    JSON) become ``\udcff``-style escapes instead of a UnicodeEncodeError.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def fail(message: str) -> typer.Exit:
     """Print ``message`` as one unwrapped line (no rich markup: it may hold brackets)."""
-    err_console.print(Text.assemble(("error: ", "bold red"), message), soft_wrap=True,
-                      highlight=False)
+    err_console.print(Text.assemble(("error: ", "bold red"), printable(message)),
+                      soft_wrap=True, highlight=False)
     return typer.Exit(2)
 
 
@@ -58,7 +69,7 @@ def floats(text: str | None, option: str, *, count: int | None = None) -> list[f
 
 
 def progress(quiet: bool) -> Any:
-    """A context manager yielding the library's progress factory, or ``None``."""
+    """Return a context manager yielding the library's progress factory, or ``None``."""
     return progress_bar(quiet, err_console)
 
 
@@ -69,7 +80,7 @@ def duration(seconds: float) -> str:
 
 
 def json_object(text: str | None, option: str) -> dict[str, Any] | None:
-    """A JSON object given on the command line (e.g. ``--arch-kwargs``); ``None`` stays None."""
+    """Parse a JSON object given on the command line (e.g. ``--arch-kwargs``); ``None`` stays None."""
     import json
 
     if text is None:
