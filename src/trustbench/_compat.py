@@ -22,8 +22,9 @@ def warn_renamed(where: str, old: str, new: str, *, stacklevel: int = 3) -> None
 
 
 def renamed_kwargs(**renames: str) -> Callable[[F], F]:
-    """Decorator: accept each ``old=`` keyword as its ``"new"`` name, with a
-    :class:`DeprecationWarning` that names the new one.
+    """Make a decorator that accepts each ``old=`` keyword as its ``"new"`` name.
+
+    Each old name passed gives a :class:`DeprecationWarning` that names the new one.
 
     Passing both the old and the new name is a :class:`TypeError`, as passing one argument
     twice is. The wrapper keeps the signature (``inspect.signature`` shows the new names);

@@ -1,5 +1,7 @@
-"""Writing result files so that a crash never leaves half of one behind, a folder never
-mixes the files of two runs, and a finished result is never thrown away.
+"""Writing result files safely.
+
+A crash never leaves half of one behind, a folder never mixes the files of two runs, and a
+finished result is never thrown away.
 
 :class:`OutputFolder` is what every command writes through: it checks that the folder can
 be written *before* any work starts, locks it against a second run, stages every file of
@@ -31,8 +33,9 @@ Writer = Callable[[Path], Path]
 
 
 def write_text_atomic(text: str, path: str | os.PathLike[str], *, prefix: str = "tmp") -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename:
-    a crash never leaves a truncated file, and an older file stays until the new one is
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A crash never leaves a truncated file, and an older file stays until the new one is
     complete. The file is world-readable (0644): results are meant to be shared.
     """
     path = Path(path)
@@ -50,8 +53,9 @@ def write_text_atomic(text: str, path: str | os.PathLike[str], *, prefix: str = 
 
 
 def rescue_folder() -> Path:
-    """A fresh folder for results that could not be written where they were asked to go:
-    under ``$TRUSTBENCH_CACHE`` (default ``~/.cache/trustbench``), else the system's
+    """Make a fresh folder for results that could not be written where they were asked to go.
+
+    It is under ``$TRUSTBENCH_CACHE`` (default ``~/.cache/trustbench``), else the system's
     temporary folder.
     """
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"

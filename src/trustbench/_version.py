@@ -1,5 +1,6 @@
-"""The package version, in a module of its own so that any module can import it without
-importing the whole package first.
+"""The package version, in a module of its own.
+
+Any module can then import it without importing the whole package first.
 """
 
 __version__ = "0.1.0"

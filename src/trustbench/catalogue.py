@@ -49,10 +49,11 @@ def matches(pattern: str, text: str) -> bool:
 
 @dataclass(frozen=True)
 class Section:
-    """A report section: findings whose id starts with one of ``prefixes``, in page order
-    ``order``; ``view`` names a special layout of the renderers (``"attack_curves"``: the
-    robustness curves and table) and ``reference`` a ``(finding id, metric)`` drawn as a
-    reference line in that layout.
+    """A report section: findings whose id starts with one of ``prefixes``.
+
+    The section takes its place in page order by ``order``; ``view`` names a special layout
+    of the renderers (``"attack_curves"``: the robustness curves and table) and ``reference``
+    a ``(finding id, metric)`` drawn as a reference line in that layout.
     """
 
     anchor: str
@@ -65,8 +66,10 @@ class Section:
 
 @dataclass(frozen=True)
 class Headline:
-    """A headline number of a report: the first finding matching ``finding`` (an id or a
-    ``prefix*`` pattern) that has one of ``metrics``.
+    """A headline number of a report.
+
+    The headline is the first finding matching ``finding`` (an id or a ``prefix*`` pattern)
+    that has one of ``metrics``.
 
     With ``per`` (an evidence key) there is one headline per value of that key, the finding
     with the largest ``largest`` evidence value. ``label`` and ``suffix`` are
@@ -88,13 +91,16 @@ class Headline:
     terminal: bool = False
 
     def suffix_fields(self) -> tuple[str, ...]:
+        """Return the names of the fields that the ``suffix`` template uses."""
         return tuple(f for _, f, _, _ in string.Formatter().parse(self.suffix) if f)
 
 
 @dataclass(frozen=True)
 class Alias:
-    """A ``--fail-on`` metric name: ``name`` stands for ``key`` (``FINDING_ID:METRIC``; the
-    id may end in ``*``), which improves in direction ``better``.
+    """A ``--fail-on`` metric name.
+
+    ``name`` stands for ``key`` (``FINDING_ID:METRIC``; the id may end in ``*``), which
+    improves in direction ``better``.
     """
 
     name: str
@@ -104,9 +110,11 @@ class Alias:
 
 @dataclass(frozen=True)
 class AliasPattern:
-    """A family of ``--fail-on`` aliases: names starting with ``prefix`` must match
-    ``regex``; its named groups fill the ``key`` template (groups in ``numbers`` are read as
-    floats, missing groups take ``defaults``). ``forms`` and ``fix`` are shown in errors.
+    """A family of ``--fail-on`` aliases.
+
+    Names starting with ``prefix`` must match ``regex``; its named groups fill the ``key``
+    template (groups in ``numbers`` are read as floats, missing groups take ``defaults``).
+    ``forms`` and ``fix`` are shown in errors.
     """
 
     prefix: str
@@ -200,11 +208,12 @@ def sections() -> list[Section]:
 
 
 def section(anchor: str) -> Section | None:
+    """Return the report section whose anchor is ``anchor``, else None."""
     return next((s for s in sections() if s.anchor == anchor), None)
 
 
 def section_of(finding_id: str) -> str | None:
-    """The anchor of the first section (in page order) whose prefixes match, else None."""
+    """Return the anchor of the first section (in page order) whose prefixes match, else None."""
     return next((s.anchor for s in sections() if finding_id.startswith(s.prefixes)), None)
 
 
@@ -220,28 +229,31 @@ def in_gate_figure(finding_id: str, metric: str) -> bool:
 
 
 def in_comparison_summary(finding_id: str, metric: str, *, better: str) -> bool:
-    """Whether ``trustbench compare`` shows this metric (which improves in direction
-    ``better``, ``""`` when unknown) without ``--all``.
+    """Whether ``trustbench compare`` shows this metric without ``--all``.
+
+    ``better`` is the direction in which the metric improves, ``""`` when unknown.
     """
     return any(matches(fp, finding_id) and (bool(better) if mp == "*" else matches(mp, metric))
                for c in catalogues() for fp, mp in c.comparison_summary)
 
 
 def gate_alias(name: str) -> Alias | None:
-    """The ``--fail-on`` alias called ``name``, if a family declares one."""
+    """Return the ``--fail-on`` alias called ``name``, if a family declares one."""
     return next((a for c in catalogues() for a in c.aliases if a.name == name), None)
 
 
 def alias_names() -> list[str]:
+    """Return the names of every family's ``--fail-on`` aliases, sorted."""
     return sorted(a.name for c in catalogues() for a in c.aliases)
 
 
 def alias_patterns() -> list[AliasPattern]:
+    """Return every family's ``--fail-on`` alias patterns."""
     return [p for c in catalogues() for p in c.alias_patterns]
 
 
 def terminal_role(finding_id: str) -> str:
-    """The finding's role in the terminal summary (longest matching prefix), or ``""``."""
+    """Return the finding's role in the terminal summary (longest matching prefix), or ``""``."""
     best = ("", "")
     for c in catalogues():
         for prefix, role in c.terminal:
@@ -251,8 +263,10 @@ def terminal_role(finding_id: str) -> str:
 
 
 def direction(metric: str) -> str:
-    """``"higher"`` or ``"lower"`` when a catalogue declares the metric's direction (as a
-    headline or an alias; ``accuracy@3`` is an ``accuracy``), else ``""``.
+    """Return the direction in which ``metric`` improves, as a catalogue declares it.
+
+    The result is ``"higher"`` or ``"lower"`` when a catalogue declares the metric's
+    direction (as a headline or an alias; ``accuracy@3`` is an ``accuracy``), else ``""``.
     """
     name = metric.split("@")[0]
     for c in catalogues():
@@ -269,6 +283,7 @@ def direction(metric: str) -> str:
 
 
 def family_of(finding_id: str) -> str | None:
+    """Return the name of the family that owns ``finding_id``, else None."""
     return next((c.family for c in catalogues() if c.owns(finding_id)), None)
 
 
@@ -278,4 +293,5 @@ def owned_prefixes() -> list[str]:
 
 
 def manifest_ids() -> set[str]:
+    """Return the ids of the families' run-manifest findings."""
     return {c.manifest for c in catalogues() if c.manifest}

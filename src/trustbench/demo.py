@@ -37,6 +37,7 @@ class DemoCNN(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, n_classes) logits of a batch of (N, 1, 8, 8) images."""
         return self.head(self.features(x))
 
 
@@ -85,7 +86,7 @@ def train_demo_model(*, epochs: int = 40, seed: int = 0, width: int = 16,
 
 
 def load_demo_model(*, retrain: bool = False) -> tuple[DemoCNN, Path]:
-    """The cached demo CNN (trained on first use); returns the model and its weights file."""
+    """Load the cached demo CNN (trained on first use); return the model and its weights file."""
     from safetensors.torch import load_file, save_file
 
     path = cache_dir() / "demo_cnn.safetensors"

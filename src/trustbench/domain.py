@@ -15,7 +15,7 @@ _NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
 
 
 def norm_label(norm: object) -> str:
-    """The label people read for a norm (``"linf"`` -> ``"L∞"``); other values as text."""
+    """Return the label people read for a norm (``"linf"`` -> ``"L∞"``); other values as text."""
     return _NORM_LABELS.get(str(norm), str(norm))
 
 
@@ -81,7 +81,7 @@ class Domain:
 
     def project(self, x_adv: torch.Tensor, x: torch.Tensor, *, norm: Norm,
                 eps: float | torch.Tensor) -> torch.Tensor:
-        """The closest-in-spirit point to ``x_adv`` that is a valid perturbation of ``x``.
+        """Return the closest-in-spirit point to ``x_adv`` that is a valid perturbation of ``x``.
 
         Zeroes changes to immutable features, projects onto the norm ball, clamps to the
         bounds, and truncates changes of integer features toward zero. Each step only
@@ -115,6 +115,7 @@ class Domain:
         return out
 
     def contains(self, x: torch.Tensor, atol: float = 1e-6) -> bool:
+        """Whether every value of ``x`` lies within the bounds, up to ``atol``."""
         lo = torch.as_tensor(self.lower, dtype=x.dtype)
         hi = torch.as_tensor(self.upper, dtype=x.dtype)
         return bool(((x >= lo - atol) & (x <= hi + atol)).all())

@@ -45,6 +45,7 @@ class Metric:
     unit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the metric as a JSON-ready dict (non-finite numbers as ``None``)."""
         d: dict[str, Any] = {"value": finite_or_none(self.value)}
         if self.ci is not None:
             d["ci95"] = [finite_or_none(self.ci[0]), finite_or_none(self.ci[1])]
@@ -54,6 +55,7 @@ class Metric:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Metric:
+        """Rebuild a metric from :meth:`to_dict` output (``None`` values read back as NaN)."""
         ci = d.get("ci95")
         value = d.get("value")
         return cls(
@@ -98,6 +100,7 @@ class Finding:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the finding as a JSON-ready dict."""
         return {
             "id": self.id,
             "title": self.title,
@@ -110,6 +113,7 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Finding:
+        """Rebuild a finding from :meth:`to_dict` output."""
         return cls(
             id=d["id"],
             title=d["title"],

@@ -48,6 +48,7 @@ class Tags:
 
     @property
     def functions(self) -> tuple[str, ...]:
+        """The AI RMF functions of the subcategories (e.g. ``MEASURE``), in order of first use."""
         seen: list[str] = []
         for s in self.subcategories:
             f = s.split(" ")[0]
@@ -56,6 +57,7 @@ class Tags:
         return tuple(seen)
 
     def to_dict(self) -> dict:
+        """Return the functions, characteristics and subcategories as a JSON-ready dict."""
         return {
             "functions": list(self.functions),
             "characteristics": list(self.characteristics),
@@ -64,6 +66,7 @@ class Tags:
 
     @classmethod
     def from_dict(cls, d: dict) -> Tags:
+        """Rebuild tags from :meth:`to_dict` output (the functions follow from the subcategories)."""
         return cls(tuple(d.get("characteristics", ())), tuple(d.get("subcategories", ())))
 
 

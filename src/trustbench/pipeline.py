@@ -76,11 +76,12 @@ def load_inputs(*, baseline: Scorecard | PathLike | None = None,
                 audit: Scorecard | PathLike | None = None,
                 rules: Iterable[str | Rule] = ()) -> tuple[Scorecard | None, Scorecard | None,
                                                            list[Rule]]:
-    """Check a scan's gate inputs before any work: parse ``rules`` (a typo fails here),
-    read ``baseline`` and ``audit`` (Scorecards or scorecard.json paths) and refuse a rule
-    that compares against a baseline when there is none. :func:`run_scan` calls it first;
-    the CLI calls it before it even opens the output folder. Returns
-    ``(baseline, audit, rules)`` as Scorecards and parsed rules.
+    """Check a scan's gate inputs before any work.
+
+    Parse ``rules`` (a typo fails here), read ``baseline`` and ``audit`` (Scorecards or
+    scorecard.json paths) and refuse a rule that compares against a baseline when there is
+    none. :func:`run_scan` calls it first; the CLI calls it before it even opens the output
+    folder. Returns ``(baseline, audit, rules)`` as Scorecards and parsed rules.
     """
     from trustbench.gate import Rule, parse_rule
 
@@ -146,10 +147,11 @@ def run_scan(model: Any, data: Dataset, config: ScanConfig | None = None, *,
 
 def open_output(out: PathLike, *, protect: Iterable[PathLike | None] = (),
                 option: str = "--out") -> OutputFolder:
-    """The scan's output folder, to enter (``with``) before :func:`run_scan`: on entry it
-    is created if needed, checked writable and locked against a second run, and refused
-    when a scan would write over a file in ``protect`` (its baseline or audit scorecard).
-    Work that fails before :func:`write_reports` leaves it as it was. See
+    """Return the scan's output folder, to enter (``with``) before :func:`run_scan`.
+
+    On entry it is created if needed, checked writable and locked against a second run, and
+    refused when a scan would write over a file in ``protect`` (its baseline or audit
+    scorecard). Work that fails before :func:`write_reports` leaves it as it was. See
     :class:`trustbench._files.OutputFolder`.
     """
     return OutputFolder(out, owned=SCAN_FILES, option=option, protect=protect)
@@ -158,8 +160,9 @@ def open_output(out: PathLike, *, protect: Iterable[PathLike | None] = (),
 def write_reports(card: Scorecard, out: PathLike | OutputFolder, *,
                   formats: Sequence[str] = tuple(FORMATS),
                   protect: Iterable[PathLike | None] = ()) -> list[Path]:
-    """Write ``card`` in ``formats`` (``json``, ``html``, ``markdown``, ``junit``) into
-    ``out`` and return the paths, the scorecard first.
+    """Write ``card`` in ``formats`` into ``out`` and return the paths, the scorecard first.
+
+    The formats are ``json``, ``html``, ``markdown`` and ``junit``.
 
     The scorecard.json is always written (it is the result; the others render it). The
     files are staged and moved into place together, the scan files of an earlier run that

@@ -31,8 +31,10 @@ def _floats(values: Sequence[float] | np.ndarray) -> list[float | None]:
 
 def lines(title: str, series: Sequence[dict[str, Any]], *, x_label: str, y_label: str,
           y_range: tuple[float, float] | None = None) -> dict[str, Any]:
-    """Line plot. Each series: ``{"label", "x", "y"}`` and optionally ``"lo"``/``"hi"``
-    (a confidence band).
+    """Line plot.
+
+    Each series: ``{"label", "x", "y"}`` and optionally ``"lo"``/``"hi"`` (a confidence
+    band).
     """
     out = []
     for s in series:
@@ -83,8 +85,10 @@ def reliability(title: str, *, bin_edges: Sequence[float], bin_confidence: Seque
 
 
 def images(title: str, pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Image pairs: each ``{"label", "clean", "perturbed"}`` with arrays (H, W) or (C, H, W)
-    scaled to [0, 1]. Keep them few and small: they are stored in the scorecard.
+    """Image pairs: each ``{"label", "clean", "perturbed"}``.
+
+    The arrays are (H, W) or (C, H, W), scaled to [0, 1]. Keep them few and small: they are
+    stored in the scorecard.
     """
     out = []
     for p in pairs:

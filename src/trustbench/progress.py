@@ -15,5 +15,5 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
 def no_progress(description: str, total: int) -> Callable[[int], None]:
-    """The factory of no bar: its ``advance(n)`` does nothing."""
+    """Draw no bar: this factory's ``advance(n)`` does nothing."""
     return lambda n: None

@@ -58,6 +58,7 @@ class NotMeasured(str):
 
     def __new__(cls, check: str, reason: str, text: str = "",
                 out_of_time: bool = False) -> NotMeasured:
+        """Make the string ``text``, or ``"check (reason)"`` when ``text`` is empty."""
         return super().__new__(cls, text or f"{check} ({reason})")
 
     def __post_init__(self) -> None:
@@ -105,9 +106,11 @@ class Scorecard:
         return "warn" if "warn" in severities else "pass"
 
     def get(self, finding_id: str) -> Finding | None:
+        """Return the first finding with id ``finding_id``, else None."""
         return next((f for f in self.findings if f.id == finding_id), None)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the scorecard as a JSON-ready dict, with its schema version and verdict."""
         return {
             "schema_version": SCHEMA_VERSION,
             "tool": "trustbench",
@@ -161,8 +164,10 @@ class Scorecard:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], *, source: str = "scorecard") -> Scorecard:
-        """Read a scorecard; every field is checked for its type first, so a malformed file
-        is an InputError naming the field, never an error from deep inside a reader.
+        """Read a scorecard; every field is checked for its type first.
+
+        A malformed file is thus an InputError naming the field, never an error from deep
+        inside a reader.
         """
         if not isinstance(d, dict):
             raise InputError(f"{source}: a scorecard is a JSON object, got {_kind(d)}",
@@ -186,6 +191,7 @@ class Scorecard:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> Scorecard:
+        """Read a scorecard from the JSON file at ``path``; see :meth:`from_dict`."""
         return cls.from_dict(read_json(path, what="scorecard"), source=str(path))
 
 
@@ -203,7 +209,7 @@ def _bad(source: str, field: str, expected: str, got: Any) -> InputError:
 
 
 def _check_shape(d: dict[str, Any], source: str) -> None:
-    """The types every reader of a scorecard relies on, checked once at the boundary."""
+    """Check the types every reader of a scorecard relies on, once at the boundary."""
     findings = d.get("findings")
     if not isinstance(findings, list):
         raise _bad(source, "findings", "a list", findings)
@@ -262,8 +268,9 @@ def _check_metric(m: Any, source: str, where: str) -> None:
 
 
 def _finite(o: Any, where: str, found: list[str]) -> Any:
-    """``o`` with every NaN/inf float (Python, numpy scalar or array) replaced by ``None``;
-    the dotted path of each one is appended to ``found``.
+    """``o`` with every NaN/inf float (Python, numpy scalar or array) replaced by ``None``.
+
+    The dotted path of each one is appended to ``found``.
     """
     import numpy as np
 

@@ -72,8 +72,10 @@ def available_cpus() -> int:
 
 
 def configure_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads: ``threads`` if given, else torch's default capped at
-    :func:`available_cpus`. Returns the number in use.
+    """Set torch's intra-op threads; return the number in use.
+
+    The number is ``threads`` if given, else torch's default capped at
+    :func:`available_cpus`.
     """
     if threads is not None:
         if threads < 1:
@@ -102,8 +104,10 @@ UNCOUNTED_ACTIVATION_FACTOR = 256
 
 
 def _activation_bytes(model: Model, x: torch.Tensor) -> int:
-    """Bytes of module outputs per example in one forward pass: counted with forward hooks
-    on torch modules, else :data:`UNCOUNTED_ACTIVATION_FACTOR` times the input's size.
+    """Bytes of module outputs per example in one forward pass.
+
+    They are counted with forward hooks on torch modules, else taken as
+    :data:`UNCOUNTED_ACTIVATION_FACTOR` times the input's size.
     """
     guess = max(int(x[0].numel() * x.element_size() * UNCOUNTED_ACTIVATION_FACTOR), 1)
     module = getattr(model, "module", None)
@@ -130,8 +134,9 @@ def _activation_bytes(model: Model, x: torch.Tensor) -> int:
 
 def pass_seconds(model: Model, x: torch.Tensor, y: torch.Tensor, *, gradient: bool,
                  reps: int = 3) -> float:
-    """Median seconds of one pass over ``x``, after a warm-up (allocator, kernel choice):
-    forward+backward with respect to the input if ``gradient`` (what an attack step costs),
+    """Median seconds of one pass over ``x``, after a warm-up (allocator, kernel choice).
+
+    The pass is forward+backward with respect to the input if ``gradient`` (what an attack step costs),
     else a no-gradient forward pass (what a query costs).
     """
 
@@ -167,6 +172,7 @@ class BatchChoice:
     gradient: bool = True
 
     def to_dict(self) -> dict[str, object]:
+        """Return the choice as a JSON-ready dict (batch sizes as string keys)."""
         return {"size": self.size, "reason": self.reason, "memory_cap": self.memory_cap,
                 "seconds_per_example": {str(k): v for k, v in
                                         self.seconds_per_example.items()},
@@ -177,7 +183,7 @@ class BatchChoice:
 def choose_batch_size(model: Model, x: torch.Tensor, y: torch.Tensor, *,
                       candidates: tuple[int, ...] = CANDIDATES,
                       max_seconds: float = 3.0) -> BatchChoice:
-    """The attack batch size with the lowest time per example on this machine.
+    """Choose the attack batch size with the lowest time per example on this machine.
 
     Times a forward+backward pass w.r.t. the input (a forward pass for black-box models) at
     growing sizes up to ``len(x)``, median of three after a warm-up, plus

@@ -45,8 +45,9 @@ def dlr_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def targeted_dlr_loss(logits: torch.Tensor, y: torch.Tensor,
                       target: torch.Tensor) -> torch.Tensor:
-    """(N,) Targeted DLR, eq. (4): ``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)``. Needs 4
-    classes.
+    """(N,) Targeted DLR, eq. (4): ``-(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)``.
+
+    Needs 4 classes.
     """
     if logits.shape[1] < 4:
         raise _too_few_classes("apgd-t", "the targeted DLR loss", 4, logits.shape[1])
@@ -67,7 +68,7 @@ def _ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def checkpoints(steps: int) -> list[int]:
-    """Iterations at which APGD may halve its step size.
+    """Return the iterations at which APGD may halve its step size.
 
     ``p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06)`` (Sec. 3.2), in
     the reference code's integer form: the first interval is ``max(int(0.22 * steps), 1)``,
@@ -85,15 +86,17 @@ def checkpoints(steps: int) -> list[int]:
 
 
 def _feasible(d: torch.Tensor, ctx: AttackContext) -> torch.Tensor:
-    """Zero the directions of immutable features, so L2 normalisation spends the whole
-    budget on features that may change.
+    """Zero the directions of immutable features.
+
+    L2 normalisation then spends the whole budget on features that may change.
     """
     return d if ctx.domain.mutable is None else d * ctx.domain.mutable.to(d.dtype)
 
 
 def _unit(d: torch.Tensor, norm: Norm) -> torch.Tensor:
-    """Scale each row of ``d`` (N, ...) to norm 1 (max-abs 1 for L∞), as the reference's
-    ``normalize``.
+    """Scale each row of ``d`` (N, ...) to norm 1 (max-abs 1 for L∞).
+
+    This is the reference's ``normalize``.
     """
     flat = d.flatten(1)
     size = flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)  # (N,)
@@ -230,8 +233,10 @@ class _APGDBase(Attack):
 
     def _runs(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor, *, loss: str,
               targets: list[torch.Tensor | None]) -> torch.Tensor:
-        """One :func:`apgd_run` per entry of ``targets`` ((N,) target classes or ``None``),
-        each on the points that the earlier runs left robust.
+        """Run :func:`apgd_run` once per entry of ``targets``.
+
+        Each entry is (N,) target classes or ``None``; each run is on the points that the
+        earlier runs left robust.
         """
         out = x.clone()
         ids = ctx.point_ids(len(x))
@@ -298,12 +303,15 @@ class APGD(_APGDBase):
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
+        """Cheap parameters for the conformance suite; see :meth:`Attack.test_params`."""
         return {"steps": 10}
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
+        """Upper bound on the cost of one point; see :meth:`Attack.max_cost`."""
         return (self.steps * self.restarts, self.restarts - 1)
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Run APGD ``restarts`` times on the points still robust; see :meth:`Attack.perturb`."""
         return self._runs(ctx, x, y, loss=self.loss, targets=[None] * self.restarts)
 
 
@@ -361,13 +369,16 @@ class APGDT(_APGDBase):
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
+        """Cheap parameters for the conformance suite; see :meth:`Attack.test_params`."""
         return {"steps": 5, "n_target_classes": 2}
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
+        """Upper bound on the cost of one point; see :meth:`Attack.max_cost`."""
         runs = min(self.n_target_classes, max(n_classes - 1, 0)) * self.restarts
         return (self.steps * runs, runs)
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Run APGD-T against each runner-up class in turn; see :meth:`Attack.perturb`."""
         scores = ctx.scores(x)  # (N, C) clean logits: their ranking gives the targets
         n_classes = scores.shape[1]
         if n_classes < 4:

@@ -85,8 +85,9 @@ class AttackResult:
 
     @property
     def attack_work(self) -> int | None:
-        """Examples ``perturb`` evaluated (queries plus gradient evaluations); ``None``: not
-        counted.
+        """Examples ``perturb`` evaluated (queries plus gradient evaluations).
+
+        ``None``: not counted.
         """
         if self.attack_queries is None or self.attack_grad_evals is None:
             return None
@@ -94,6 +95,7 @@ class AttackResult:
 
     @property
     def robust_accuracy(self) -> float:
+        """Fraction of the points the attack did not fool (NaN when there are none)."""
         return float((~self.fooled).float().mean()) if len(self.fooled) else float("nan")
 
     @property
@@ -109,8 +111,10 @@ class AttackResult:
 
 
 class AttackContext:
-    """What :meth:`Attack.perturb` works with: the model, the domain, the random streams,
-    and counted helpers for forward and forward+backward passes.
+    """What :meth:`Attack.perturb` works with.
+
+    It holds the model, the domain, the random streams, and counted helpers for forward and
+    forward+backward passes.
 
     Randomness: ``streams`` draws from one stream per point, keyed by the point's index in
     the attacked set (``point_ids``), so a point's result does not depend on its batch;
@@ -138,8 +142,9 @@ class AttackContext:
         self.captured: torch.Tensor | None = None
 
     def point_ids(self, n: int) -> torch.Tensor:
-        """(n,) stream ids of the ``n`` points passed to ``perturb`` (0..n-1 when it is
-        called directly, outside :meth:`Attack.run`).
+        """(n,) stream ids of the ``n`` points passed to ``perturb``.
+
+        The ids are 0..n-1 when ``perturb`` is called directly, outside :meth:`Attack.run`.
         """
         if self.ids is None:
             return torch.arange(n)
@@ -150,8 +155,9 @@ class AttackContext:
 
     @contextmanager
     def narrow(self, idx: torch.Tensor) -> Iterator[None]:
-        """Within the block, ``perturb`` calls see only the points ``idx`` of the current
-        batch (ensembles and restarts that attack survivors use this).
+        """Within the block, ``perturb`` calls see only the points ``idx`` of the current batch.
+
+        Ensembles and restarts that attack survivors use this.
         """
         old = self.ids
         self.ids = idx.clone() if old is None else old[idx]
@@ -254,7 +260,7 @@ class Attack(ABC):
 
     @classmethod
     def param_defaults(cls) -> dict[str, Any]:
-        """The constructor's default of each parameter."""
+        """Return the constructor's default of each parameter."""
         sig = inspect.signature(cls.__init__)
         return {k: p.default for k, p in sig.parameters.items() if k != "self"}
 
@@ -267,11 +273,12 @@ class Attack(ABC):
                             default=defaults.get(key, inspect.Parameter.empty))
 
     def get_params(self) -> dict[str, Any]:
+        """Return the current value of each constructor argument, by name."""
         sig = inspect.signature(type(self).__init__)
         return {k: getattr(self, k) for k in sig.parameters if k != "self"}
 
     def clone(self, **changes: Any) -> Attack:
-        """A copy with some parameters changed, e.g. ``attack.clone(eps=0.2)``."""
+        """Return a copy with some parameters changed, e.g. ``attack.clone(eps=0.2)``."""
         params = self.get_params() | changes
         return type(self)(**params)
 

@@ -74,14 +74,16 @@ class Standard(Attack):
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
+        """Cheap parameters for the conformance suite; see :meth:`Attack.test_params`."""
         return {"steps": 5, "n_target_classes": 2, "n_queries": 50}
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
+        """Upper bound on the cost of one point over all stages; see :meth:`Attack.max_cost`."""
         costs = [s.max_cost(n_classes) for s in self.stages()]
         return (sum(c[0] for c in costs), sum(c[1] for c in costs) + len(costs))
 
     def stages(self, *, differentiable: bool = True) -> list[Attack]:
-        """The attacks run in order (only Square if not ``differentiable``)."""
+        """Return the attacks run in order (only Square if not ``differentiable``)."""
         common = {"eps": self.eps, "norm": self.norm, "seed": self.seed}
         square = Square(n_queries=self.n_queries, p_init=0.8, rescale_schedule=False, **common)
         if not differentiable:
@@ -102,6 +104,7 @@ class Standard(Attack):
                            "bound than from the full ensemble", model.description)
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Run the stages in turn on the points still robust; see :meth:`Attack.perturb`."""
         stages = self.stages(differentiable=ctx.model.capabilities.differentiable)
         out = x.clone()
         robust = torch.ones(len(x), dtype=torch.bool)

@@ -24,8 +24,10 @@ def normalized_step(grad: torch.Tensor, norm: Norm) -> torch.Tensor:
 
 
 class FGSM(Attack):
-    """One gradient step of size ``eps`` (sign for L∞; the L2 variant is the fast gradient
-    method of the same paper's family).
+    """One gradient step of size ``eps``.
+
+    The step is the gradient's sign for L∞; the L2 variant is the fast gradient method of
+    the same paper's family.
 
     Parameters
     ----------
@@ -46,8 +48,10 @@ class FGSM(Attack):
         self.seed = seed
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
+        """Upper bound on the cost of one point; see :meth:`Attack.max_cost`."""
         return (1, 0)
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Take the one gradient step; see :meth:`Attack.perturb`."""
         _, grad, _ = ctx.loss_grad(x, y)
         return ctx.project(x + self.eps * normalized_step(grad, self.norm), x)

@@ -23,7 +23,7 @@ __all__ = ["PGD", "random_start", "stream_start"]
 
 def random_start(x: torch.Tensor, *, norm: Norm, eps: float,
                  generator: torch.Generator) -> torch.Tensor:
-    """A uniformly random point of the L∞ ball, or a random point of the L2 ball, around x."""
+    """Draw a uniformly random point of the L∞ ball, or a random point of the L2 ball, around x."""
     if norm == "linf":
         u = torch.rand(x.shape, generator=generator, dtype=x.dtype)  # (N, ...)
         return x + eps * (2 * u - 1)
@@ -35,8 +35,10 @@ def random_start(x: torch.Tensor, *, norm: Norm, eps: float,
 
 def stream_start(x: torch.Tensor, ids: torch.Tensor, *, norm: Norm, eps: float,
                  streams: PointStreams, tag: str, counter: int) -> torch.Tensor:
-    """:func:`random_start` drawn from each point's own stream (``ids``), so a point's start
-    is the same in any batch. ``tag`` and ``counter`` label the draw (e.g. the restart).
+    """:func:`random_start` drawn from each point's own stream (``ids``).
+
+    A point's start is thus the same in any batch. ``tag`` and ``counter`` label the draw
+    (e.g. the restart).
     """
     shape = tuple(x.shape[1:])
     if norm == "linf":
@@ -93,13 +95,16 @@ class PGD(Attack):
 
     @classmethod
     def test_params(cls) -> dict:
+        """Cheap parameters for the conformance suite; see :meth:`Attack.test_params`."""
         return {"steps": 5, "restarts": 2}
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
+        """Upper bound on the cost of one point; see :meth:`Attack.max_cost`."""
         restarts = max(self.restarts, 1)
         return (self.steps * restarts, restarts - 1)
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Run the PGD restarts on the points still robust; see :meth:`Attack.perturb`."""
         step = self.step_size if self.step_size is not None else 2.5 * self.eps / max(self.steps, 1)
         restarts = max(self.restarts, 1)
         ids = ctx.point_ids(len(x))  # (N,) each point's random stream

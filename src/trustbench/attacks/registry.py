@@ -29,7 +29,7 @@ REGISTRY: dict[str, type[Attack]] = {
 
 
 def attack_class(name: str) -> type[Attack]:
-    """The class registered as ``name``; an InputError listing the valid names otherwise."""
+    """Return the class registered as ``name``; raise an InputError listing the valid names otherwise."""
     try:
         return REGISTRY[name]
     except KeyError:
@@ -44,8 +44,10 @@ def get_attack(name: str, **params: Any) -> Attack:
 
 def check_attack_params(attack_params: object, *,
                         field: str = "attack_params") -> dict[str, dict[str, ParamValue]]:
-    """Validate user-given parameters per attack name against each attack's declared
-    :class:`~trustbench.attacks.base.Param`; return them as plain dicts.
+    """Validate user-given parameters per attack name; return them as plain dicts.
+
+    Each attack's parameters are checked against its declared
+    :class:`~trustbench.attacks.base.Param`.
 
     The one check behind a scan config's ``scan.attack_params``, ``ScanConfig.attack_params``
     and ``trustbench compress --attack-params``: unknown attacks and parameters are refused

@@ -27,9 +27,11 @@ _BLOCK = 32  # iterations whose random numbers are drawn in one go
 
 
 def p_selection(p_init: float, it: int, n_queries: int, *, rescale: bool = True) -> float:
-    """The reference's piecewise-constant schedule of ``p`` (the fraction of the input a
-    square covers), halved at iterations 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000
-    of a 10,000-query run; with ``rescale`` those iterations scale to ``n_queries``.
+    """Return ``p`` at iteration ``it`` of the reference's piecewise-constant schedule.
+
+    ``p`` is the fraction of the input a square covers; it is halved at iterations 10, 50,
+    200, 500, 1000, 2000, 4000, 6000 and 8000 of a 10,000-query run; with ``rescale`` those
+    iterations scale to ``n_queries``.
     """
     if rescale:
         it = int(it / n_queries * 10000)
@@ -40,8 +42,10 @@ def p_selection(p_init: float, it: int, n_queries: int, *, rescale: bool = True)
 
 
 def _as_image(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) view of any input: (N, F) -> (N, 1, 1, F), a strip of features;
-    (N, H, W) -> (N, 1, H, W); (N, C, ..., H, W) -> channels and leading axes merged.
+    """(N, C, H, W) view of any input.
+
+    (N, F) -> (N, 1, 1, F), a strip of features; (N, H, W) -> (N, 1, H, W);
+    (N, C, ..., H, W) -> channels and leading axes merged.
     """
     n = len(x)
     if x.ndim == 2:
@@ -52,8 +56,10 @@ def _as_image(x: torch.Tensor) -> torch.Tensor:
 
 
 def _window(p: float, h: int, w: int, *, smallest: int, odd: bool) -> tuple[int, int]:
-    """Window shape covering a fraction ``p`` of an h x w image: a square of side
-    ``round(sqrt(p h w))``, or on a strip (h or w is 1) a segment of ``round(p (h w))``.
+    """Window shape covering a fraction ``p`` of an h x w image.
+
+    The window is a square of side ``round(sqrt(p h w))``, or on a strip (h or w is 1) a
+    segment of ``round(p (h w))``.
     """
     strip = h == 1 or w == 1
     s = round(p * h * w) if strip else round(math.sqrt(p * h * w))
@@ -68,9 +74,10 @@ def _window(p: float, h: int, w: int, *, smallest: int, odd: bool) -> tuple[int,
 
 @lru_cache(maxsize=256)
 def _bump(a: int, b: int) -> torch.Tensor:
-    """(a, b) unit-norm pseudo-Gaussian: nested centred rectangles, the k-th adding
-    ``1/(k+1)^2`` (the reference's ``eta_rectangles``, in closed form). Cached: never
-    modify the result in place.
+    """Return the (a, b) unit-norm pseudo-Gaussian.
+
+    It is made of nested centred rectangles, the k-th adding ``1/(k+1)^2`` (the reference's
+    ``eta_rectangles``, in closed form). Cached: never modify the result in place.
     """
     di = (torch.arange(a) - a // 2).abs()
     dj = (torch.arange(b) - b // 2).abs()
@@ -83,8 +90,9 @@ def _bump(a: int, b: int) -> torch.Tensor:
 
 @lru_cache(maxsize=256)
 def _eta(sh: int, sw: int, transpose: bool) -> torch.Tensor:
-    """(sh, sw) unit-norm L2 update: a positive bump on one half, a negative on the other
-    (the reference's ``meta_pseudo_gaussian_pert``; transposed if asked and square).
+    """(sh, sw) unit-norm L2 update: a positive bump on one half, a negative on the other.
+
+    This is the reference's ``meta_pseudo_gaussian_pert``; transposed if asked and square.
     Cached: never modify the result in place.
     """
     if sh == 1 or sw == 1:
@@ -99,8 +107,10 @@ def _eta(sh: int, sw: int, transpose: bool) -> torch.Tensor:
 
 @lru_cache(maxsize=1024)
 def _spans(length: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """For every start v of a span of ``size`` cells in ``length``: the (V, length) bool
-    membership table and the (V, length) offset of each cell from v, clamped into the span.
+    """Membership table and offsets of every span of ``size`` cells in ``length``.
+
+    For every start v of such a span: the (V, length) bool membership table and the
+    (V, length) offset of each cell from v, clamped into the span.
     Cached: never modify the results in place.
     """
     offset = torch.arange(length)[None, :] - torch.arange(length - size + 1)[:, None]
@@ -109,8 +119,9 @@ def _spans(length: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _mask_at(vh: torch.Tensor, vw: torch.Tensor, h: int, w: int, sh: int,
              sw: int) -> torch.Tensor:
-    """(n, 1, h, w) bool masks of windows of shape (sh, sw) with top-left corners (vh, vw)
-    ((n,) each).
+    """(n, 1, h, w) bool masks of windows of shape (sh, sw).
+
+    The windows' top-left corners are (vh, vw), (n,) each.
     """
     return _spans(h, sh)[0][vh][:, None, :, None] & _spans(w, sw)[0][vw][:, None, None, :]
 
@@ -121,8 +132,10 @@ def _to_signs(bits: torch.Tensor) -> torch.Tensor:
 
 
 def _l2_init(ids: torch.Tensor, c: int, h: int, w: int, streams: PointStreams) -> torch.Tensor:
-    """(n, c, h, w) reference L2 start: a grid of bumps of side ``min(h, w) // 5`` (segments
-    of a fifth of the length on a strip), each with a random sign per image and channel.
+    """(n, c, h, w) reference L2 start.
+
+    It is a grid of bumps of side ``min(h, w) // 5`` (segments of a fifth of the length on a
+    strip), each with a random sign per image and channel.
     """
     n = len(ids)
     strip = h == 1 or w == 1
@@ -199,9 +212,11 @@ class Square(Attack):
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
+        """Cheap parameters for the conformance suite; see :meth:`Attack.test_params`."""
         return {"n_queries": 100}
 
     def max_cost(self, n_classes: int) -> tuple[int, int]:
+        """Upper bound on the cost of one point; see :meth:`Attack.max_cost`."""
         return (0, self.n_queries)
 
     @staticmethod
@@ -218,6 +233,7 @@ class Square(Attack):
         return s_y - others, fooled
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Run the random search; see :meth:`Attack.perturb`."""
         eps, streams = float(self.eps), ctx.streams
         shape, xi = x.shape, _as_image(x)
         n, c, h, w = xi.shape
@@ -288,9 +304,11 @@ class Square(Attack):
 
     def _l2_step(self, delta: torch.Tensor, p: float, eps: float, mutable: torch.Tensor | None,
                  r: torch.Tensor, transpose: bool) -> torch.Tensor:
-        """The reference's L2 proposal: a fresh bump plus the old content of window 1, with
-        the norm of windows 1 and 2 and the unused budget; window 2 is emptied. ``r`` holds
-        (m, 4 + c) random integers: two window corners, then a sign per channel.
+        """Return the reference's L2 proposal.
+
+        The proposal is a fresh bump plus the old content of window 1, with the norm of
+        windows 1 and 2 and the unused budget; window 2 is emptied. ``r`` holds (m, 4 + c)
+        random integers: two window corners, then a sign per channel.
         """
         _, c, h, w = delta.shape
         sh, sw = _window(p, h, w, smallest=3, odd=True)

@@ -33,7 +33,7 @@ _GOLDEN = 0x9E3779B9
 
 
 def _mix(v: torch.Tensor, rounds: int = 3, *, inplace: bool = False) -> torch.Tensor:
-    """A bijective 32-bit hash of int64 tensors holding values in [0, 2**32)."""
+    """Hash int64 tensors holding values in [0, 2**32) with a bijective 32-bit hash."""
     if not inplace:
         v = v.clone()
     for m in _MULTIPLIERS[:rounds]:
@@ -51,7 +51,7 @@ def _mix_int(v: int) -> int:
 
 
 def _label(tag: str, counters: tuple[int, ...]) -> int:
-    """A 32-bit number for a draw label such as ("square", 17, 2)."""
+    """Return a 32-bit number for a draw label such as ("square", 17, 2)."""
     return zlib.crc32(repr((tag, *counters)).encode())
 
 
@@ -120,7 +120,8 @@ class PointStreams:
         return ((self.bits(ids, shape, tag, *counters) >> 31) * 2 - 1).to(torch.float32)
 
     def shared_uniform(self, tag: str, *counters: int) -> float:
-        """One uniform number for the whole batch (a choice made once per iteration), which
-        does not depend on the batch either.
+        """One uniform number for the whole batch (a choice made once per iteration).
+
+        It does not depend on the batch either.
         """
         return (_mix_int(self.seed ^ _label("shared:" + tag, counters)) >> 8) / (1 << 24)

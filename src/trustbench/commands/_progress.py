@@ -15,8 +15,9 @@ __all__ = ["bar_factory", "progress_bar", "progress_bars"]
 
 @contextmanager
 def progress_bars(quiet: bool, console: Console) -> Iterator[Progress | None]:
-    """Yield a rich ``Progress`` drawing on ``console``, or ``None`` when ``quiet`` or when
-    ``console`` is not a terminal (CI logs stay clean).
+    """Yield a rich ``Progress`` drawing on ``console``, or ``None``.
+
+    It is ``None`` when ``quiet`` or when ``console`` is not a terminal (CI logs stay clean).
     """
     if quiet or not console.is_terminal:
         yield None
@@ -27,8 +28,9 @@ def progress_bars(quiet: bool, console: Console) -> Iterator[Progress | None]:
 
 
 def bar_factory(bar: Progress | None) -> ProgressFactory | None:
-    """The library's progress factory drawing one task of ``bar`` per call (``None`` without
-    a bar).
+    """Return the library's progress factory drawing one task of ``bar`` per call.
+
+    It is ``None`` without a bar.
     """
     if bar is None:
         return None
@@ -42,8 +44,9 @@ def bar_factory(bar: Progress | None) -> ProgressFactory | None:
 
 @contextmanager
 def progress_bar(quiet: bool, console: Console) -> Iterator[ProgressFactory | None]:
-    """Yield a progress factory drawing bars on ``console``, or ``None`` when ``quiet`` or
-    when ``console`` is not a terminal (CI logs stay clean).
+    """Yield a progress factory drawing bars on ``console``, or ``None``.
+
+    It is ``None`` when ``quiet`` or when ``console`` is not a terminal (CI logs stay clean).
     """
     with progress_bars(quiet, console) as bar:
         yield bar_factory(bar)

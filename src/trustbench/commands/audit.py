@@ -67,9 +67,10 @@ def audit(
         "--strict", help="Exit 1 when any finding fails.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Audit a dataset (and a train/test pair): duplicates, leakage, label errors, data
-    quality, representation and, with --model, fairness. Writes OUT/scorecard.json,
-    OUT/report.html and a dataset card.
+    """Audit a dataset (and a train/test pair).
+
+    The audit covers duplicates, leakage, label errors, data quality, representation and,
+    with --model, fairness. Writes OUT/scorecard.json, OUT/report.html and a dataset card.
     """
     from trustbench._files import OutputFolder
     from trustbench.audit import audit as run_audit

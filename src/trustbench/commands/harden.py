@@ -20,7 +20,7 @@ __all__ = ["compress", "harden"]
 
 
 def _html_writer(html: bool) -> Callable[[Any, Path], Path] | None:
-    """The HTML renderer for ``--html`` (``None`` without it, or in an install without one)."""
+    """Return the HTML renderer for ``--html`` (``None`` without it, or in an install without one)."""
     if not html:
         return None
     try:
@@ -76,9 +76,10 @@ def harden(
         "--resume", help="Continue an interrupted run from OUT/checkpoint.pt.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Adversarially train a torch model (TRADES, PGD-AT, fast AT), keep the best epoch by
-    robust validation accuracy, save it with its architecture reference, and scan it before
-    and after.
+    """Adversarially train a torch model (TRADES, PGD-AT, fast AT) and scan it before and after.
+
+    The best epoch by robust validation accuracy is kept and saved with its architecture
+    reference.
     """
     from trustbench.checks import ScanConfig
     from trustbench.harden.run import build_module, harden_to_dir, train_test_data
@@ -179,9 +180,10 @@ def compress(
                    ] = Path("trustbench-compress"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Compare the model with its distilled and int8 variants: size on disk, CPU latency,
-    clean and robust accuracy and ECE, with a Pareto plot; writes OUT/scorecard.json and
-    OUT/report.html.
+    """Compare the model with its distilled and int8 variants.
+
+    The comparison covers size on disk, CPU latency, clean and robust accuracy and ECE, with
+    a Pareto plot; writes OUT/scorecard.json and OUT/report.html.
     """
     from trustbench.harden.compress import compress_report
     from trustbench.harden.run import build_module, read_arch_reference, train_test_data
@@ -259,7 +261,7 @@ COMPRESS_FILES = ("scorecard.json", "report.html", "variants/original.safetensor
 
 
 def _variant_files(card: Any, out: Path) -> list[Path]:
-    """The variant files this run saved under ``out/variants``."""
+    """Return the variant files this run saved under ``out/variants``."""
     rows = [f.evidence.get("file") for f in card.findings if f.id.startswith("compress.")]
     files = [Path(r) for r in rows if isinstance(r, str)]
     return [p for p in files if p.parent.resolve() == (out / "variants").resolve()]

@@ -139,8 +139,10 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
 def _load_npz(path: Path, bounds: tuple[float, float] | None,
               schema_d: dict[str, Any] | None, *, target: str | None = None,
               group: str | None = None) -> Dataset:
-    """Arrays ``x`` and ``y`` (or the key ``target`` names), optional ``groups`` (or the key
-    ``group`` names), optional ``lower``/``upper`` bounds.
+    """Load a dataset from the arrays of an ``.npz`` file.
+
+    The arrays are ``x`` and ``y`` (or the key ``target`` names), optional ``groups`` (or the
+    key ``group`` names), optional ``lower``/``upper`` bounds.
     """
     arrays = _read_npz(path)
     for key, option in (("x", None), (target or "y", "--target"), (group, "--group")):
@@ -284,7 +286,7 @@ def _load_table(path: Path, target: str | None, group: str | None,
 
 
 def _float32(path: Path, column: str, s: Any) -> np.ndarray:
-    """A numeric column as float32, refusing values that float32 would turn into inf."""
+    """Return a numeric column as float32, refusing values that float32 would turn into inf."""
     v = s.to_numpy(np.float64, na_value=np.nan)
     big = np.abs(np.where(np.isnan(v), 0.0, v)) > FLOAT32_MAX
     if big.any():

@@ -99,8 +99,9 @@ class Schema:
             )
 
     def to_frame(self, x: np.ndarray) -> Any:
-        """A pandas DataFrame with the original column names and category values, for
-        pipelines that were fitted on a frame.
+        """Return a pandas DataFrame with the original column names and category values.
+
+        This is for pipelines that were fitted on a frame.
         """
         import pandas as pd
 
@@ -127,10 +128,11 @@ class Schema:
             np.float32)
 
     def from_units(self, u: np.ndarray) -> np.ndarray:
+        """Map range units back to raw inputs: ``lower + u * span`` (see :meth:`to_units`)."""
         return (self.lower + u * self.span).astype(np.float32)
 
     def domain(self, *, units: Literal["raw", "range"] = "raw") -> Domain:
-        """The torch :class:`~trustbench.domain.Domain` that attacks keep inputs inside.
+        """Return the torch :class:`~trustbench.domain.Domain` that attacks keep inputs inside.
 
         With ``units="range"`` it describes range-normalised inputs (see :meth:`to_units`):
         bounds [0, 1] (a constant feature is pinned at 0) and integer steps of 1/range.
@@ -153,6 +155,7 @@ class Schema:
                       mutable, integer, step)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary of the schema: modality, shape, bounds and features."""
         d: dict[str, Any] = {
             "modality": self.modality,
             "example_shape": list(self.lower.shape),

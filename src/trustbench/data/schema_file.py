@@ -19,8 +19,10 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 def check_bounds(lower: Any, upper: Any, *, what: str, fix: str,
                  allow_equal: bool = False) -> None:
-    """Raise unless ``lower`` and ``upper`` (numbers or arrays) are finite, fit float32 and
-    ``lower < upper`` (``<=`` with ``allow_equal``) everywhere.
+    """Raise unless ``lower`` and ``upper`` (numbers or arrays) are valid bounds.
+
+    Valid bounds are finite, fit float32 and have ``lower < upper`` (``<=`` with
+    ``allow_equal``) everywhere.
     """
     lo = np.asarray(lower, dtype=np.float64)
     hi = np.asarray(upper, dtype=np.float64)
@@ -36,8 +38,10 @@ def check_bounds(lower: Any, upper: Any, *, what: str, fix: str,
 
 
 def check_bounds_width(ds: Dataset) -> None:
-    """Raise when no feature's bounds have any width: every attack radius would be zero
-    and the scan would report the clean accuracy as robust accuracy.
+    """Raise when no feature's bounds have any width.
+
+    Every attack radius would then be zero and the scan would report the clean accuracy as
+    robust accuracy.
     """
     s = ds.schema
     span = s.upper.astype(np.float64) - s.lower.astype(np.float64)
@@ -54,7 +58,9 @@ def check_bounds_width(ds: Dataset) -> None:
 
 
 def read_schema_file(path: Any) -> dict[str, Any]:
-    """A validated schema file: ``{"modality": ..., "bounds": [lo, hi], "features": {name:
+    """Read and validate a schema file.
+
+    The file holds ``{"modality": ..., "bounds": [lo, hi], "features": {name:
     {"type": ..., "min": ..., "max": ..., "categories": [...]}}}`` (every key optional).
     ``categories`` lists a feature's allowed values (``trustbench audit`` checks them).
     """

@@ -1,8 +1,9 @@
-"""Reading CSV and Parquet tables for the scan loader and the audit alike, refusing what
-pandas would read wrongly without a word: bytes that are not UTF-8, another separator than
-the comma, duplicate or empty column names (pandas renames ``label`` to ``label.1``, which
-then leaks the label into the features), rows with more fields than the header (pandas turns
-the first field into the row index).
+"""Reading CSV and Parquet tables for the scan loader and the audit alike.
+
+The reader refuses what pandas would read wrongly without a word: bytes that are not UTF-8,
+another separator than the comma, duplicate or empty column names (pandas renames ``label``
+to ``label.1``, which then leaks the label into the features), rows with more fields than
+the header (pandas turns the first field into the row index).
 
 Every refusal is an :class:`~trustbench.errors.InputError` naming the file, the column or
 line, what was found and the fix.
@@ -37,7 +38,7 @@ _RESAVE = ("re-save it as UTF-8, e.g. pd.read_csv(path, encoding='cp1252')"
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """The rows of a ``.csv`` or ``.parquet``/``.pq`` file, with string column names."""
+    """Read the rows of a ``.csv`` or ``.parquet``/``.pq`` file, with string column names."""
     try:
         df = _read_csv(path) if path.suffix.lower() == ".csv" else _read_parquet(path)
     except OSError as e:
@@ -131,8 +132,10 @@ def _check_utf8(path: Path) -> None:
 
 
 def _csv_header(path: Path) -> tuple[list[str], int | None]:
-    """The header's fields as written (pandas would rename duplicates and empty names), and
-    how many fields the first data row has (``None`` without one).
+    """Return the header's fields as written, and how many fields the first data row has.
+
+    The fields are as written because pandas would rename duplicates and empty names; the
+    count is ``None`` without a data row.
     """
     rows: list[list[str]] = []
     try:
@@ -203,12 +206,14 @@ def check_column_names(where: str | Path, names: list[Any]) -> None:
 
 
 def list_columns(cols: list[str], k: int = 20) -> str:
+    """Join the first ``k`` column names with commas, noting how many there are in all."""
     return ", ".join(cols[:k]) + (f", ... ({len(cols)} in all)" if len(cols) > k else "")
 
 
 def missing_column(where: str | Path, option: str, name: str, columns: list[str]) -> InputError:
-    """The error for a role column (``--target``, ``--group``, ...) that is not in the table,
-    suggesting the closest names.
+    """Build the error for a role column (``--target``, ``--group``, ...) that is not in the table.
+
+    The error suggests the closest names.
     """
     folded = {c.strip().lower(): c for c in columns}
     close = [folded[c] for c in difflib.get_close_matches(name.strip().lower(), folded, n=3,
@@ -242,8 +247,10 @@ def check_finite(where: str | Path, frame: pd.DataFrame, columns: list[str]) -> 
 
 
 def numbers_with_text(s: pd.Series) -> tuple[int, Any] | None:
-    """``(data row, value)`` of the first non-number in a text column whose values are
-    mostly numbers (e.g. ``"1.5"``, ``"2"``, ``"n/a"``); ``None`` for a text column.
+    """Find the first non-number in a text column whose values are mostly numbers.
+
+    Returns its ``(data row, value)`` (e.g. for ``"1.5"``, ``"2"``, ``"n/a"``); ``None`` for
+    a text column.
     """
     counts = s.value_counts(dropna=True)
     if not len(counts):

@@ -22,4 +22,5 @@ class GateResult:
 
     @property
     def failed(self) -> list[RuleResult]:
+        """The results of the rules that fired."""
         return [r for r in self.results if r.fired]

@@ -37,8 +37,9 @@ _PAIRED = {"accuracy": "correct", "robust_accuracy": "robust"}
 
 
 def better_direction(metric: str) -> str:
-    """Which way a metric improves: as a family's catalogue declares it, else from its name
-    (``accuracy@3`` is an accuracy).
+    """Which way a metric improves: as a family's catalogue declares it, else from its name.
+
+    ``accuracy@3`` is an accuracy.
     """
     declared = catalogue.direction(metric)
     if declared:
@@ -73,6 +74,7 @@ class MetricDelta:
 
     @property
     def delta(self) -> float:
+        """The change, current minus baseline."""
         return self.current - self.baseline
 
     @property
@@ -89,9 +91,11 @@ class MetricDelta:
 
     @property
     def key(self) -> str:
+        """``FINDING_ID:METRIC``, the metric's name in gate rules."""
         return f"{self.finding_id}:{self.metric}"
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the change as a JSON-ready dict (non-finite numbers as ``None``)."""
         return {"finding": self.finding_id, "metric": self.metric, "unit": self.unit,
                 "baseline": finite_or_none(self.baseline), "current": finite_or_none(self.current),
                 "delta": finite_or_none(self.delta),
@@ -114,6 +118,7 @@ class Comparison:
     unit_differences: list[str] = field(default_factory=list)
 
     def get(self, finding_id: str, metric: str) -> MetricDelta | None:
+        """Return the change of ``metric`` of finding ``finding_id``, if it was compared."""
         return next((d for d in self.deltas if d.finding_id == finding_id and d.metric == metric),
                     None)
 
@@ -123,6 +128,7 @@ class Comparison:
         return self.same_data and not self.config_differences and not self.unit_differences
 
     def caveats(self) -> list[str]:
+        """Return sentences on what makes the runs unlike: different data, config or units."""
         out = []
         if not self.same_data:
             out.append("the runs evaluated different data (data fingerprints differ): changes "
@@ -135,6 +141,7 @@ class Comparison:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the comparison as a JSON-ready dict, caveats and changes included."""
         return {"comparable": self.comparable, "same_data": self.same_data,
                 "same_model": self.same_model, "caveats": self.caveats(),
                 "config_differences": {k: list(v) for k, v in self.config_differences.items()},
@@ -145,8 +152,9 @@ class Comparison:
 
 
 def _mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], float]:
-    """Paired difference ``mean(b) - mean(a)`` of per-point outcomes: Wald interval with
-    the paired variance, and McNemar's exact p-value.
+    """Paired difference ``mean(b) - mean(a)`` of per-point outcomes.
+
+    It gives a Wald interval with the paired variance, and McNemar's exact p-value.
 
     References
     ----------
@@ -167,8 +175,9 @@ def _mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], float]:
 
 def _newcombe(base: tuple[float, float, float], cur: tuple[float, float, float]
               ) -> tuple[float, float] | None:
-    """Interval for ``cur - base`` from each estimate's own 95% interval (independent
-    samples; conservative for paired runs).
+    """Interval for ``cur - base`` from each estimate's own 95% interval.
+
+    It assumes independent samples, and is conservative for paired runs.
 
     References
     ----------
@@ -254,8 +263,10 @@ def mismatches(current: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
 
 def check_comparable(current: dict[str, Any] | Scorecard, baseline: Scorecard, *,
                      allow: bool = False, what: str = "--baseline") -> list[str]:
-    """Refuse to compare unlike runs: an InputError naming the first difference, unless
-    ``allow`` (then the differences are returned, to be shown as caveats).
+    """Refuse to compare unlike runs.
+
+    An InputError names the first difference, unless ``allow`` (then the differences are
+    returned, to be shown as caveats).
     """
     prov = current.provenance if isinstance(current, Scorecard) else current
     reasons = mismatches(prov, baseline.provenance)

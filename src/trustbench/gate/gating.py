@@ -21,8 +21,9 @@ __all__ = ["apply_gate"]
 def apply_gate(card: Scorecard, *, baseline: Scorecard | None = None,
                rules: list[str | Rule] | None = None, allow_mismatch: bool = False,
                what: str = "--baseline") -> GateResult:
-    """Compare ``card`` with ``baseline`` (if given), evaluate ``rules`` and append the
-    ``baseline.comparison`` and ``gate.result`` findings to ``card``.
+    """Compare ``card`` with ``baseline`` (if given), evaluate ``rules`` and append the findings.
+
+    The findings appended to ``card`` are ``baseline.comparison`` and ``gate.result``.
 
     Rules are checked before anything is evaluated, so a typo fails fast with exit code 2.
     A baseline of other data or other measuring settings is refused (InputError naming the

@@ -53,18 +53,21 @@ class Rule:
 
     @property
     def needs_baseline(self) -> bool:
+        """Whether the rule compares against a baseline (``change`` and ``new`` rules)."""
         return self.kind in ("change", "new")
 
 
 @dataclass(frozen=True)
 class RuleResult:
+    """The outcome of one rule: whether it ``fired``, and the ``reason``."""
+
     rule: Rule
     fired: bool
     reason: str
 
 
 def _from_pattern(p: catalogue.AliasPattern, text: str, rule: str) -> str | None:
-    """The key an alias pattern makes of ``text``; None when ``text`` is not of its family."""
+    """Return the key an alias pattern makes of ``text``; None when ``text`` is not of its family."""
     if not text.startswith(p.prefix):
         return None
     m = re.match(p.regex, text)
@@ -118,7 +121,7 @@ def parse_rule(text: str) -> Rule:
 
 
 def _scaled(rule: Rule, base: float) -> float:
-    """The threshold in the metric's own units."""
+    """Return the threshold in the metric's own units."""
     if rule.unit == "pt":
         return rule.threshold / 100.0
     if rule.unit == "%":
@@ -147,8 +150,9 @@ def _available(card: Scorecard, key: str) -> str:
 
 def evaluate_rules(rules: list[Rule], current: Scorecard, comparison: Comparison | None = None
                    ) -> list[RuleResult]:
-    """Evaluate each rule; a rule naming a metric the run did not measure is an error (a gate
-    that silently passes on a missing number protects nothing).
+    """Evaluate each rule; a rule naming a metric the run did not measure is an error.
+
+    A gate that silently passes on a missing number protects nothing.
     """
     results = []
     for rule in rules:

@@ -1,5 +1,7 @@
-"""Harden models: adversarial-training losses for your own loop, a trainer, augmentation for
-black-box models, robustness-preserving distillation, int8 quantization, and a report of
+"""Harden models: training losses, a trainer, augmentation, distillation and quantization.
+
+The package offers adversarial-training losses for your own loop, a trainer, augmentation
+for black-box models, robustness-preserving distillation, int8 quantization, and a report of
 what compression costs.
 
 * :func:`pgd_at_loss`, :func:`trades_loss`, :func:`fast_at_loss` — drop-in replacements for

@@ -1,5 +1,7 @@
-"""Shared plumbing of the hardening losses: unwrap the model, resolve the domain, run the
-inner maximisation in eval mode with gradients taken with respect to the input only.
+"""Shared plumbing of the hardening losses.
+
+Unwrap the model, resolve the domain, run the inner maximisation in eval mode with
+gradients taken with respect to the input only.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 
 
 def unwrap(model: nn.Module | TorchModel) -> tuple[nn.Module, Forward]:
-    """The module whose train/eval flags matter and the raw-input -> logits function.
+    """Return the module whose train/eval flags matter and the raw-input -> logits function.
 
     A :class:`TorchModel` keeps its normalisation (``mean``/``std``/``preprocess``), so
     the loss works in raw input space like the attacks do.
@@ -70,7 +72,7 @@ def check_threat(eps: float, norm: str, steps: int | None = None) -> None:
 
 
 def make_generator(seed: int | None, generator: torch.Generator | None) -> torch.Generator:
-    """``generator`` if given, else a new CPU generator seeded with ``seed`` (0 if None)."""
+    """Return ``generator`` if given, else a new CPU generator seeded with ``seed`` (0 if None)."""
     if generator is not None:
         if seed is not None:
             raise InputError("pass either seed or generator, not both")
@@ -79,8 +81,9 @@ def make_generator(seed: int | None, generator: torch.Generator | None) -> torch
 
 
 def rand_like(x: torch.Tensor, generator: torch.Generator, *, normal: bool = False) -> torch.Tensor:
-    """Uniform [0, 1) (or standard normal) noise shaped like ``x``, drawn on the generator's
-    device and moved to ``x``'s.
+    """Uniform [0, 1) (or standard normal) noise shaped like ``x``.
+
+    It is drawn on the generator's device and moved to ``x``'s.
     """
     draw = torch.randn if normal else torch.rand
     out = draw(x.shape, generator=generator, dtype=x.dtype, device=generator.device)
@@ -89,8 +92,10 @@ def rand_like(x: torch.Tensor, generator: torch.Generator, *, normal: bool = Fal
 
 @contextmanager
 def eval_mode(module: nn.Module) -> Iterator[None]:
-    """Every submodule in eval mode (batch norm uses and keeps its running statistics,
-    dropout is off); the user's flags are restored afterwards, whatever they were.
+    """Put every submodule in eval mode for the block.
+
+    Batch norm uses and keeps its running statistics, dropout is off; the user's flags are
+    restored afterwards, whatever they were.
     """
     modules = list(module.modules())
     flags = [m.training for m in modules]

@@ -1,5 +1,7 @@
-"""Training checkpoints: written atomically after every epoch, read back only through
-``torch.load(weights_only=True)`` (tensors and plain Python values, never code).
+"""Training checkpoints, written atomically after every epoch.
+
+They are read back only through ``torch.load(weights_only=True)`` (tensors and plain Python
+values, never code).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ _FORMAT = "trustbench-harden-checkpoint/1"
 def save_checkpoint(path: Path, config: dict[str, Any], n_train: int, module: nn.Module,
                     opt: torch.optim.Optimizer, sched: Any, gen: torch.Generator,
                     state: dict[str, Any], best_state: dict[str, Any]) -> None:
-    """Model, optimizer, scheduler, generator and global RNG states, the loop's state and
-    the best weights so far; replaces ``path`` atomically.
+    """Save a training checkpoint, replacing ``path`` atomically.
+
+    It holds the model, optimizer, scheduler, generator and global RNG states, the loop's
+    state and the best weights so far.
     """
     payload = {"format": _FORMAT, "config": config, "n_train": n_train,
                "state": state, "model": module.state_dict(), "best_model": best_state,
@@ -47,9 +51,11 @@ def save_checkpoint(path: Path, config: dict[str, Any], n_train: int, module: nn
 def load_checkpoint(path: Path, config: dict[str, Any], n_train: int, module: nn.Module,
                     opt: torch.optim.Optimizer, sched: Any,
                     gen: torch.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Restore everything :func:`save_checkpoint` wrote into the given objects (and the
-    global RNG: call inside ``torch.random.fork_rng``); returns the loop's state and the
-    best weights. InputError if the checkpoint was made with other settings or data.
+    """Restore everything :func:`save_checkpoint` wrote into the given objects.
+
+    This includes the global RNG: call inside ``torch.random.fork_rng``. Returns the loop's
+    state and the best weights. InputError if the checkpoint was made with other settings
+    or data.
     """
     try:
         ck = torch.load(str(path), map_location="cpu", weights_only=True)

@@ -1,5 +1,4 @@
-"""Knowledge distillation into a smaller student: plain (KD) and robustness-preserving
-(ARD, RSLAD).
+"""Knowledge distillation into a smaller student: plain (KD) and robustness-preserving (ARD, RSLAD).
 
 The losses are drop-in functions like :mod:`trustbench.harden.losses` (the teacher runs in
 eval mode without gradients; the student's inner attack runs in eval mode with gradients
@@ -71,9 +70,11 @@ def ard_loss(student: nn.Module | TorchModel, teacher: nn.Module | TorchModel, x
              steps: int = 10, step_size: float | None = None, norm: Norm = "linf",
              domain: DomainLike = DEFAULT_DOMAIN, seed: int | None = None,
              generator: torch.Generator | None = None) -> torch.Tensor:
-    """Adversarially robust distillation: the student matches the teacher's clean soft labels
-    on its own PGD adversarial examples (found by ascending the student's cross-entropy from a
-    random start), plus ``1 - alpha`` of clean cross-entropy.
+    """Adversarially robust distillation (ARD).
+
+    The student matches the teacher's clean soft labels on its own PGD adversarial examples
+    (found by ascending the student's cross-entropy from a random start), plus
+    ``1 - alpha`` of clean cross-entropy.
 
     ``alpha * T² * KL(teacher_T(x) || student_T(x')) + (1 - alpha) * CE(student(x), y)``.
 
@@ -100,9 +101,10 @@ def rslad_loss(student: nn.Module | TorchModel, teacher: nn.Module | TorchModel,
                step_size: float | None = None, norm: Norm = "linf",
                domain: DomainLike = DEFAULT_DOMAIN, seed: int | None = None,
                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Robust soft label adversarial distillation: the teacher's clean soft labels replace
-    the hard labels everywhere. The inner attack ascends ``KL(teacher(x) || student(x'))``
-    from ``x + 0.001 * N(0, 1)``; the loss is
+    """Robust soft label adversarial distillation (RSLAD).
+
+    The teacher's clean soft labels replace the hard labels everywhere. The inner attack
+    ascends ``KL(teacher(x) || student(x'))`` from ``x + 0.001 * N(0, 1)``; the loss is
     ``5/6 * KL(teacher(x) || student(x')) + 1/6 * KL(teacher(x) || student(x))``.
     ``y`` is unused (kept for a uniform signature).
 
@@ -124,7 +126,7 @@ def rslad_loss(student: nn.Module | TorchModel, teacher: nn.Module | TorchModel,
 
 
 def default_student(teacher: nn.Module) -> tuple[nn.Module, str, dict[str, Any]]:
-    """A smaller model of the teacher's family, with its architecture reference.
+    """Build a smaller model of the teacher's family, with its architecture reference.
 
     Known families: :class:`trustbench.demo.DemoCNN` (half the width). Returns
     ``(student, "package.module:Class", constructor kwargs)``.

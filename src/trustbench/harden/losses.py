@@ -133,8 +133,10 @@ def trades_loss(
     generator: torch.Generator | None = None,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """TRADES: clean cross-entropy plus ``beta`` times the KL divergence between the
-    model's predictions on ``x`` and on its worst case in the eps-ball.
+    """TRADES: clean cross-entropy plus ``beta`` times a KL divergence.
+
+    The KL divergence is between the model's predictions on ``x`` and on its worst case in
+    the eps-ball.
 
     The inner maximisation starts at ``x + 0.001 * N(0, 1)`` and ascends
     ``KL(p(x) || p(x'))`` with the clean prediction held fixed, as the reference
@@ -181,8 +183,9 @@ def fast_at_loss(
     generator: torch.Generator | None = None,
     reduction: str = "mean",
 ) -> torch.Tensor:
-    """"Fast is better than free" adversarial training: cross-entropy on one FGSM step of
-    size ``1.25 * eps`` from a uniform random start in the eps-ball.
+    """"Fast is better than free" adversarial training: cross-entropy on one FGSM step.
+
+    The step has size ``1.25 * eps`` and starts from a uniform random point in the eps-ball.
 
     One forward+backward for the inner attack instead of PGD's ten. Watch for catastrophic
     overfitting (robust accuracy against PGD collapsing while FGSM accuracy stays high):

@@ -17,8 +17,9 @@ __all__ = ["latency_per_example", "save_float", "save_int8"]
 
 def latency_per_example(model: Model, x: torch.Tensor, *, batch_size: int,
                         repeats: int = 20) -> float:
-    """Median seconds per example of ``model.scores`` on one batch of ``batch_size`` rows of
-    ``x`` (after two warm-up calls), over ``repeats`` timed calls.
+    """Median seconds per example of ``model.scores`` on one batch, over ``repeats`` timed calls.
+
+    The batch is ``batch_size`` rows of ``x``, timed after two warm-up calls.
     """
     xb = x[:batch_size]
     if len(xb) < batch_size:
@@ -43,8 +44,10 @@ def save_float(module: nn.Module, path: Path) -> Path:
 
 
 def save_int8(module: nn.Module, path: Path) -> Path:
-    """The quantized state_dict with ``torch.save`` (safetensors cannot hold quantized
-    tensors); rebuild the module with ``quantize_int8`` and ``load_state_dict`` to reuse it.
+    """Save the quantized state_dict with ``torch.save``; return ``path``.
+
+    Safetensors cannot hold quantized tensors; rebuild the module with ``quantize_int8`` and
+    ``load_state_dict`` to reuse it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _quiet():

@@ -204,9 +204,11 @@ def _predict(m: nn.Module | Model, x: torch.Tensor) -> torch.Tensor:
 
 
 class QuantizedModel(Model):
-    """An int8 module seen by trustbench: outputs from the int8 model, gradients from the
-    float model it was quantized from (attacks that need gradients become transfer attacks;
-    their successes are re-checked on the int8 model by the attack base class).
+    """An int8 module seen by trustbench.
+
+    Outputs come from the int8 model, gradients from the float model it was quantized from
+    (attacks that need gradients become transfer attacks; their successes are re-checked on
+    the int8 model by the attack base class).
 
     Parameters
     ----------
@@ -230,14 +232,16 @@ class QuantizedModel(Model):
 
     @property
     def description(self) -> str:
+        """The model in a few words: its int8 mode and the float module that gives gradients."""
         return (f"QuantizedModel(int8 {self.mode}, gradients from float "
                 f"{type(self.float_model.module).__name__})")
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The *float* model's differentiable logits (the int8 model has no gradients)."""
+        """Return the *float* model's differentiable logits (the int8 model has no gradients)."""
         return self.float_model.logits(x)
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C) scores of the int8 model, in batches of ``batch_size``, without gradients."""
         out = []
         with torch.inference_mode(), _engine(self.engine), _quiet():
             for i in range(0, len(x), self.batch_size):
@@ -250,6 +254,7 @@ class QuantizedModel(Model):
         return self.scores(torch.from_numpy(x)).numpy()
 
     def fingerprint(self) -> str:
+        """Return the SHA-256 of the int8 module's saved state_dict."""
         buf = io.BytesIO()
         with _quiet():
             torch.save(self.module.state_dict(), buf)

@@ -1,5 +1,6 @@
-"""Harden a model into a folder: train, save with its architecture reference, and scan it
-before and after (what ``trustbench harden`` runs).
+"""Harden a model into a folder: what ``trustbench harden`` runs.
+
+Train, save with its architecture reference, and scan it before and after.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ class HardenOutcome:
 
 def train_test_data(spec: str, test_spec: str | None = None, *, seed: int = 0,
                     test_size: float = 0.3, **load_kwargs: Any) -> tuple[Dataset, Dataset, str]:
-    """Training and test data: a built-in's own splits, ``test_spec`` if given, else a
-    seeded stratified hold-out of ``test_size`` of the file. Returns a note on the split.
+    """Load the training and test data; return them with a note on the split.
+
+    The split is a built-in's own splits, ``test_spec`` if given, else a seeded stratified
+    hold-out of ``test_size`` of the file.
     """
     from trustbench.data import BUILTIN, load_data
 
@@ -83,8 +86,10 @@ def save_with_arch(module: nn.Module, out_dir: str | os.PathLike[str], *, arch: 
                    arch_kwargs: dict[str, Any] | None, data: str | None = None,
                    extra: dict[str, Any] | None = None,
                    name: str = MODEL_FILE) -> tuple[Path, Path]:
-    """Write ``module``'s weights as safetensors and a JSON with the architecture reference
-    (``arch``, ``arch_kwargs``, the ``trustbench scan`` command that loads it).
+    """Write ``module``'s weights as safetensors and a JSON with the architecture reference.
+
+    The JSON holds ``arch``, ``arch_kwargs`` and the ``trustbench scan`` command that loads
+    it.
     """
     from safetensors.torch import save_file
 
@@ -142,9 +147,11 @@ def harden_to_dir(
     progress: Callable[[EpochRecord], None] | None = None,
     scan_progress: Any = None,
 ) -> HardenOutcome:
-    """Scan ``module`` (unless ``scan_before`` is False), train it with ``trainer``
-    (checkpoints in ``out_dir``), save ``out_dir/model.safetensors`` and ``model.json``, and
-    scan it again. Writes ``before/`` and ``after/`` scorecards, and ``report.html`` next to
+    """Scan ``module``, train it, save it and scan it again.
+
+    The first scan is skipped when ``scan_before`` is False. ``trainer`` trains the module
+    (checkpoints in ``out_dir``), which is saved as ``out_dir/model.safetensors`` and
+    ``model.json``. Writes ``before/`` and ``after/`` scorecards, and ``report.html`` next to
     each with ``write_report(card, path)`` when given (e.g. :func:`trustbench.report.write_html`:
     computing never imports the renderers itself). ``data_spec`` (e.g. ``"digits"``) goes
     into the ``trustbench scan`` command recorded in ``model.json``.
@@ -186,6 +193,7 @@ def _write(card: Scorecard, folder: Path,
 
 
 def headline_metrics(card: Scorecard | None, eps: float, norm: str) -> tuple[float | None, float | None]:
+    """Return ``(clean accuracy, worst-case robust accuracy at eps)``; ``None`` where not measured."""
     if card is None:
         return None, None
     clean = card.get("accuracy.clean")
@@ -235,8 +243,9 @@ def training_finding(result: TrainResult, trainer: Trainer, before: Scorecard | 
 
 def build_module(arch: str, arch_kwargs: dict[str, Any] | None, *, seed: int,
                  what: str = "--arch", trusted: bool = True) -> nn.Module:
-    """Construct ``arch`` with ``arch_kwargs``, its initialisation seeded by ``seed`` (the
-    caller's global RNG is left as it was).
+    """Construct ``arch`` with ``arch_kwargs``, its initialisation seeded by ``seed``.
+
+    The caller's global RNG is left as it was.
 
     ``arch`` must name an ``nn.Module`` subclass (see
     :func:`trustbench.models.loading.resolve_arch`); ``trusted`` says the caller chose it.

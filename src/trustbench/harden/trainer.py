@@ -72,6 +72,7 @@ class TrainResult:
     resumed_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the run's history and outcome as a JSON-ready dict (without the module)."""
         return {"history": [asdict(r) for r in self.history], "best_epoch": self.best_epoch,
                 "best_score": self.best_score, "selected_on": self.selected_on,
                 "stopped_early": self.stopped_early, "resumed_from": self.resumed_from}
@@ -139,6 +140,7 @@ class Trainer:
         self.seed = seed
 
     def get_params(self) -> dict[str, Any]:
+        """Return the current value of each constructor argument, by name."""
         return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters
                 if k != "self"}
 
@@ -175,7 +177,7 @@ class Trainer:
             raise InputError(f"select_on must be 'robust', 'clean' or None, got {self.select_on!r}")
 
     def _config(self) -> dict[str, Any]:
-        """Settings a resumed run must share with the interrupted one (JSON-friendly)."""
+        """Return the settings a resumed run must share with the interrupted one (JSON-friendly)."""
         return {k: (v if isinstance(v, (int, float, str, bool, type(None), tuple)) else repr(v))
                 for k, v in self.get_params().items() if k not in _RESUMABLE_CHANGES}
 

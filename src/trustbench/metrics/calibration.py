@@ -92,8 +92,10 @@ class ReliabilityBins:
 
 def reliability_bins(y_true: np.ndarray, scores: np.ndarray, *, n_bins: int = 15,
                      strategy: Strategy = "uniform") -> ReliabilityBins:
-    """Bin the top-1 confidence: ``"uniform"`` equal-width bins on [0, 1], ``"adaptive"``
-    equal-mass bins (quantiles of the confidence).
+    """Bin the top-1 confidence.
+
+    ``"uniform"`` makes equal-width bins on [0, 1], ``"adaptive"`` equal-mass bins
+    (quantiles of the confidence).
 
     References
     ----------
@@ -128,8 +130,10 @@ def _reliability(y_true: np.ndarray, scores: np.ndarray, n_bins: int,
 
 def expected_calibration_error(y_true: np.ndarray, scores: np.ndarray, *, n_bins: int = 15,
                                strategy: Strategy = "uniform") -> float:
-    """Expected calibration error: bin-weighted mean |accuracy - confidence| of the top-1
-    prediction (0 is perfectly calibrated).
+    """Compute the expected calibration error of the top-1 prediction.
+
+    It is the bin-weighted mean |accuracy - confidence| of the top-1 prediction (0 is
+    perfectly calibrated).
 
     A binned estimate is biased upward on few points: a perfectly calibrated model still
     scores about ``sqrt(n_bins / N)`` times a small constant.
@@ -182,8 +186,10 @@ def maximum_calibration_error(y_true: np.ndarray, scores: np.ndarray, *, n_bins:
 
 
 def brier_score(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """Multi-class Brier score: mean over points of the summed squared error between the
-    probability vector and the one-hot label, in [0, 2].
+    """Multi-class Brier score, in [0, 2].
+
+    It is the mean over points of the summed squared error between the probability vector
+    and the one-hot label.
 
     References
     ----------

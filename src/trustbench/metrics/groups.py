@@ -1,5 +1,6 @@
-"""Metrics by group: each metric overall and per group, the worst group and the gap, with
-stratified bootstrap confidence intervals.
+"""Metrics by group: each metric overall and per group, the worst group and the gap.
+
+Every value comes with stratified bootstrap confidence intervals.
 
 The idea of fairlearn's ``MetricFrame``, kept small, and with a result whose shape never
 depends on the input: every metric gets the same fields, per-group values are arrays over
@@ -31,8 +32,9 @@ MetricFn = Callable[..., float]
 
 
 class EncodedGroups(NamedTuple):
-    """Group labels as codes: ``codes`` (N,) int into ``labels``; ``binned`` if a numeric
-    column was cut into quantile bins.
+    """Group labels as codes: ``codes`` (N,) int into ``labels``.
+
+    ``binned`` is true if a numeric column was cut into quantile bins.
     """
 
     codes: np.ndarray
@@ -142,8 +144,10 @@ class MetricByGroup:
 
 @dataclass(frozen=True)
 class GroupMetrics:
-    """The result of :func:`by_group`: group labels, sizes and one
-    :class:`MetricByGroup` per metric, in the order given.
+    """The result of :func:`by_group`.
+
+    It holds the group labels, sizes and one :class:`MetricByGroup` per metric, in the order
+    given.
     """
 
     groups: tuple[str, ...]

@@ -94,8 +94,9 @@ def ood_auroc(scores_in: np.ndarray, scores_out: np.ndarray) -> float:
 
 
 def fpr_at_tpr(scores_in: np.ndarray, scores_out: np.ndarray, *, tpr: float = 0.95) -> float:
-    """Fraction of OOD inputs still accepted when the threshold keeps ``tpr`` of the
-    in-distribution inputs (FPR at 95% TPR by default; lower is better).
+    """Fraction of OOD inputs still accepted when the threshold keeps ``tpr`` of the in-distribution inputs.
+
+    This is the FPR at 95% TPR by default; lower is better.
 
     The threshold is the largest ``t`` with ``mean(scores_in >= t) >= tpr``, i.e. the
     ``ceil(tpr * n_in)``-th largest in-distribution score; an input is accepted as

@@ -51,7 +51,7 @@ def median_or_nan(values: np.ndarray) -> float:
 
 
 def pack_bools(values: np.ndarray) -> dict[str, object]:
-    """A per-point boolean array, compact enough for a scorecard (N/8 bytes, base64).
+    """Pack a per-point boolean array, compact enough for a scorecard (N/8 bytes, base64).
 
     Baselines use it for paired tests (McNemar) on the same points.
 

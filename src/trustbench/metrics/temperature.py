@@ -22,8 +22,9 @@ def log_softmax(z: np.ndarray) -> np.ndarray:
 
 
 class TemperatureScaling:
-    """Fit one temperature ``T > 0`` that minimises the negative log-likelihood on held-out
-    data; predict ``softmax(log p / T)``.
+    """Fit one temperature ``T > 0``; predict ``softmax(log p / T)``.
+
+    The temperature minimises the negative log-likelihood on held-out data.
 
     Works from log-probabilities, so models that only return probabilities are covered:
     ``softmax(log softmax(z) / T) == softmax(z / T)`` because ``log softmax(z)`` differs from
@@ -124,6 +125,7 @@ class TemperatureScaling:
         return np.exp(log_softmax(self._log_probs(scores) / self.temperature_))
 
     def fit_transform(self, scores: np.ndarray, y_true: np.ndarray) -> np.ndarray:
+        """Fit on ``scores`` and ``y_true``, then return the calibrated probabilities of ``scores``."""
         return self.fit(scores, y_true).transform(scores)
 
     def __repr__(self) -> str:

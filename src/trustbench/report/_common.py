@@ -24,7 +24,7 @@ _SEVERITY_RANK = {"info": 0, "warn": 1, "fail": 2}
 
 
 def section_of(finding_id: str) -> str:
-    """The anchor of the section a finding belongs to, from its family's catalogue."""
+    """Return the anchor of the section a finding belongs to, from its family's catalogue."""
     return catalogue.section_of(finding_id) or OTHER[0]
 
 
@@ -46,7 +46,7 @@ def is_nan(v: float | None) -> bool:
 
 
 def fmt_value(value: float | None, unit: str = "") -> str:
-    """A metric value for people: fractions as percentages, counts with separators."""
+    """Format a metric value for people: fractions as percentages, counts with separators."""
     if is_nan(value):
         return "–"
     v = float(value)  # type: ignore[arg-type]
@@ -90,7 +90,7 @@ def _label(template: str, evidence: dict[str, Any], per: str) -> str:
 
 
 def _pick(card: Scorecard, h: catalogue.Headline) -> list[KeyMetric]:
-    """The findings of one headline: the first match, or one per ``h.per`` value."""
+    """Pick the findings of one headline: the first match, or one per ``h.per`` value."""
     hits: dict[str, tuple[Finding, str]] = {}
     for f in card.findings:
         if not catalogue.matches(h.finding, f.id):
@@ -117,10 +117,11 @@ def _pick(card: Scorecard, h: catalogue.Headline) -> list[KeyMetric]:
 
 def key_metrics(card: Scorecard, heads: list[catalogue.Headline] | None = None
                 ) -> list[KeyMetric]:
-    """The headline numbers the families' catalogues declare (for the scan: clean accuracy,
-    worst-case robust accuracy at the largest eps per norm, mean corruption accuracy, ECE,
-    worst-group accuracy, OOD AUROC) — each only when the scorecard has it; ``heads``
-    restricts them to some headlines.
+    """Return the headline numbers the families' catalogues declare.
+
+    For the scan these are clean accuracy, worst-case robust accuracy at the largest eps per
+    norm, mean corruption accuracy, ECE, worst-group accuracy and OOD AUROC — each only when
+    the scorecard has it; ``heads`` restricts them to some headlines.
     """
     return [k for h in (catalogue.headlines() if heads is None else heads)
             for k in _pick(card, h)]
@@ -155,9 +156,10 @@ def jsonable(o: Any) -> Any:
 
 
 def canonical(card: Scorecard) -> Scorecard:
-    """The scorecard as its JSON would read back, so that rendering an in-memory scorecard
-    and rendering its JSON file give the same bytes (tuples, numpy scalars and NaNs all
-    become what the JSON holds).
+    """Return the scorecard as its JSON would read back.
+
+    Rendering an in-memory scorecard and rendering its JSON file then give the same bytes
+    (tuples, numpy scalars and NaNs all become what the JSON holds).
     """
     d = json.loads(json.dumps(card.to_dict(), default=jsonable))
     for f in d["findings"]:  # renderers read evidence as a dict; code may have built another

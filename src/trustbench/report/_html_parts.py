@@ -1,5 +1,7 @@
-"""Pieces of the HTML report that read one part of a Scorecard: robustness curves and
-table, the AI RMF view, provenance, and compact evidence. Every string is escaped here.
+"""Pieces of the HTML report that read one part of a Scorecard.
+
+These are the robustness curves and table, the AI RMF view, provenance, and compact
+evidence. Every string is escaped here.
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def robustness_grid(findings: list[Finding]
 
 def robustness_curves(findings: list[Finding], clean: Metric | None, units: str
                       ) -> list[dict[str, Any]]:
-    """One lines spec per norm: robust accuracy against eps per attack and the worst case,
-    with 95% intervals as bands; clean accuracy (eps = 0) starts every curve.
+    """One lines spec per norm: robust accuracy against eps per attack and the worst case.
+
+    The 95% intervals are drawn as bands; clean accuracy (eps = 0) starts every curve.
     """
     specs = []
     for norm, rows in robustness_grid(findings).items():
@@ -118,7 +121,7 @@ def metrics_table(metrics: dict[str, Metric]) -> str:
 
 
 def trim(obj: Any, depth: int = 0) -> Any:
-    """A compact copy for display: long lists and strings cut, packed bit arrays named."""
+    """Return a compact copy for display: long lists and strings cut, packed bit arrays named."""
     if depth > 6:
         return "…"
     if isinstance(obj, dict):
@@ -186,8 +189,10 @@ def kv_table(d: dict[str, Any]) -> str:
 # --- AI RMF view and provenance ---------------------------------------------------------
 
 def nist_view(findings: list[Finding], anchors: dict[str, str], note: str) -> str:
-    """Findings grouped by trustworthy characteristic, with the functions and subcategories
-    they are evidence toward; warn and fail findings linked.
+    """Render the findings grouped by trustworthy characteristic.
+
+    Each group shows the functions and subcategories its findings are evidence toward; warn
+    and fail findings are linked.
     """
     chars = list(CHARACTERISTICS) + sorted({c for f in findings for c in f.tags.characteristics}
                                            - set(CHARACTERISTICS))

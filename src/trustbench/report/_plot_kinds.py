@@ -39,7 +39,7 @@ def short(text: object, limit: int = 40) -> str:
 
 
 def _arr(values: object, what: str) -> np.ndarray:
-    """A float vector with NaN where the spec holds ``None``."""
+    """Read a float vector, with NaN where the spec holds ``None``."""
     if values is None:
         return np.zeros(0)
     if not isinstance(values, (Sequence, np.ndarray)) or isinstance(values, str):
@@ -241,7 +241,7 @@ def _reliability(spec: Mapping[str, Any]) -> Figure:
 
 
 def _image(a: object, what: str) -> tuple[np.ndarray, bool]:
-    """An image as (H, W) grey or (H, W, 3) colour in [0, 1]; the flag says grey."""
+    """Read an image as (H, W) grey or (H, W, 3) colour in [0, 1]; the flag says grey."""
     try:
         x = np.array(a, dtype=float)
     except (TypeError, ValueError) as e:

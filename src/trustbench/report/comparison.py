@@ -16,7 +16,7 @@ __all__ = ["render_comparison_markdown", "render_comparison_terminal"]
 
 
 def _headline(d: MetricDelta) -> bool:
-    """The rows the families' catalogues list as headline changes."""
+    """Whether the families' catalogues list this row as a headline change."""
     return catalogue.in_comparison_summary(d.finding_id, d.metric, better=d.better)
 
 
@@ -42,7 +42,7 @@ def _verdict(d: MetricDelta) -> str:
 
 def render_comparison_terminal(cmp: Comparison, console: Console, *, all_metrics: bool = False
                                ) -> None:
-    """A table of changes (current − baseline) with their 95% intervals."""
+    """Print a table of changes (current − baseline) with their 95% intervals."""
     for c in cmp.caveats():
         console.print(f"[yellow]note:[/yellow] {c}", highlight=False)
     rows = _selected(cmp, all_metrics)
@@ -70,7 +70,7 @@ def _md_cell(text: str) -> str:
 
 def render_comparison_markdown(cmp: Comparison, results: list[RuleResult] | None = None, *,
                                all_metrics: bool = False) -> str:
-    """The comparison as GitHub-flavoured Markdown, e.g. for a pull-request comment."""
+    """Render the comparison as GitHub-flavoured Markdown, e.g. for a pull-request comment."""
     lines = ["## trustbench: change against the baseline", ""]
     failed = [r for r in results or [] if r.fired]
     if results:

@@ -142,7 +142,7 @@ def _section(anchor: str, heading: str, findings: list[Finding], card: Scorecard
 
 
 def render_html(scorecard: Scorecard) -> str:
-    """The scorecard as one self-contained HTML page (a string).
+    """Render the scorecard as one self-contained HTML page (a string).
 
     The verdict and a summary come first, then a contents list, one section per kind of
     finding (robustness, corruptions and shift, calibration, OOD detection, subgroups,
@@ -210,7 +210,8 @@ def render_html(scorecard: Scorecard) -> str:
 
 
 def write_html(scorecard: Scorecard, path: str | os.PathLike[str]) -> Path:
-    """Write :func:`render_html` to ``path`` atomically (no half-written report is ever
-    left behind) and return the path.
+    """Write :func:`render_html` to ``path`` atomically and return the path.
+
+    No half-written report is ever left behind.
     """
     return write_text_atomic(render_html(scorecard), path, prefix="report")

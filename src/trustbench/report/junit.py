@@ -63,8 +63,9 @@ def _testcase(parent: ET.Element, f: Finding) -> None:
 
 
 def render_junit(scorecard: Scorecard) -> str:
-    """The scorecard as a JUnit XML document (a string; see the module docstring for how
-    severities map to test outcomes).
+    """Render the scorecard as a JUnit XML document (a string).
+
+    See the module docstring for how severities map to test outcomes.
     """
     card = canonical(scorecard)
     prov = card.provenance

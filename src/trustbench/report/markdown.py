@@ -33,8 +33,10 @@ def _md(text: object) -> str:
 
 
 def _code(text: object, *, in_table: bool = False) -> str:
-    """A code span: backslashes are literal there, so only backticks and, in a table, pipes
-    (which end a cell even inside code in GitHub's Markdown) need care.
+    """Return ``text`` as a Markdown code span.
+
+    Backslashes are literal there, so only backticks and, in a table, pipes (which end a
+    cell even inside code in GitHub's Markdown) need care.
     """
     s = " ".join(str(text).split()).replace("`", "'")
     return "`" + (s.replace("|", "\\|") if in_table else s) + "`"
@@ -82,9 +84,11 @@ def _baseline(diff: Any) -> list[str]:
 
 
 def render_markdown(scorecard: Scorecard, *, baseline_diff: Any = None) -> str:
-    """A Markdown summary of the scorecard for a pull-request comment (about 60 lines at
-    most): the verdict, a table of key metrics with 95% intervals, the findings that warn or
-    fail, an optional comparison against a baseline, and what was not measured.
+    """Render a Markdown summary of the scorecard for a pull-request comment.
+
+    The summary is about 60 lines at most: the verdict, a table of key metrics with 95%
+    intervals, the findings that warn or fail, an optional comparison against a baseline,
+    and what was not measured.
 
     Parameters
     ----------

@@ -75,8 +75,10 @@ def _encode(fig: Figure, *, raster: bool, salt: str, alt: str) -> str:
 
 
 def plot_html(spec: Mapping[str, Any], *, fig_id: str) -> tuple[str, bool]:
-    """``(html, drawn)``: a ``<figure class="plot">`` with an inline SVG or a PNG data URI
-    and the spec's title as caption; or, when the spec cannot be drawn, a visible
+    """Render a plot spec as ``(html, drawn)``.
+
+    ``html`` is a ``<figure class="plot">`` with an inline SVG or a PNG data URI and the
+    spec's title as caption; or, when the spec cannot be drawn, a visible
     ``figure could not be drawn`` note (and a logged warning) with ``drawn`` False.
     """
     title = str(spec.get("title", "")) if isinstance(spec, Mapping) else ""

@@ -38,8 +38,9 @@ def _count(n: float) -> str:
 
 def _section(console: Console, heading: str, findings: list, *, first_line: bool = False
              ) -> None:
-    """One line per finding; warnings and failures also show their detail (or its first
-    line).
+    """Print one line per finding.
+
+    Warnings and failures also show their detail (or its first line).
     """
     if not findings:
         return
@@ -52,7 +53,9 @@ def _section(console: Console, heading: str, findings: list, *, first_line: bool
 
 
 def render_terminal(card: Scorecard, console: Console) -> None:
-    """Print the verdict, clean accuracy, a robustness table (attacks × eps), the validity
+    """Print the scan's summary to the terminal.
+
+    It shows the verdict, clean accuracy, a robustness table (attacks × eps), the validity
     checks and what was not measured.
     """
     prov = card.provenance

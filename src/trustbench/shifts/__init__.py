@@ -1,5 +1,6 @@
-"""Distribution shifts: ImageNet-C-style image corruptions and tabular shifts, five
-severities each, every result inside the data's domain.
+"""Distribution shifts: ImageNet-C-style image corruptions and tabular shifts.
+
+Each shift has five severities, and every result is inside the data's domain.
 
 >>> import numpy as np
 >>> from trustbench.shifts import get_shift

@@ -138,6 +138,7 @@ class Shift(ABC):
 
     # -- sklearn-style parameters ------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
+        """Return the current value of each constructor argument, by name."""
         sig = inspect.signature(type(self).__init__)
         return {k: getattr(self, k) for k in sig.parameters
                 if k not in ("self", "args", "kwargs")}
@@ -149,8 +150,10 @@ class Shift(ABC):
     # -- which data and how to configure ----------------------------------------------
     @classmethod
     def applicable(cls, schema: Schema | None, x_shape: tuple[int, ...]) -> bool:
-        """Whether the shift applies to data of batch shape ``x_shape`` (N, ...) described
-        by ``schema`` (``None``: the modality is read from the number of dimensions).
+        """Whether the shift applies to data of batch shape ``x_shape`` (N, ...).
+
+        The data is described by ``schema`` (``None``: the modality is read from the number
+        of dimensions).
         """
         modality = schema.modality if schema is not None else (
             "image" if len(x_shape) >= 3 else "tabular")
@@ -161,8 +164,10 @@ class Shift(ABC):
     @classmethod
     def from_data(cls, *, schema: Schema | None = None, model: Model | None = None,
                   x: torch.Tensor | None = None) -> Shift:
-        """The instance a scan uses on this data and model (``cls()`` unless a shift needs
-        the schema's feature types or must ask the model what it accepts).
+        """Return the instance a scan uses on this data and model.
+
+        That is ``cls()`` unless a shift needs the schema's feature types or must ask the
+        model what it accepts.
         """
         return cls()
 
@@ -213,7 +218,7 @@ class Shift(ABC):
         return out
 
     def describe(self) -> str:
-        """A sentence for reports about how this instance was configured ("" if nothing)."""
+        """Return a sentence for reports about how this instance was configured ("" if nothing)."""
         return ""
 
     def resample(self, y: np.ndarray | torch.Tensor, severity: int,
@@ -223,8 +228,9 @@ class Shift(ABC):
         return np.arange(len(y))
 
     def _free(self, shape: tuple[int, ...]) -> np.ndarray | None:
-        """Features this shift may change although the domain freezes them (categorical
-        codes for a category swap); ``None``: none.
+        """Features this shift may change although the domain freezes them.
+
+        For a category swap these are the categorical codes; ``None``: none.
         """
         return None
 

@@ -20,8 +20,9 @@ __all__ = ["DefocusBlur", "GaussianBlur", "MotionBlur", "disk_kernel", "motion_k
 
 
 def disk_kernel(radius: float, alias_blur: float) -> np.ndarray:
-    """(K, K) normalised disk of ``radius`` pixels, softened by a Gaussian of ``alias_blur``
-    pixels (the defocus point-spread function of ImageNet-C).
+    """(K, K) normalised disk of ``radius`` pixels, softened by a Gaussian of ``alias_blur`` pixels.
+
+    This is the defocus point-spread function of ImageNet-C.
     """
     half = math.ceil(radius + 3 * alias_blur)
     grid = np.arange(-half, half + 1, dtype=np.float64)
@@ -57,8 +58,10 @@ def motion_kernels(angles: np.ndarray, *, radius: float, sigma: float) -> np.nda
 
 
 def _convolve_each(z: np.ndarray, kernels: np.ndarray) -> np.ndarray:
-    """Convolve image ``i`` of ``z`` (N, C, H, W) with ``kernels[i]`` (N, K, K) (K odd),
-    edges replicated: one batched FFT, whose cost does not grow with the kernel's size.
+    """Convolve image ``i`` of ``z`` (N, C, H, W) with ``kernels[i]`` (N, K, K) (K odd).
+
+    Edges are replicated. The work is one batched FFT, whose cost does not grow with the
+    kernel's size.
     """
     n, _, h, w = z.shape
     k = kernels.shape[-1]
@@ -74,8 +77,9 @@ def _convolve_each(z: np.ndarray, kernels: np.ndarray) -> np.ndarray:
 
 
 class GaussianBlur(ImageShift):
-    """Gaussian blur with standard deviation ``levels[severity - 1]`` pixels (at 32×32;
-    see :func:`~trustbench.shifts.base.pixel_scale`), edges extended.
+    """Gaussian blur with standard deviation ``levels[severity - 1]`` pixels, edges extended.
+
+    The standard deviation is given at 32×32; see :func:`~trustbench.shifts.base.pixel_scale`.
 
     References
     ----------
@@ -92,7 +96,8 @@ class GaussianBlur(ImageShift):
 
 
 class DefocusBlur(ImageShift):
-    """Defocus: convolution with a disk of ``radius`` pixels softened by ``alias_blur``;
+    """Defocus: convolution with a disk of ``radius`` pixels softened by ``alias_blur``.
+
     ``levels`` holds ``(radius, alias_blur)`` at 32×32.
 
     References
@@ -112,8 +117,10 @@ class DefocusBlur(ImageShift):
 
 
 class MotionBlur(ImageShift):
-    """Motion blur along a random direction per image (angle uniform in ±45°): a one-sided
-    Gaussian-weighted streak; ``levels`` holds ``(radius, sigma)`` in pixels at 32×32.
+    """Motion blur along a random direction per image (angle uniform in ±45°).
+
+    The blur is a one-sided Gaussian-weighted streak; ``levels`` holds ``(radius, sigma)``
+    in pixels at 32×32.
 
     The angles are drawn once, so for one seed only the streak's length changes with
     severity.

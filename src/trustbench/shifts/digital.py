@@ -17,8 +17,9 @@ __all__ = ["Brightness", "Contrast", "JPEGCompression", "Pixelate", "Saturate", 
 
 
 class Brightness(ImageShift):
-    """Raise the HSV value (the brightest channel) by ``levels[severity - 1]``, keeping hue
-    and saturation; on grayscale images this is ``z + level``, clipped at 1.
+    """Raise the HSV value (the brightest channel) by ``levels[severity - 1]``.
+
+    Hue and saturation are kept; on grayscale images this is ``z + level``, clipped at 1.
 
     References
     ----------
@@ -54,8 +55,9 @@ class Contrast(ImageShift):
 
 
 class Saturate(ImageShift):
-    """Over-saturate colour images: HSV saturation ``s -> s * a + b`` with ``(a, b) =
-    levels[severity - 1]``, keeping hue and value. Only for three colour channels.
+    """Over-saturate colour images: HSV saturation ``s -> s * a + b``, keeping hue and value.
+
+    ``(a, b) = levels[severity - 1]``. Only for three colour channels.
 
     ImageNet-C de-saturates at severities 1-2 and over-saturates at 3-5, so its change is
     not monotone in severity; here every level over-saturates, more at each severity.
@@ -74,6 +76,7 @@ class Saturate(ImageShift):
 
     @classmethod
     def applicable(cls, schema: Schema | None, x_shape: tuple[int, ...]) -> bool:
+        """Whether the data are images with three channels; see :meth:`Shift.applicable`."""
         return super().applicable(schema, x_shape) and x_shape[1] == 3
 
     def _corrupt(self, z: np.ndarray, level: Any, rng: np.random.Generator) -> np.ndarray:
@@ -89,8 +92,9 @@ class Saturate(ImageShift):
 
 
 def area_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """(n_out, n_in) box-filter resampling: each output cell averages the input cells it
-    overlaps, weighted by the overlap (Pillow's BOX filter).
+    """(n_out, n_in) box-filter resampling (Pillow's BOX filter).
+
+    Each output cell averages the input cells it overlaps, weighted by the overlap.
     """
     edges_out = np.linspace(0.0, n_in, n_out + 1)  # output cells in input coordinates
     lo = np.maximum(edges_out[:-1, None], np.arange(n_in)[None])  # (n_out, n_in)
@@ -100,8 +104,9 @@ def area_matrix(n_out: int, n_in: int) -> np.ndarray:
 
 
 class Pixelate(ImageShift):
-    """Downsample each side to ``int(side * level)`` pixels with a box filter and back up:
-    blocky, lower-resolution images.
+    """Downsample each side to ``int(side * level)`` pixels with a box filter and back up.
+
+    The result is blocky, lower-resolution images.
 
     References
     ----------

@@ -15,9 +15,11 @@ __all__ = ["ElasticTransform"]
 
 
 class ElasticTransform(ImageShift):
-    """Elastic deformation: every image is resampled (bilinearly, edges extended) along a
-    smooth random displacement field whose root-mean-square length is
-    ``levels[severity - 1]`` pixels at 32×32.
+    """Elastic deformation along a smooth random displacement field.
+
+    Every image is resampled (bilinearly, edges extended) along a smooth random
+    displacement field whose root-mean-square length is ``levels[severity - 1]`` pixels at
+    32×32.
 
     The field is Gaussian noise smoothed with a standard deviation of a tenth of the image
     side (at least one pixel), drawn once and scaled, so for one seed the deformation only

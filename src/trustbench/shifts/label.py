@@ -15,10 +15,12 @@ __all__ = ["LabelShift"]
 
 
 class LabelShift(TabularShift):
-    """Label-prior shift by resampling rows: the class priors move from the data's ``p``
-    to ``(1 - w) p + w e_k`` with ``w = levels[severity - 1]``, so class ``k`` comes to
-    dominate. ``k`` is ``target``, or else the rarest class in ``y`` (the usual hard case:
-    the class a model has seen least); ties are broken by ``rng``.
+    """Label-prior shift by resampling rows.
+
+    The class priors move from the data's ``p`` to ``(1 - w) p + w e_k`` with
+    ``w = levels[severity - 1]``, so class ``k`` comes to dominate. ``k`` is ``target``, or
+    else the rarest class in ``y`` (the usual hard case: the class a model has seen least);
+    ties are broken by ``rng``.
 
     Class counts are exact (largest remainder), so the shift's size grows with severity;
     a class that grows repeats its rows evenly (each floor or ceil of the ratio times, in a

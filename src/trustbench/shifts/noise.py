@@ -12,8 +12,9 @@ __all__ = ["GaussianNoise", "ImpulseNoise", "ShotNoise"]
 
 
 class GaussianNoise(ImageShift):
-    """Additive Gaussian noise with standard deviation ``levels[severity - 1]`` (in units of
-    the image range), independent per pixel and channel.
+    """Additive Gaussian noise, independent per pixel and channel.
+
+    Its standard deviation is ``levels[severity - 1]``, in units of the image range.
 
     The noise is drawn once and scaled, so for one seed the change grows with severity.
 
@@ -32,8 +33,10 @@ class GaussianNoise(ImageShift):
 
 
 class ShotNoise(ImageShift):
-    """Poisson (photon) noise: ``Poisson(z * rate) / rate`` with ``rate = levels[severity - 1]``
-    photons per unit intensity; fewer photons mean more noise.
+    """Poisson (photon) noise: ``Poisson(z * rate) / rate``.
+
+    ``rate = levels[severity - 1]`` photons per unit intensity; fewer photons mean more
+    noise.
 
     References
     ----------
@@ -50,8 +53,9 @@ class ShotNoise(ImageShift):
 
 
 class ImpulseNoise(ImageShift):
-    """Salt-and-pepper noise: a fraction ``levels[severity - 1]`` of the values (per pixel
-    and channel) is set to 0 or 1 with equal probability.
+    """Salt-and-pepper noise: values are set to 0 or 1 with equal probability.
+
+    A fraction ``levels[severity - 1]`` of the values (per pixel and channel) is hit.
 
     One uniform draw per value decides whether it is hit, so the values hit at a severity
     are also hit at every higher one.

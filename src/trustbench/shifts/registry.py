@@ -51,7 +51,7 @@ SHIFTS: dict[str, type[Shift]] = {
 
 
 def shift_class(name: str) -> type[Shift]:
-    """The class registered as ``name``; an InputError listing the valid names otherwise."""
+    """Return the class registered as ``name``; raise an InputError listing the valid names otherwise."""
     try:
         return SHIFTS[name]
     except KeyError:
@@ -66,8 +66,10 @@ def get_shift(name: str, **params: Any) -> Shift:
 
 def shifts_for(modality: str, x_shape: tuple[int, ...], *,
                schema: Schema | None = None) -> list[str]:
-    """Names of the registered shifts for ``modality`` that apply to a batch of shape
-    ``x_shape`` (N, ...) described by ``schema``, in registry order.
+    """Return the names of the registered shifts for ``modality`` that apply, in registry order.
+
+    A shift applies when it fits a batch of shape ``x_shape`` (N, ...) described by
+    ``schema``.
     """
     return [name for name, cls in SHIFTS.items()
             if cls.modality == modality and cls.applicable(schema, tuple(x_shape))]

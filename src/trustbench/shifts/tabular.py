@@ -35,8 +35,10 @@ def _directions(rng: np.random.Generator, n_features: int) -> np.ndarray:
 
 
 class FeatureNoise(TabularShift):
-    """Gaussian noise on every mutable feature, with standard deviation
-    ``levels[severity - 1]`` times that feature's standard deviation.
+    """Gaussian noise on every mutable feature.
+
+    Its standard deviation is ``levels[severity - 1]`` times that feature's standard
+    deviation.
 
     References
     ----------
@@ -54,9 +56,10 @@ class FeatureNoise(TabularShift):
 
 
 def model_accepts_nan(model: Model, x: torch.Tensor, columns: np.ndarray) -> bool:
-    """Whether ``model`` returns finite scores, without raising or warning, for rows of
-    ``x`` whose ``columns`` are NaN (a pipeline with its own imputer, or a model that
-    handles missing values itself).
+    """Whether ``model`` returns finite scores for rows of ``x`` whose ``columns`` are NaN.
+
+    The model must do so without raising or warning (a pipeline with its own imputer, or a
+    model that handles missing values itself).
     """
     probe = x[:2].detach().clone().to(torch.float32)
     probe[:, torch.tensor(np.asarray(columns, dtype=bool))] = float("nan")
@@ -70,8 +73,7 @@ def model_accepts_nan(model: Model, x: torch.Tensor, columns: np.ndarray) -> boo
 
 
 class MissingValues(TabularShift):
-    """Missing values: each mutable entry goes missing with probability
-    ``levels[severity - 1]``.
+    """Missing values: each mutable entry goes missing with probability ``levels[severity - 1]``.
 
     With ``fill="nan"`` missing entries are NaN, for a model whose pipeline imputes (or
     handles) them itself; with ``fill="mean"`` they take the column mean of the clean batch
@@ -93,12 +95,14 @@ class MissingValues(TabularShift):
     @classmethod
     def from_data(cls, *, schema: Schema | None = None, model: Model | None = None,
                   x: torch.Tensor | None = None) -> Shift:
+        """Return the instance whose ``fill`` the model accepts; see :meth:`Shift.from_data`."""
         if model is None or x is None or len(x) == 0 or x.ndim != 2:
             return cls()
         mutable = ~np.isin(_types(schema, x.shape[1]), ["categorical", "immutable"])
         return cls(fill="nan" if model_accepts_nan(model, x, mutable) else "mean")
 
     def describe(self) -> str:
+        """Return a sentence on how missing entries were filled; see :meth:`Shift.describe`."""
         if self.fill == "nan":
             return "Missing entries were passed as NaN to the model's own imputation."
         return ("Missing entries were filled with the column mean of the clean data (the "
@@ -114,9 +118,10 @@ class MissingValues(TabularShift):
 
 
 class FeatureScale(TabularShift):
-    """Scale drift: each mutable feature's spread around its mean is multiplied by
-    ``levels[severity - 1]`` or divided by it (a random direction per feature, drawn once),
-    ``x' = mean + (x - mean) * factor``.
+    """Scale drift: ``x' = mean + (x - mean) * factor`` on each mutable feature.
+
+    Each mutable feature's spread around its mean is multiplied by ``levels[severity - 1]``
+    or divided by it (a random direction per feature, drawn once).
 
     References
     ----------
@@ -135,8 +140,9 @@ class FeatureScale(TabularShift):
 
 
 class FeatureOffset(TabularShift):
-    """Offset drift: each mutable feature moves by ``levels[severity - 1]`` of its standard
-    deviation, up or down (a random direction per feature, drawn once).
+    """Offset drift: each mutable feature moves by ``levels[severity - 1]`` of its standard deviation.
+
+    It moves up or down, a random direction per feature, drawn once.
 
     References
     ----------
@@ -154,9 +160,10 @@ class FeatureOffset(TabularShift):
 
 
 class CategorySwap(TabularShift):
-    """Category swaps: each entry of a categorical feature takes, with probability
-    ``levels[severity - 1]``, another value of that feature (uniformly among the other
-    values seen in the batch).
+    """Category swaps: entries of categorical features take another value of that feature.
+
+    Each entry of a categorical feature takes, with probability ``levels[severity - 1]``,
+    another value of that feature (uniformly among the other values seen in the batch).
 
     Parameters
     ----------
@@ -179,12 +186,14 @@ class CategorySwap(TabularShift):
 
     @classmethod
     def applicable(cls, schema: Schema | None, x_shape: tuple[int, ...]) -> bool:
+        """Whether the schema declares categorical features; see :meth:`Shift.applicable`."""
         return (super().applicable(schema, x_shape) and schema is not None
                 and "categorical" in (schema.feature_types or []))
 
     @classmethod
     def from_data(cls, *, schema: Schema | None = None, model: Model | None = None,
                   x: torch.Tensor | None = None) -> Shift:
+        """Return the instance for the schema's categorical features; see :meth:`Shift.from_data`."""
         types = schema.feature_types if schema is not None else None
         return cls(features=tuple(i for i, t in enumerate(types or []) if t == "categorical"))
 

@@ -15,9 +15,11 @@ __all__ = ["Fog", "fractal_noise"]
 
 def fractal_noise(n: int, h: int, w: int, rng: np.random.Generator, *,
                   decay: float = 2.0) -> np.ndarray:
-    """(N, 1, H, W) smooth noise in [0, 1] (per image): octaves of Gaussian noise on grids
-    of 2, 4, 8, ... cells, upsampled bilinearly, with amplitude falling by ``decay`` per
-    octave. A vectorised stand-in for ImageNet-C's diamond-square plasma fractal.
+    """(N, 1, H, W) smooth noise in [0, 1] (per image).
+
+    The noise is octaves of Gaussian noise on grids of 2, 4, 8, ... cells, upsampled
+    bilinearly, with amplitude falling by ``decay`` per octave. A vectorised stand-in for
+    ImageNet-C's diamond-square plasma fractal.
     """
     total = torch.zeros((n, 1, h, w), dtype=torch.float64)
     cells, amplitude = 2, 1.0
@@ -34,9 +36,10 @@ def fractal_noise(n: int, h: int, w: int, rng: np.random.Generator, *,
 
 
 class Fog(ImageShift):
-    """Fog: add gray low-frequency noise of strength ``levels[severity - 1]`` and rescale,
-    ``(z + a * fog) * m / (m + a)`` with ``m`` the image's maximum (so contrast falls as
-    the fog thickens). The same fog covers every channel.
+    """Fog: add gray low-frequency noise of strength ``levels[severity - 1]`` and rescale.
+
+    The result is ``(z + a * fog) * m / (m + a)`` with ``m`` the image's maximum (so
+    contrast falls as the fog thickens). The same fog covers every channel.
 
     The noise is drawn once per call and only its strength depends on severity.
 

@@ -1,6 +1,7 @@
-"""Conformance checks of an attack class: each takes the class, builds it with
-``cls.test_params()`` (cheap settings) for every norm it supports, and runs it on the toy
-models of :mod:`trustbench.testing.toy`.
+"""Conformance checks of an attack class.
+
+Each takes the class, builds it with ``cls.test_params()`` (cheap settings) for every norm
+it supports, and runs it on the toy models of :mod:`trustbench.testing.toy`.
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ def _expect_feasible(res: AttackResult, x: torch.Tensor, norm: Norm, eps: float,
 
 
 def check_attack_is_well_formed(cls: type[Attack]) -> None:
-    """The class has a ``name``; ``__init__`` takes only keyword arguments, among them
-    ``eps``, ``norm`` and ``seed``, and only stores them: ``get_params`` returns the
-    defaults updated by ``test_params()``, ``clone`` and ``repr`` round-trip.
+    """Check that the class has a ``name`` and an ``__init__`` that only stores its arguments.
+
+    ``__init__`` takes only keyword arguments, among them ``eps``, ``norm`` and ``seed``,
+    and only stores them: ``get_params`` returns the defaults updated by ``test_params()``,
+    ``clone`` and ``repr`` round-trip.
     """
     expect(cls.name, f"{cls.__name__} sets no name")
     positional = not_keyword_only(cls.__init__)
@@ -80,9 +83,10 @@ def check_attack_is_well_formed(cls: type[Attack]) -> None:
 
 
 def check_attack_declares_every_parameter(cls: type[Attack]) -> None:
-    """Every ``__init__`` argument besides ``eps``, ``norm`` and ``seed`` is declared in
-    ``params`` (so a config can set it and it is range-checked); the defaults and
-    ``test_params()`` are in range.
+    """Every ``__init__`` argument besides ``eps``, ``norm`` and ``seed`` is declared in ``params``.
+
+    A config can then set it and it is range-checked; the defaults and ``test_params()``
+    are in range.
     """
     args = sorted(cls.param_defaults())
     expect(sorted(cls.param_specs()) == args,
@@ -100,9 +104,11 @@ def check_attack_declares_every_parameter(cls: type[Attack]) -> None:
 
 
 def check_stays_inside_eps_and_bounds(cls: type[Attack]) -> None:
-    """For each supported norm, on the toy MLP: every ``x_adv`` has the input's shape and
-    dtype and lies in the eps-ball and in [0, 1]; ``fooled`` is exactly where the model
-    misclassifies ``x_adv``; points not fooled are returned as their clean input.
+    """For each supported norm, results on the toy MLP stay inside the eps-ball and the bounds.
+
+    Every ``x_adv`` has the input's shape and dtype and lies in the eps-ball and in [0, 1];
+    ``fooled`` is exactly where the model misclassifies ``x_adv``; points not fooled are
+    returned as their clean input.
     """
     x, y = _blobs()
     model = toy_mlp(0)
@@ -117,8 +123,10 @@ def check_stays_inside_eps_and_bounds(cls: type[Attack]) -> None:
 
 
 def check_lowers_toy_accuracy(cls: type[Attack]) -> None:
-    """For each supported norm, at the checks' eps, robust accuracy on the toy MLP is at
-    least 0.3 below its clean accuracy (the attack attacks).
+    """For each supported norm, the attack lowers the toy MLP's accuracy (the attack attacks).
+
+    At the checks' eps, robust accuracy on the toy MLP is at least 0.3 below its clean
+    accuracy.
     """
     x, y = _blobs()
     model = toy_mlp(0)
@@ -130,8 +138,10 @@ def check_lowers_toy_accuracy(cls: type[Attack]) -> None:
 
 
 def check_keeps_image_shape_and_budget(cls: type[Attack]) -> None:
-    """For each supported norm, on 40 digits (N, 1, 8, 8) and the toy digits MLP: results
-    are feasible as in :func:`check_stays_inside_eps_and_bounds` and accuracy drops.
+    """For each supported norm, results on images keep their shape and budget.
+
+    On 40 digits (N, 1, 8, 8) and the toy digits MLP, results are feasible as in
+    :func:`check_stays_inside_eps_and_bounds` and accuracy drops.
     """
     x, y = toy_digits()
     x, y = x[:40], y[:40]  # (40, 1, 8, 8)
@@ -145,9 +155,11 @@ def check_keeps_image_shape_and_budget(cls: type[Attack]) -> None:
 
 
 def check_leaves_input_and_model_untouched(cls: type[Attack]) -> None:
-    """For each supported norm, on a toy MLP with BatchNorm in ``train()`` mode: after the
-    run every module is still in training mode, the state dict (running statistics too)
-    is unchanged, no parameter has a gradient, and ``x`` is unchanged.
+    """For each supported norm, the run leaves the input and the model untouched.
+
+    On a toy MLP with BatchNorm in ``train()`` mode: after the run every module is still in
+    training mode, the state dict (running statistics too) is unchanged, no parameter has a
+    gradient, and ``x`` is unchanged.
     """
     x, y = _blobs()
     for norm in cls.norms:
@@ -167,8 +179,10 @@ def check_leaves_input_and_model_untouched(cls: type[Attack]) -> None:
 
 
 def check_same_seed_same_result(cls: type[Attack]) -> None:
-    """For each supported norm, two runs with ``seed=3`` give bit-identical ``x_adv`` and
-    ``fooled`` and the same queries and gradient evaluations (no global RNG, no clock).
+    """For each supported norm, two runs with ``seed=3`` give the same result.
+
+    They give bit-identical ``x_adv`` and ``fooled`` and the same queries and gradient
+    evaluations (no global RNG, no clock).
     """
     x, y = _blobs()
     model = toy_mlp(0)
@@ -184,10 +198,12 @@ def check_same_seed_same_result(cls: type[Attack]) -> None:
 
 
 def check_same_result_at_any_batch_size(cls: type[Attack]) -> None:
-    """For each supported norm, on 48 toy rows and on 24 digits: a run in one batch and a
-    run in batches of 20 and 10 (the last one shorter) give the same ``fooled`` and
-    ``x_adv`` within 1e-6, with some points fooled and some not. Each point's randomness
-    must come from ``ctx.streams`` keyed by ``ctx.point_ids``; sharding relies on this.
+    """For each supported norm, the result does not depend on the batch size.
+
+    On 48 toy rows and on 24 digits: a run in one batch and a run in batches of 20 and 10
+    (the last one shorter) give the same ``fooled`` and ``x_adv`` within 1e-6, with some
+    points fooled and some not. Each point's randomness must come from ``ctx.streams`` keyed
+    by ``ctx.point_ids``; sharding relies on this.
     """
     x_rows, y_rows = toy_blobs(48, seed=4)  # (48, 8)
     x_img, y_img = toy_digits()
@@ -210,10 +226,12 @@ def check_same_result_at_any_batch_size(cls: type[Attack]) -> None:
 
 
 def check_keeps_immutable_and_integer_features(cls: type[Attack]) -> None:
-    """For each supported norm, with a large eps on rows whose features 0 and 3 are
-    immutable and 1 and 5 integer-valued in [0, 3]: immutable features never change,
-    integer ones stay whole, results stay in the domain and the eps-ball, and more than
-    half of the points are still fooled through the other features.
+    """For each supported norm, immutable features never change and integer ones stay whole.
+
+    With a large eps on rows whose features 0 and 3 are immutable and 1 and 5
+    integer-valued in [0, 3]: immutable features never change, integer ones stay whole,
+    results stay in the domain and the eps-ball, and more than half of the points are still
+    fooled through the other features.
     """
     x, y = _blobs()
     x = x.clone()
@@ -260,7 +278,9 @@ def _black_box_models() -> dict[str, Model]:
 
 
 def check_black_box_models(cls: type[Attack]) -> None:
-    """On a scikit-learn model and a plain probability function (L∞, eps 0.15): an attack
+    """On black-box models, an attack that needs gradients refuses and any other works.
+
+    On a scikit-learn model and a plain probability function (L∞, eps 0.15): an attack
     that needs gradients refuses with an InputError saying "black-box"; any other stays
     feasible, spends no gradient evaluations and lowers accuracy by at least 0.3.
     """

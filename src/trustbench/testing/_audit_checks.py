@@ -1,5 +1,6 @@
-"""Conformance checks of an audit check ``check(ctx: AuditContext) -> list[Finding]``: each
-takes the function and calls it on fresh contexts from
+"""Conformance checks of an audit check ``check(ctx: AuditContext) -> list[Finding]``.
+
+Each takes the function and calls it on fresh contexts from
 :func:`~trustbench.testing.toy_tables.toy_audit_context`.
 """
 
@@ -59,9 +60,10 @@ def _expect_well_formed(findings: list[Finding], where: str) -> None:
 
 
 def check_findings_are_well_formed(check: AuditCheck) -> None:
-    """With every role given, the check returns at least one Finding; ids are unique and
-    start with ``audit.``, each carries AI RMF tags, is JSON-safe (no NaN) and its plots
-    have a known kind and a title.
+    """With every role given, the check returns at least one well-formed Finding.
+
+    The ids are unique and start with ``audit.``, each finding carries AI RMF tags, is
+    JSON-safe (no NaN) and its plots have a known kind and a title.
     """
     where = entry_name(check)
     findings = _full_run(check)[1]
@@ -70,8 +72,9 @@ def check_findings_are_well_formed(check: AuditCheck) -> None:
 
 
 def check_same_seed_same_findings(check: AuditCheck) -> None:
-    """On two fresh contexts with seed 1 the findings are equal (randomness only from
-    ``ctx.rng`` / ``ctx.sample``).
+    """On two fresh contexts with seed 1 the findings are equal.
+
+    Randomness comes only from ``ctx.rng`` / ``ctx.sample``.
     """
     def text(findings: list[Finding]) -> dict[str, str]:  # NaN equals NaN here
         return {f.id: json.dumps(f.to_dict(), sort_keys=True, default=repr) for f in findings}
@@ -89,9 +92,11 @@ def check_measures_with_every_role(check: AuditCheck) -> None:
 
 
 def check_runs_with_few_roles(check: AuditCheck) -> None:
-    """On 150 train and 60 test rows with a label, one group, ids and times, and on 150
-    train rows with a label only, the check returns well-formed findings (what it cannot
-    measure it lists in ``ctx.skipped``, it does not fail).
+    """With few roles given, the check returns well-formed findings.
+
+    On 150 train and 60 test rows with a label, one group, ids and times, and on 150 train
+    rows with a label only, the check returns well-formed findings (what it cannot measure
+    it lists in ``ctx.skipped``, it does not fail).
     """
     for roles in ("few", "bare"):
         where = f"{entry_name(check)} ({roles} roles)"
@@ -99,7 +104,7 @@ def check_runs_with_few_roles(check: AuditCheck) -> None:
 
 
 def check_leaves_the_table_untouched(check: AuditCheck) -> None:
-    """The check does not modify ``ctx.frame`` (later checks read the same rows)."""
+    """Check that the check does not modify ``ctx.frame`` (later checks read the same rows)."""
     ctx, _, before = _full_run(check)
     expect(ctx.frame.equals(before) and list(ctx.frame.columns) == list(before.columns),
            f"{entry_name(check)}: ctx.frame was modified")

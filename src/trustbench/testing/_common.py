@@ -1,5 +1,6 @@
-"""What the conformance checks of every family share: the assertion helper, the References
-check and the runner that names each failed check.
+"""What the conformance checks of every family share.
+
+The assertion helper, the References check and the runner that names each failed check.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def expect(condition: object, message: str) -> None:
 
 
 def entry_name(entry: Any) -> str:
-    """What messages call an entry: its registry ``name`` attribute, else its ``__name__``."""
+    """Return what messages call an entry: its registry ``name`` attribute, else its ``__name__``."""
     return str(getattr(entry, "name", "") or getattr(entry, "__name__", repr(entry)))
 
 
@@ -45,8 +46,10 @@ def not_keyword_only(function: Callable[..., Any], *, skip: Sequence[str] = ("se
 
 
 def check_docstring_has_references(entry: Any) -> None:
-    """The entry's own docstring, or its module's, has a References section (numpydoc
-    ``References`` with a ``---`` underline, or a ``References:`` line) citing its source.
+    """Check that the entry's own docstring, or its module's, has a References section citing its source.
+
+    The section is a numpydoc ``References`` with a ``---`` underline, or a ``References:``
+    line.
     """
     module = sys.modules.get(getattr(entry, "__module__", ""), None)
     docs = [entry.__doc__ or "", getattr(module, "__doc__", None) or ""]

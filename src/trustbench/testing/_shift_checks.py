@@ -1,5 +1,7 @@
-"""Conformance checks of a shift class: each takes the class and applies it (built as a
-scan would, with ``from_data``) to the toy images and tables of :mod:`trustbench.testing`.
+"""Conformance checks of a shift class.
+
+Each takes the class and applies it (built as a scan would, with ``from_data``) to the toy
+images and tables of :mod:`trustbench.testing`.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _prior_distance(y: np.ndarray, idx: np.ndarray) -> float:
 
 
 def _image_sets(cls: type[Shift]) -> list[torch.Tensor]:
-    """The toy image batches ``cls`` applies to: 8×8 grayscale digits and 3×32×32 colour."""
+    """Return the toy image batches ``cls`` applies to: 8×8 grayscale digits and 3×32×32 colour."""
     sets = [x for x in (toy_digits()[0][:64], toy_colour_images())
             if cls.applicable(None, tuple(x.shape))]
     expect(sets, f"{cls.name} applies to neither (64, 1, 8, 8) grayscale nor (6, 3, 32, 32) "
@@ -59,7 +61,9 @@ def _image_sets(cls: type[Shift]) -> list[torch.Tensor]:
 
 
 def check_shift_is_well_formed(cls: type[Shift]) -> None:
-    """The class has a ``name``, a ``modality`` (image or tabular), five ``levels`` and a
+    """Check that the class is a well-formed shift.
+
+    The class has a ``name``, a ``modality`` (image or tabular), five ``levels`` and a
     ``requires`` text; ``__init__`` takes only keyword arguments and only stores them
     (``cls()`` works and ``get_params`` round-trips), and ``from_data`` builds an instance.
     """
@@ -80,9 +84,11 @@ def check_shift_is_well_formed(cls: type[Shift]) -> None:
 
 
 def check_keeps_shape_dtype_and_range(cls: type[Shift]) -> None:
-    """Image shifts, at severities 1 and 5: a tensor in [0, 1] comes back a tensor of the
-    same shape and dtype in [0, 1]; float64 numpy in [-1, 1] with that domain comes back
-    float64 numpy of the same shape in [-1, 1], without NaN.
+    """Image shifts, at severities 1 and 5, keep the inputs' shape, dtype and range.
+
+    A tensor in [0, 1] comes back a tensor of the same shape and dtype in [0, 1]; float64
+    numpy in [-1, 1] with that domain comes back float64 numpy of the same shape in
+    [-1, 1], without NaN.
     """
     shift = cls.from_data()
     for x in _image_sets(cls):
@@ -106,9 +112,11 @@ def check_keeps_shape_dtype_and_range(cls: type[Shift]) -> None:
 
 
 def check_keeps_shape_dtype_and_domain(cls: type[Shift]) -> None:
-    """Tabular shifts, at severities 1 and 5 on the toy breast-cancer rows: shape and dtype
-    kept, every value inside the domain, the immutable feature unchanged, the categorical
-    one unchanged unless the shift frees it, and the integer feature whole in raw units.
+    """Tabular shifts, at severities 1 and 5, keep the rows' shape, dtype and domain.
+
+    On the toy breast-cancer rows: shape and dtype kept, every value inside the domain, the
+    immutable feature unchanged, the categorical one unchanged unless the shift frees it,
+    and the integer feature whole in raw units.
     """
     t = toy_tabular()
     shift, x, domain = _build(cls, t), t.x, t.domain
@@ -131,8 +139,9 @@ def check_keeps_shape_dtype_and_domain(cls: type[Shift]) -> None:
 
 
 def check_seeded_and_input_untouched(cls: type[Shift]) -> None:
-    """At severity 3, two applications with generators seeded alike give identical output
-    and leave the input as it was; ``resample`` gives the same rows for a seed and for a
+    """At severity 3, two applications with generators seeded alike give identical output.
+
+    They leave the input as it was; ``resample`` gives the same rows for a seed and for a
     generator of that seed, and all rows in order unless the shift resamples.
     """
     t = toy_tabular()
@@ -159,9 +168,11 @@ def check_seeded_and_input_untouched(cls: type[Shift]) -> None:
 
 
 def check_change_grows_with_severity(cls: type[Shift]) -> None:
-    """For one seed, the mean change of the inputs (or, for resampling shifts, the total
-    variation between class mixes) never decreases over severities 1..5, is positive at 1
-    and larger at 5 than at 1.
+    """For one seed, the change the shift makes grows with severity.
+
+    The mean change of the inputs (or, for resampling shifts, the total variation between
+    class mixes) never decreases over severities 1..5, is positive at 1 and larger at 5 than
+    at 1.
     """
     t = toy_tabular()
     shift = _build(cls, t)
@@ -183,8 +194,9 @@ def check_change_grows_with_severity(cls: type[Shift]) -> None:
 
 
 def check_rejects_severity_outside_1_to_5(cls: type[Shift]) -> None:
-    """``apply`` and ``resample`` raise an InputError naming the severity for 0, 6, -1,
-    2.5, True, "3" and None.
+    """``apply`` and ``resample`` refuse severities outside 1..5.
+
+    They raise an InputError naming the severity for 0, 6, -1, 2.5, True, "3" and None.
     """
     t = toy_tabular()
     shift = _build(cls, t)
@@ -206,9 +218,11 @@ def check_rejects_severity_outside_1_to_5(cls: type[Shift]) -> None:
 
 
 def check_lowers_toy_accuracy_at_severity_5(cls: type[Shift]) -> None:
-    """At severity 5 a toy model's accuracy drops (by more than 0.005): the digits MLP on
-    grayscale digits, a colour-digit model on colour, a logistic regression on the
-    breast-cancer rows (evaluated on the resampled rows for resampling shifts).
+    """At severity 5 a toy model's accuracy drops (by more than 0.005).
+
+    The toy models are the digits MLP on grayscale digits, a colour-digit model on colour, a
+    logistic regression on the breast-cancer rows (evaluated on the resampled rows for
+    resampling shifts).
     """
     t = toy_tabular()
     shift = _build(cls, t)
@@ -231,8 +245,10 @@ def check_lowers_toy_accuracy_at_severity_5(cls: type[Shift]) -> None:
 
 
 def check_any_image_size_stays_in_range(cls: type[Shift]) -> None:
-    """Image shifts on random float32 images from 1×1 to 12×12 with 1 to 3 channels: where
-    the shift applies, shape and dtype are kept and values stay finite in [0, 1]; where it
+    """Image shifts keep any image size in range, or refuse it with an error naming the shift.
+
+    On random float32 images from 1×1 to 12×12 with 1 to 3 channels: where the shift
+    applies, shape and dtype are kept and values stay finite in [0, 1]; where it
     does not, ``apply`` raises an InputError naming the shift.
     """
     for n, c, h, w, severity, seed in IMAGE_SIZES:
@@ -271,6 +287,6 @@ _TABULAR_ONLY = (check_keeps_shape_dtype_and_domain,)
 
 
 def shift_checks_for(cls: type[Shift]) -> list[Check]:
-    """The checks of :data:`SHIFT_CHECKS` that apply to ``cls``'s modality."""
+    """Return the checks of :data:`SHIFT_CHECKS` that apply to ``cls``'s modality."""
     skip = _TABULAR_ONLY if cls.modality == "image" else _IMAGE_ONLY
     return [c for c in SHIFT_CHECKS if c not in skip]

@@ -52,7 +52,7 @@ __all__ = [
 
 
 def attack_checks(cls: type[Attack]) -> list[Check]:
-    """The conformance checks of an :class:`~trustbench.attacks.Attack` subclass.
+    """Return the conformance checks of an :class:`~trustbench.attacks.Attack` subclass.
 
     Feasibility (eps-ball, bounds, immutable and integer features), true successes, lower
     accuracy on toy models (tabular and images), input and model untouched, seeded
@@ -67,8 +67,9 @@ def attack_checks(cls: type[Attack]) -> list[Check]:
 
 
 def shift_checks(cls: type[Shift]) -> list[Check]:
-    """The conformance checks of a :class:`~trustbench.shifts.Shift` subclass, for its
-    modality: shape, dtype and domain kept, seeded determinism, input untouched, change
+    """Return the conformance checks of a :class:`~trustbench.shifts.Shift` subclass, for its modality.
+
+    Shape, dtype and domain kept, seeded determinism, input untouched, change
     growing with severity, bad severities refused, a toy model's accuracy lowered at
     severity 5, any image size handled (images), the constructor contract and a
     References section.
@@ -81,8 +82,9 @@ def shift_checks(cls: type[Shift]) -> list[Check]:
 
 
 def audit_checks(check: AuditCheck) -> list[Check]:
-    """The conformance checks of an audit check function ``check(ctx) -> list[Finding]``:
-    well-formed, JSON-safe findings with ``audit.`` ids and AI RMF tags, seeded
+    """Return the conformance checks of an audit check function ``check(ctx) -> list[Finding]``.
+
+    Well-formed, JSON-safe findings with ``audit.`` ids and AI RMF tags, seeded
     determinism, everything measured when every role is given, no failure when roles are
     missing, the table untouched and a References section.
     """
@@ -95,8 +97,9 @@ def audit_checks(check: AuditCheck) -> list[Check]:
 
 
 def checks_for(entry: Any) -> list[Check]:
-    """The checks of ``entry`` by its family: an Attack or Shift subclass, else an audit
-    check function.
+    """Return the checks of ``entry`` by its family.
+
+    The family is an Attack or Shift subclass, else an audit check function.
     """
     from trustbench.attacks.base import Attack
     from trustbench.shifts.base import Shift
@@ -112,28 +115,31 @@ def checks_for(entry: Any) -> list[Check]:
 
 
 def check_attack(cls: type[Attack]) -> None:
-    """Run every check of :func:`attack_checks` on ``cls``; an AssertionError names each
-    check that failed and why.
+    """Run every check of :func:`attack_checks` on ``cls``.
+
+    An AssertionError names each check that failed and why.
     """
     run_checks(cls, attack_checks(cls))
 
 
 def check_shift(cls: type[Shift]) -> None:
-    """Run every check of :func:`shift_checks` on ``cls``; an AssertionError names each
-    check that failed and why.
+    """Run every check of :func:`shift_checks` on ``cls``.
+
+    An AssertionError names each check that failed and why.
     """
     run_checks(cls, shift_checks(cls))
 
 
 def check_audit_check(check: AuditCheck) -> None:
-    """Run every check of :func:`audit_checks` on the audit check ``check``; an
-    AssertionError names each check that failed and why.
+    """Run every check of :func:`audit_checks` on the audit check ``check``.
+
+    An AssertionError names each check that failed and why.
     """
     run_checks(check, audit_checks(check))
 
 
 def parametrize_with_checks(entries: Mapping[str, Any] | Iterable[Any]) -> Any:
-    """A ``pytest.mark.parametrize`` over every (entry, check) pair of ``entries``.
+    """Build a ``pytest.mark.parametrize`` over every (entry, check) pair of ``entries``.
 
     Parameters
     ----------
@@ -160,8 +166,9 @@ def parametrize_with_checks(entries: Mapping[str, Any] | Iterable[Any]) -> Any:
 
 
 def parametrized_checks(test: Callable[..., Any]) -> list[tuple[Any, Check]]:
-    """The (entry, check) pairs a test decorated with :func:`parametrize_with_checks`
-    runs, for a meta-test that every registered entry gets every check.
+    """Return the (entry, check) pairs a test decorated with :func:`parametrize_with_checks` runs.
+
+    This is for a meta-test that every registered entry gets every check.
     """
     pairs: list[tuple[Any, Check]] = []
     for mark in getattr(test, "pytestmark", []):

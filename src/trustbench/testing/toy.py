@@ -61,7 +61,7 @@ def toy_blobs(n: int = 200, *, n_features: int = 8, n_classes: int = 4, spread: 
 
 
 def toy_linear_model(*, n_features: int = 8, n_classes: int = 4) -> TorchModel:
-    """The nearest-centroid classifier of :func:`toy_blobs`, as an ``nn.Linear``.
+    """Build the nearest-centroid classifier of :func:`toy_blobs`, as an ``nn.Linear``.
 
     ``logits_k = T * (x . c_k - ||c_k||^2 / 2)``: analytic (no training), and its exact
     distance to the decision boundary is :func:`nearest_centroid_distance`.
@@ -76,8 +76,9 @@ def toy_linear_model(*, n_features: int = 8, n_classes: int = 4) -> TorchModel:
 
 def nearest_centroid_distance(x: torch.Tensor, y: torch.Tensor, *, norm: Norm,
                               n_classes: int = 4) -> torch.Tensor:
-    """(N,) exact smallest ``norm`` perturbation that makes :func:`toy_linear_model`
-    misclassify ``x`` (unbounded domain); negative where ``x`` is already misclassified.
+    """(N,) exact smallest ``norm`` perturbation that makes :func:`toy_linear_model` misclassify ``x``.
+
+    The domain is unbounded; the size is negative where ``x`` is already misclassified.
 
     For the linear pair margin ``m_k(x) = x . (c_y - c_k) - (||c_y||^2 - ||c_k||^2) / 2`` the
     distance to its hyperplane is ``m_k / ||c_y - c_k||_*`` with the dual norm (L1 for L∞,
@@ -147,7 +148,7 @@ def _mlp_state(seed: int, n_features: int, n_classes: int, hidden: int,
 
 def toy_mlp(seed: int = 0, *, n_features: int = 8, n_classes: int = 4, hidden: int = 32,
             batchnorm: bool = False) -> TorchModel:
-    """A one-hidden-layer ReLU MLP trained on :func:`toy_blobs` (about 90% accurate).
+    """Return a one-hidden-layer ReLU MLP trained on :func:`toy_blobs` (about 90% accurate).
 
     With ``batchnorm=True`` the module has a ``BatchNorm1d`` and is returned in ``train()``
     mode, so a test can check that attacks neither switch its mode nor move its running
@@ -190,7 +191,7 @@ def _digits_state(seed: int) -> dict[str, torch.Tensor]:
 
 
 def toy_digits_mlp(seed: int = 0) -> TorchModel:
-    """A 64-64-10 ReLU MLP trained on the digits train split (about 95% test accuracy)."""
+    """Return a 64-64-10 ReLU MLP trained on the digits train split (about 95% test accuracy)."""
     module = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
     module.load_state_dict(_digits_state(seed))
     module.eval()
@@ -202,8 +203,9 @@ TINT = (1.0, 0.8, 0.6)
 
 
 class MinChannel(nn.Module):
-    """Reads the achromatic part of a tinted digit (its smallest channel, rescaled), so a
-    grayscale model classifies :func:`toy_colour_digits`; over-saturation blinds it.
+    """Reads the achromatic part of a tinted digit (its smallest channel, rescaled).
+
+    A grayscale model then classifies :func:`toy_colour_digits`; over-saturation blinds it.
     """
 
     def __init__(self, inner: nn.Module) -> None:
@@ -211,12 +213,15 @@ class MinChannel(nn.Module):
         self.inner = inner
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the inner model on the smallest channel of ``x``, divided by ``TINT[2]``."""
         return self.inner(x.amin(1, keepdim=True) / TINT[2])  # (N, 1, H, W) in
 
 
 def toy_colour_digits() -> tuple[torch.Tensor, torch.Tensor, TorchModel]:
-    """The test digits tinted with :data:`TINT`, and :func:`toy_digits_mlp` behind a
-    :class:`MinChannel`: a colour task whose model a saturation shift can hurt.
+    """Return a colour task whose model a saturation shift can hurt.
+
+    The task is the test digits tinted with :data:`TINT`, and :func:`toy_digits_mlp` behind
+    a :class:`MinChannel`.
 
     Returns ``x`` (597, 3, 8, 8) float32 in ``[0, 1]``, ``y`` (597,) int64 and the model.
     """

@@ -94,10 +94,11 @@ def _tabular() -> ToyTabular:
 
 
 def toy_tabular() -> ToyTabular:
-    """scikit-learn's breast-cancer test split (171 rows, 30 features) with an integer
-    (column 1, rounded), an immutable (column 0) and a categorical feature (column 27,
-    quartile codes), in range units; see :class:`ToyTabular`. The model is trained once
-    per process; every call returns copies.
+    """scikit-learn's breast-cancer test split (171 rows, 30 features), in range units.
+
+    It has an integer (column 1, rounded), an immutable (column 0) and a categorical feature
+    (column 27, quartile codes); see :class:`ToyTabular`. The model is trained once per
+    process; every call returns copies.
     """
     t = _tabular()
     return ToyTabular(t.x.clone(), t.y.clone(), copy.deepcopy(t.schema), t.domain,
@@ -105,8 +106,10 @@ def toy_tabular() -> ToyTabular:
 
 
 def _audit_table(n: int, *, seed: int) -> pd.DataFrame:
-    """Numeric features, a category, a group ``g`` (30% ``"y"``), ids, dates and a label
-    ``y`` that a linear model learns well (``2 f0 + f1 > 0``).
+    """Build a random audit table of ``n`` rows.
+
+    It has numeric features, a category, a group ``g`` (30% ``"y"``), ids, dates and a
+    label ``y`` that a linear model learns well (``2 f0 + f1 > 0``).
     """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 4))  # (n, 4)
@@ -122,8 +125,9 @@ def _audit_table(n: int, *, seed: int) -> pd.DataFrame:
 
 @dataclass
 class ToyAuditTables:
-    """A train/test pair from :func:`toy_audit_tables` and where its problems were planted
-    (row positions; train copy -> train original for duplicates).
+    """A train/test pair from :func:`toy_audit_tables` and where its problems were planted.
+
+    The places are row positions; for duplicates, train copy -> train original.
     """
 
     train: pd.DataFrame
@@ -165,7 +169,7 @@ def _audit_tables() -> ToyAuditTables:
 
 
 def toy_audit_tables() -> ToyAuditTables:
-    """A 600-row train and a 200-row test table with every audit role and planted problems.
+    """Return a 600-row train and a 200-row test table with every audit role and planted problems.
 
     Columns: features ``f0..f3`` (float) and ``cat`` (a/b/c), group ``g`` (30% ``"y"``),
     entity id ``uid``, time ``t`` and label ``y`` (``2 f0 + f1 > 0``, which a linear model
@@ -188,8 +192,9 @@ def _first_feature_model(x: np.ndarray) -> np.ndarray:
 
 def toy_audit_context(*, roles: Literal["all", "few", "bare"] = "all",
                       seed: int = 1) -> AuditContext:
-    """A fresh :class:`~trustbench.audit.AuditContext` on :func:`toy_audit_tables`, built
-    as :func:`trustbench.audit.audit` builds it, to call an audit check on.
+    """Build a fresh :class:`~trustbench.audit.AuditContext` on :func:`toy_audit_tables`.
+
+    It is built as :func:`trustbench.audit.audit` builds it, to call an audit check on.
 
     Parameters
     ----------
