@@ -43,7 +43,13 @@ from pydantic_core import PydanticCustomError
 
 from trustbench._yaml import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_NODES, _dotted, _show, read_yaml
 from trustbench.errors import InputError
-from trustbench.options import MAX_BATCH_SIZE, MAX_SEED, MAX_THREADS, check_batch_size
+from trustbench.options import (
+    MAX_BATCH_SIZE,
+    MAX_EOT_DRAWS,
+    MAX_SEED,
+    MAX_THREADS,
+    check_batch_size,
+)
 
 __all__ = ["EXAMPLE", "MAX_ARCH_KWARGS_DEPTH", "MAX_CONFIG_BYTES", "MAX_DEPTH", "MAX_NODES",
            "MAX_SEED",
@@ -190,6 +196,7 @@ class ScanSection(_Section):
     calibration: bool = True
     ood: bool = True
     subgroups: bool = True
+    eot_draws: int = Field(20, ge=1, le=MAX_EOT_DRAWS)
 
     _unique = field_validator("attacks", "shifts")(_no_duplicates)
 
@@ -437,6 +444,7 @@ scan:
   calibration: true
   ood: true
   subgroups: true
+  eot_draws: 20                 # calls averaged per evaluation of a model found to be random
 
 gate:
   # baseline: baseline/scorecard.json   # compare with an earlier scan of the same data

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from trustbench.errors import InputError
 from trustbench.progress import ProgressFactory, no_progress
 
-__all__ = ["MAX_BATCH_SIZE", "MAX_SEED", "MAX_THREADS", "RunOptions", "check_batch_size",
+__all__ = ["MAX_BATCH_SIZE", "MAX_EOT_DRAWS", "MAX_SEED", "MAX_THREADS", "RunOptions", "check_batch_size",
            "check_budget", "check_threads"]
 
 #: Largest seed: numpy and torch generators take any integer in [0, 2**63 - 1].
@@ -32,6 +32,8 @@ MAX_SEED = 2**63 - 1
 MAX_BATCH_SIZE = 1_000_000
 #: Largest ``threads`` accepted (torch intra-op threads).
 MAX_THREADS = 1024
+#: Largest ``eot_draws`` accepted (calls of a random model averaged per evaluation).
+MAX_EOT_DRAWS = 1000
 
 
 def check_batch_size(value: object, option: str = "--batch-size") -> int | Literal["auto"]:

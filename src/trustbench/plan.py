@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from trustbench.checks import ScanConfig
+from trustbench.checks.randomness import EOT_CHECK_POINTS
 from trustbench.checks.robustness import selected_attacks
 from trustbench.checks.validity import N_POINTS
 from trustbench.data import Dataset
@@ -73,6 +74,13 @@ def _robust_fractions(ctx: Any, n: int = 100) -> list[float]:
     return [r.robust_accuracy for r in res]
 
 
+def _rand_version(attack: Any, ctx: Any) -> bool:
+    """Whether the standard ensemble will run its version for random models."""
+    version = getattr(attack, "version", "standard")
+    return version == "rand" or (version == "auto" and ctx.randomness is not None
+                                 and ctx.config.eot_draws > 1)
+
+
 def estimate_cost(model: Any, data: Dataset, config: ScanConfig | None = None) -> CostEstimate:
     """Estimate the scan's gradient evaluations, queries and time before running it.
 
@@ -109,7 +117,9 @@ def estimate_cost(model: Any, data: Dataset, config: ScanConfig | None = None) -
     meets = [n_attacked * r for r in [1.0, *robust[:-1]]]
     survive = [n_attacked * r for r in robust]
     for attack in selected_attacks(ctx):
-        stages = attack.stages() if hasattr(attack, "stages") else [attack]
+        stages = (attack.stages(differentiable=m.capabilities.differentiable,
+                                rand=_rand_version(attack, ctx)) if hasattr(attack, "stages")
+                  else [attack])
         first, rest = stages[0].max_cost(m.n_classes), [s.max_cost(m.n_classes) for s in stages[1:]]
         g_max, q_max = attack.max_cost(m.n_classes)
         grad = queries = 0.0
@@ -130,5 +140,20 @@ def estimate_cost(model: Any, data: Dataset, config: ScanConfig | None = None) -
         seconds = grad * t_grad + queries * t_query
         est.rows.append({"attack": "validity checks", "n_eps": 1, "grad_evals": grad,
                          "queries": queries, "seconds": seconds, "max_seconds": seconds})
+    if ctx.randomness is not None:
+        # in units of ctx.model (the expectation over eot_draws calls): single calls cost
+        # 1/eot_draws of a query, the EOT check's APGD runs 1x and 2x, its judge 4x
+        draws = max(cfg.eot_draws, 1)
+        n_eval = max(cfg.eot_draws, 10)
+        runs = 1 + len(est.rows)
+        queries = n_eval * len(ctx.y) * runs / draws
+        grad = 0.0
+        if m.capabilities.differentiable:
+            n = min(EOT_CHECK_POINTS, n_attacked)
+            grad = n * 100 * 3
+            queries += n * 4
+        seconds = grad * t_grad + queries * t_query
+        est.rows.append({"attack": "random-model checks", "n_eps": 1, "grad_evals": int(grad),
+                         "queries": int(queries), "seconds": seconds, "max_seconds": seconds})
     est.skipped = list(ctx.skipped)
     return est

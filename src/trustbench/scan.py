@@ -6,6 +6,8 @@ import copy
 import logging
 import platform
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,7 @@ from trustbench.findings import Finding, Metric
 from trustbench.models import Model, SklearnModel, as_model
 from trustbench.models.rescaled import RangeScaled
 from trustbench.models.sklearn import fitted_columns
+from trustbench.models.stochastic import Expectation, detect_randomness
 from trustbench.models.watched import OutOfTime, Watched
 from trustbench.options import RunOptions
 from trustbench.scorecard import NOT_AUDITED, NotMeasured, Scorecard
@@ -160,13 +163,27 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | ScanPlan | None = No
     model.check_input(ds.x)
     y = torch.from_numpy(ds.label_indices(getattr(model, "classes", None), model.n_classes))
     if plan.units == "range":
-        attack_model: Watched = Watched(RangeScaled(model, ds.schema.lower, ds.schema.span))
+        seen: Model = RangeScaled(model, ds.schema.lower, ds.schema.span)
         x = torch.from_numpy(ds.schema.to_units(ds.x))
     else:
-        attack_model, x = Watched(model), torch.from_numpy(ds.x)
+        seen, x = model, torch.from_numpy(ds.x)
+    # a model that answers the same input differently is judged by its expected prediction
+    randomness = detect_randomness(seen, x)
+    draw_model: Watched | None = None
+    if randomness.random:
+        log.warning("%s is random: the same inputs gave different outputs (predictions "
+                    "changed on %.0f%% of points); it is evaluated as the expectation over %d "
+                    "draws", model.description, 100 * randomness.prediction_flips,
+                    cfg.eot_draws)
+        draw_model = Watched(seen)
+        if cfg.eot_draws > 1:
+            seen = Expectation(seen, cfg.eot_draws)
+    attack_model = Watched(seen)
     domain = ds.schema.domain(units=plan.units)
     clean_scores = attack_model.scores(x)  # (N, C)
     attack_model.deadline = deadline
+    if draw_model is not None:
+        draw_model.deadline = deadline
     batch_size, batch_choice = 500, None
     if cfg.batch_size == "auto":
         # a short calibration: at most 3 s, or a tenth of a time budget
@@ -182,7 +199,8 @@ def prepare(model: Any, data: Dataset, config: ScanConfig | ScanPlan | None = No
                          **({"progress": progress} if progress else {}))
     ctx = CheckContext(attack_model, x, y, domain, plan, clean_scores.argmax(1), options,
                        dataset=ds, skipped=list(plan.not_applicable),
-                       _scores=[(attack_model, clean_scores)])
+                       randomness=randomness if randomness.random else None,
+                       draw_model=draw_model, _scores=[(attack_model, clean_scores)])
     return model, ds, ctx
 
 
@@ -219,8 +237,34 @@ def scan(
         same data and measuring configuration (an InputError before any work otherwise),
         unless ``allow_mismatch``.
     """
+    cfg0 = config.config if isinstance(config, ScanPlan) else config or ScanConfig()
+    with _seeded_global_generators(cfg0.seed):
+        return _scan(model, data, config, cfg0.budget, progress=progress, baseline=baseline,
+                     allow_mismatch=allow_mismatch)
+
+
+@contextmanager
+def _seeded_global_generators(seed: int) -> Iterator[None]:
+    """Seed torch's and numpy's global generators for the block, then restore them.
+
+    A random model (noise layers, stochastic preprocessing) draws from the global
+    generators; seeding them makes its scan repeatable, and restoring them leaves the
+    caller's random state as it was.
+    """
+    state = np.random.get_state()  # noqa: NPY002 (the global one is what user models draw from)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        np.random.seed(seed % 2**32)  # noqa: NPY002
+        try:
+            yield
+        finally:
+            np.random.set_state(state)  # noqa: NPY002
+
+
+def _scan(model: Any, data: Dataset, config: ScanConfig | ScanPlan | None,
+          budget: float | None, *, progress: ProgressFactory | None,
+          baseline: Scorecard | None, allow_mismatch: bool) -> Scorecard:
     t0 = time.perf_counter()
-    budget = (config.config if isinstance(config, ScanPlan) else config or ScanConfig()).budget
     model, ds, ctx = prepare(model, data, config, progress=progress,
                              deadline=None if budget is None else t0 + budget)
     cfg = ctx.config

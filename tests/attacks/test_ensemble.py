@@ -106,7 +106,16 @@ def test_apgd_t_is_skipped_with_fewer_than_four_classes(caplog) -> None:
 def test_clone_and_params() -> None:
     attack = Standard(**PARAMS)
     twin = attack.clone(eps=0.3)
-    assert twin.get_params() == {**PARAMS, "eps": 0.3, "norm": "linf"}
+    assert twin.get_params() == {**PARAMS, "eps": 0.3, "norm": "linf", "version": "auto"}
     assert all(stage.eps == 0.3 for stage in twin.stages())
     with pytest.raises(ValueError, match="steps"):
         Standard(steps=0).run(toy_mlp(0), *toy_blobs(8))
+
+
+def test_the_version_for_random_models_runs_apgd_ce_then_apgd_dlr() -> None:
+    """AutoAttack's "rand" version; "auto" picks it for a random model's expectation."""
+    rand = Standard(**PARAMS, version="rand").stages()
+    assert [(s.name, getattr(s, "loss", None)) for s in rand] == [("apgd-ce", "ce"),
+                                                                 ("apgd-ce", "dlr")]
+    assert [s.name for s in Standard(**PARAMS).stages()] == ["apgd-ce", "apgd-t", "square"]
+    assert [s.name for s in Standard(**PARAMS).stages(rand=True)] == ["apgd-ce", "apgd-ce"]

@@ -58,7 +58,7 @@ def _comparable(card) -> list[dict]:
 def test_the_built_in_steps_and_their_needs() -> None:
     names = [s.name for s in scan_steps()]
     assert names == ["accuracy", "robustness", "shifts", "calibration", "ood", "subgroups",
-                     "validity"]
+                     "randomness", "validity"]
     assert scan_step("ood").needs == {"shifts": "shifts"}
     with pytest.raises(KeyError, match="no scan step 'nope'"):
         scan_step("nope")
@@ -115,7 +115,7 @@ def test_the_plan_is_a_plain_value_that_scan_runs(blobs: Dataset) -> None:
     plan = plan_scan(toy_mlp(0), blobs, cfg)
     assert pickle.loads(pickle.dumps(plan)) == plan
     assert plan.steps == ("accuracy", "robustness", "shifts", "calibration", "subgroups",
-                          "validity") and plan.disabled == ("ood",)
+                          "randomness", "validity") and plan.disabled == ("ood",)
     assert [a.name for a in plan.attacks] == ["fgsm", "square"]
     assert plan.attacks[0].params == {"eps": 0.05, "norm": "linf", "seed": 0}
     assert plan.shifts == ("feature_noise",)

@@ -47,6 +47,12 @@ class Standard(Attack):
         Target classes of APGD-T (capped at ``n_classes - 1``).
     n_queries
         Query budget of Square per point.
+    version
+        ``"standard"``: APGD-CE, APGD-T, Square. ``"rand"``: AutoAttack's version for
+        randomised models, APGD-CE then APGD-DLR (each on the expectation over the model's
+        randomness). ``"auto"`` (default): ``"rand"`` when the model is a random model's
+        expectation (:class:`~trustbench.models.stochastic.Expectation`, which the scan
+        uses for a model it finds random), else ``"standard"``.
     seed
         Seeds every stage (each point has its own stream; each stage labels its draws).
 
@@ -61,15 +67,18 @@ class Standard(Attack):
     params: ClassVar[Mapping[str, Param]] = {
         "steps": Param(int, low=1, high=10_000),
         "n_target_classes": Param(int, low=1, high=1_000),
-        "n_queries": Param(int, low=1, high=10_000_000)}
+        "n_queries": Param(int, low=1, high=10_000_000),
+        "version": Param(str, choices=("auto", "standard", "rand"))}
 
     def __init__(self, *, eps: float = 0.1, norm: Norm = "linf", steps: int = 100,
-                 n_target_classes: int = 9, n_queries: int = 5000, seed: int = 0) -> None:
+                 n_target_classes: int = 9, n_queries: int = 5000, version: str = "auto",
+                 seed: int = 0) -> None:
         self.eps = eps
         self.norm = norm
         self.steps = steps
         self.n_target_classes = n_target_classes
         self.n_queries = n_queries
+        self.version = version
         self.seed = seed
 
     @classmethod
@@ -82,12 +91,19 @@ class Standard(Attack):
         costs = [s.max_cost(n_classes) for s in self.stages()]
         return (sum(c[0] for c in costs), sum(c[1] for c in costs) + len(costs))
 
-    def stages(self, *, differentiable: bool = True) -> list[Attack]:
-        """Return the attacks run in order (only Square if not ``differentiable``)."""
+    def stages(self, *, differentiable: bool = True, rand: bool | None = None) -> list[Attack]:
+        """Return the attacks run in order (only Square if not ``differentiable``).
+
+        ``rand``: the version for random models (APGD-CE, APGD-DLR); ``None`` follows
+        ``version`` (``"auto"`` counts as ``"standard"`` here).
+        """
         common = {"eps": self.eps, "norm": self.norm, "seed": self.seed}
         square = Square(n_queries=self.n_queries, p_init=0.8, rescale_schedule=False, **common)
         if not differentiable:
             return [square]
+        if rand if rand is not None else self.version == "rand":
+            return [APGD(steps=self.steps, restarts=1, loss="ce", **common),
+                    APGD(steps=self.steps, restarts=1, loss="dlr", **common)]
         return [APGD(steps=self.steps, restarts=1, loss="ce", **common),
                 APGDT(steps=self.steps, restarts=1, n_target_classes=self.n_target_classes,
                       **common),
@@ -105,7 +121,9 @@ class Standard(Attack):
 
     def perturb(self, ctx: AttackContext, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Run the stages in turn on the points still robust; see :meth:`Attack.perturb`."""
-        stages = self.stages(differentiable=ctx.model.capabilities.differentiable)
+        rand = self.version == "rand" or (
+            self.version == "auto" and (getattr(ctx.model, "draws", None) or 0) > 1)
+        stages = self.stages(differentiable=ctx.model.capabilities.differentiable, rand=rand)
         out = x.clone()
         robust = torch.ones(len(x), dtype=torch.bool)
         n_classes: int | None = None
@@ -116,6 +134,10 @@ class Standard(Attack):
             if isinstance(stage, APGDT) and n_classes is not None and n_classes < 4:
                 logger.info("standard: skipping apgd-t, which needs at least 4 classes (the "
                             "model has %d)", n_classes)
+                continue
+            if (not isinstance(stage, APGDT) and getattr(stage, "loss", "ce") == "dlr"
+                    and n_classes is not None and n_classes < 3):
+                logger.info("standard: skipping apgd-dlr, which needs at least 3 classes")
                 continue
             xs = x[idx]
             with ctx.narrow(idx):  # each stage draws from the points' own streams

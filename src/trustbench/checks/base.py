@@ -12,6 +12,7 @@ from trustbench.attacks.base import ParamValue
 from trustbench.data.dataset import Dataset
 from trustbench.domain import Domain, Norm
 from trustbench.models.base import Model
+from trustbench.models.stochastic import Randomness
 from trustbench.options import RunOptions, check_batch_size, check_budget, check_threads
 from trustbench.progress import ProgressFactory
 from trustbench.scorecard import NotMeasured, Scorecard
@@ -70,6 +71,11 @@ class ScanConfig:
         Measure out-of-distribution detection.
     subgroups
         Measure per-group (``Dataset.groups``) or per-class results and weakest slices.
+    eot_draws
+        Calls of a random model (one whose answer changes between calls on the same input,
+        found before any attack) averaged per evaluation: accuracies are of its expected
+        prediction and attacks follow the gradient of that expectation (EOT). 1: one draw,
+        no EOT. Ignored for deterministic models.
     """
 
     eps: list[float] | None = None
@@ -88,6 +94,7 @@ class ScanConfig:
     calibration: bool = True
     ood: bool = True
     subgroups: bool = True
+    eot_draws: int = 20
 
     def check_runtime(self) -> None:
         """Raise :class:`~trustbench.errors.InputError` when a runtime setting is out of range.
@@ -108,6 +115,7 @@ class ScanConfig:
             "attack_params": self.attack_params, "budget": self.budget,
             "shifts": self.shifts, "severities": self.severities,
             "calibration": self.calibration, "ood": self.ood, "subgroups": self.subgroups,
+            "eot_draws": self.eot_draws,
         }
 
 
@@ -141,6 +149,10 @@ class CheckContext:
     skipped
         What was not measured and why, as :class:`~trustbench.scorecard.NotMeasured`
         records (:meth:`skip` adds one); the scorecard lists them.
+    randomness
+        Set when the model is random (:func:`~trustbench.models.stochastic.detect_randomness`):
+        then ``model`` is its expectation over ``config.eot_draws`` calls
+        (:class:`~trustbench.models.stochastic.Expectation`) and ``draw_model`` is one call.
 
     Results a check hands on go through its return value
     (:class:`~trustbench.checks.products.Checked`), never through the context.
@@ -156,6 +168,8 @@ class CheckContext:
     dataset: Dataset | None = None
     baseline: Scorecard | None = None
     skipped: list[NotMeasured] = field(default_factory=list)
+    randomness: Randomness | None = None
+    draw_model: Model | None = None
     # (model, (N, C) its scores on x) from the clean forward pass that gave clean_pred, so
     # checks do not run the model on x again; keyed by the model it belongs to
     _scores: list[tuple[Model, torch.Tensor]] = field(default_factory=list, repr=False)

@@ -23,7 +23,7 @@ SCAN = Catalogue(
         Section("calibration", "Calibration", 40, ("calibration.",)),
         Section("ood", "Out-of-distribution detection", 50, ("ood.",)),
         Section("subgroups", "Subgroups and slices", 60, ("subgroups.", "slices.")),
-        Section("validity", "Evaluation validity", 80, ("validity.", "budget.")),
+        Section("validity", "Evaluation validity", 80, ("validity.", "budget.", "model.")),
     ),
     headlines=(
         Headline("Clean accuracy", "accuracy.clean", ("accuracy",), 10, terminal=True),

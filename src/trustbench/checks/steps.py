@@ -24,6 +24,7 @@ from trustbench.checks.base import CheckContext, ScanConfig
 from trustbench.checks.calibration import calibration_checks
 from trustbench.checks.ood import ood_detection
 from trustbench.checks.products import Checked
+from trustbench.checks.randomness import randomness_checks
 from trustbench.checks.robustness import adversarial_robustness
 from trustbench.checks.shift import shift_robustness
 from trustbench.checks.subgroups import subgroup_performance
@@ -131,5 +132,7 @@ register_step(Step("ood", "out-of-distribution detection", ood_detection,
                    needs={"shifts": "shifts"}, enabled=lambda cfg: cfg.ood))
 register_step(Step("subgroups", "subgroup and slice performance", subgroup_performance,
                    needs={"attacks": "robustness"}, enabled=lambda cfg: cfg.subgroups))
+register_step(Step("randomness", "expectations of a random model", randomness_checks,
+                   needs={"attacks": "robustness"}))
 register_step(Step("validity", "evaluation-validity checks", validity_checks,
                    needs={"attacks": "robustness"}, enabled=lambda cfg: cfg.validity))

@@ -112,7 +112,7 @@ _OVERRIDES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "validity": ("scan", "validity", bool), "shifts": ("scan", "shifts", names),
     "severities": ("scan", "severities", lambda v: _ints(v, "--severities")),
     "calibration": ("scan", "calibration", bool), "ood": ("scan", "ood", bool),
-    "subgroups": ("scan", "subgroups", bool),
+    "subgroups": ("scan", "subgroups", bool), "eot_draws": ("scan", "eot_draws", int),
     "baseline": ("gate", "baseline", str), "fail_on": ("gate", "fail_on", list),
     "audit": ("data", "audit", str),
     "out": ("output", "out", str),
@@ -253,6 +253,10 @@ def scan(
     calibration: Annotated[bool, typer.Option(help="Measure calibration.")] = True,
     ood: Annotated[bool, typer.Option(help="Measure out-of-distribution detection.")] = True,
     subgroups: Annotated[bool, typer.Option(help="Measure per-group/per-class results.")] = True,
+    eot_draws: Annotated[int, typer.Option(
+        help="Calls averaged per evaluation when the model is found to be random (its "
+        "answers change between calls): accuracies of its expected prediction, attacks "
+        "with EOT. 1: a single draw.")] = 20,
     n: Annotated[int | None, typer.Option(help="Evaluate a seeded random sample of N points.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for sampling, attacks and shifts.")] = 0,
     out: Annotated[Path, typer.Option(
