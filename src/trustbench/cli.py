@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
+from typer import rich_utils as typer_rich_utils
 from typer.models import OptionInfo
 
 from trustbench._version import __version__
@@ -53,6 +55,23 @@ def _root(
 ) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
+
+
+def _usage_error(error: Any) -> None:
+    """Print a command-line usage error (unknown option, a value of the wrong type) on one line.
+
+    typer draws these in a box of five or more lines; trustbench's errors are one line
+    (``error: ... -- fix``) everywhere, these included. Installed over
+    ``typer.rich_utils.rich_format_error``, which typer calls for every usage error.
+    """
+    ctx = getattr(error, "ctx", None)
+    where = f" -- see '{ctx.command_path} -h'" if ctx is not None else ""
+    message = " ".join(str(error.format_message()).split())
+    err_console.print(Text.assemble(("error: ", "bold red"), printable(message + where)),
+                      soft_wrap=True, highlight=False)
+
+
+typer_rich_utils.rich_format_error = _usage_error
 
 
 def _labels(fn: Callable[..., Any]) -> dict[str, str]:

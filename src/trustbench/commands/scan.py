@@ -374,7 +374,12 @@ def demo(
 
     if not 0 < train_fraction <= 1:
         raise fail(f"--train-fraction must be in (0, 1], got {train_fraction}")
+    if n is not None and n < 1:
+        raise fail(f"--n must be a positive number of points, got {n}")
     try:
+        from trustbench.pipeline import load_inputs
+
+        load_inputs(baseline=baseline, rules=fail_on or [])  # before any training: bad input fails fast
         if train_fraction < 1:
             if not quiet:
                 err_console.print(f"Training a demo CNN on {train_fraction:.0%} of the training "

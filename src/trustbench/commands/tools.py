@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from trustbench._files import write_text_atomic
 from trustbench.commands._console import console, fail
@@ -21,11 +22,18 @@ def init(
     """Write a commented example scan configuration (use it with scan --config)."""
     from trustbench.config import EXAMPLE
 
+    if path.is_dir():
+        raise fail(f"{path} is a folder -- give the config file's name, e.g. {path / 'trustbench.yaml'}")
     if path.exists() and not force:
         raise fail(f"{path} exists; pass --force to overwrite it")
-    path.write_text(EXAMPLE, encoding="utf-8")
-    console.print(f"Wrote [bold]{path}[/bold]: edit model.path and data.source, then run "
-                  f"'trustbench scan --config {path}'")
+    try:  # a missing parent folder is created, as every other output of trustbench
+        write_text_atomic(EXAMPLE, path, prefix="init")
+    except OSError as e:
+        raise fail(f"{path}: cannot write the config file ({e.strerror or e}) -- choose a "
+                   "writable path") from None
+    console.print(Text.assemble("Wrote ", (str(path), "bold"), ": edit model.path and "
+                                "data.source, then run ", f"'trustbench scan --config {path}'"),
+                  highlight=False)
 
 
 def compare(
