@@ -1,20 +1,46 @@
 """trustbench: measure and improve the trustworthiness of machine-learning models.
 
 The public API is what this module exports; everything else is implementation detail.
+Names load on first use (PEP 562), so ``import trustbench`` — and every command that does
+not scan, such as ``trustbench --help``, ``init`` or ``compare`` — does not pay for torch,
+pandas and scipy until they are needed.
 """
 
 from __future__ import annotations
 
+import importlib as _importlib
+import sys as _sys
+import types as _types
+from typing import TYPE_CHECKING, Any
+
 from trustbench._version import __version__
-from trustbench.checks import RunOptions, ScanConfig, ScanPlan
-from trustbench.data import Dataset, Schema, load_builtin, load_data
-from trustbench.errors import InputError, TrustbenchError, UnsafeModelError
-from trustbench.findings import Finding, Metric
-from trustbench.models import as_model
-from trustbench.models.loading import load_model
-from trustbench.pipeline import ScanOutcome, open_output, run_scan, write_reports
-from trustbench.scan import plan_scan, scan
-from trustbench.scorecard import NotMeasured, Scorecard
+
+if TYPE_CHECKING:
+    from trustbench.checks import RunOptions, ScanConfig, ScanPlan
+    from trustbench.data import Dataset, Schema, load_builtin, load_data
+    from trustbench.errors import InputError, TrustbenchError, UnsafeModelError
+    from trustbench.findings import Finding, Metric
+    from trustbench.models import as_model
+    from trustbench.models.loading import load_model
+    from trustbench.pipeline import ScanOutcome, open_output, run_scan, write_reports
+    from trustbench.scan import plan_scan, scan
+    from trustbench.scorecard import NotMeasured, Scorecard
+
+#: Exported name -> the module that defines it.
+_EXPORTS = {
+    "Dataset": "trustbench.data", "Schema": "trustbench.data",
+    "load_builtin": "trustbench.data", "load_data": "trustbench.data",
+    "Finding": "trustbench.findings", "Metric": "trustbench.findings",
+    "InputError": "trustbench.errors", "TrustbenchError": "trustbench.errors",
+    "UnsafeModelError": "trustbench.errors",
+    "NotMeasured": "trustbench.scorecard", "Scorecard": "trustbench.scorecard",
+    "RunOptions": "trustbench.checks", "ScanConfig": "trustbench.checks",
+    "ScanPlan": "trustbench.checks",
+    "ScanOutcome": "trustbench.pipeline", "open_output": "trustbench.pipeline",
+    "run_scan": "trustbench.pipeline", "write_reports": "trustbench.pipeline",
+    "as_model": "trustbench.models", "load_model": "trustbench.models.loading",
+    "plan_scan": "trustbench.scan", "scan": "trustbench.scan",
+}
 
 __all__ = [
     "Dataset",
@@ -41,3 +67,34 @@ __all__ = [
     "scan",
     "write_reports",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trustbench' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(_types.ModuleType):
+    """The package module: an exported function keeps its name over a same-named submodule.
+
+    Importing the submodule ``trustbench.scan`` makes Python set the package attribute
+    ``scan`` to that module; the public ``trustbench.scan`` is the function, so such an
+    assignment is dropped (the submodule stays in ``sys.modules`` for imports).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if (isinstance(value, _types.ModuleType) and name in _EXPORTS
+                and value.__name__ == f"{__name__}.{name}"):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package
