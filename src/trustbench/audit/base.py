@@ -2,7 +2,8 @@
 
 A check is a plain function ``check(ctx: AuditContext) -> list[Finding]``; it reads the
 train and test rows from ``ctx.frame`` (train rows first, then test rows) and the cached
-encodings below, and may leave results for later checks in ``ctx.results``.
+encodings below, and may leave what later steps use in the typed fields ``leaked``,
+``label_errors``, ``label_scores`` and ``near``.
 """
 
 from __future__ import annotations
@@ -58,8 +59,15 @@ class AuditContext:
         ``"logistic"`` or ``"hgb"``: the default model of the label-error check.
     max_rows
         Rows that model-fitting checks train on at most (a seeded sample beyond that).
-    results
-        What checks leave for later ones, e.g. ``"leak"``: test positions that leaked.
+    leaked
+        What the leakage checks found, for the test flags: reason -> test positions that
+        leaked (``None`` until a leakage check ran).
+    label_errors, label_scores
+        Positions the label-error check flagged and its per-row scores (``None`` until it
+        ran).
+    near
+        The near-duplicate search's pairs, computed once and shared by the duplicate and
+        leakage checks (:func:`trustbench.audit.neighbours.near_pairs`).
     skipped
         What was not measured, and why: :class:`~trustbench.scorecard.NotMeasured` records
         (:meth:`skip` adds one).
@@ -83,8 +91,17 @@ class AuditContext:
     max_rows: int = 100_000
     seed: int = 0
     progress: ProgressFactory = no_progress
-    results: dict[str, Any] = field(default_factory=dict)
+    leaked: dict[str, np.ndarray] | None = None
+    label_errors: np.ndarray | None = None
+    label_scores: np.ndarray | None = None
+    near: dict[str, Any] | None = None
     skipped: list[NotMeasured] = field(default_factory=list)
+
+    def leak(self, reason: str, positions: np.ndarray) -> None:
+        """Record test ``positions`` that leaked, and why (``leaked`` is then measured)."""
+        if self.leaked is None:
+            self.leaked = {}
+        self.leaked[reason] = np.asarray(positions, np.int64)
 
     def skip(self, check: str, reason: str) -> None:
         """Note that ``check`` was not measured and why (the sentence ``"check (reason)"``)."""

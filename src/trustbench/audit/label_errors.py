@@ -176,8 +176,8 @@ def label_errors(ctx: AuditContext) -> list[Finding]:
     scores = np.full(ctx.n, np.nan)
     scores[pos] = score_sub
     ranked = pos[cl.rank_label_issues(mask_sub, score_sub)]
-    ctx.results["label_error"] = flagged
-    ctx.results["label_scores"] = scores
+    ctx.label_errors = np.asarray(flagged)
+    ctx.label_scores = scores
     k, n = len(flagged), len(pos)
     frac = k / n if n else 0.0
     severity: Severity = "fail" if frac >= FAIL_FRACTION else ("warn" if frac >= WARN_FRACTION

@@ -35,10 +35,9 @@ def leakage(ctx: AuditContext) -> list[Finding]:
     if not ctx.has_test:
         ctx.skip("train/test leakage", "no test set given")
         return []
-    leak: dict[str, np.ndarray] = ctx.results.setdefault("leak", {})
     h = ctx.row_hash
     shared = np.flatnonzero(np.isin(h[ctx.n_train:], h[:ctx.n_train])) + ctx.n_train
-    leak["shared_row"] = shared
+    ctx.leak("shared_row", shared)
     findings = [_finding(
         ctx, "audit.leakage.shared_rows", shared, "test rows also appear in the training data",
         "Test rows whose feature values all equal a training row's: the model was graded "
@@ -49,7 +48,7 @@ def leakage(ctx: AuditContext) -> list[Finding]:
     across = ctx.is_test[i] != ctx.is_test[j]
     near = np.unique(np.where(ctx.is_test[i[across]], i[across], j[across]))
     near = np.setdiff1d(near, shared)
-    leak["near_duplicate"] = near
+    ctx.leak("near_duplicate", near)
     findings.append(_finding(
         ctx, "audit.leakage.near_duplicates", near,
         "test rows are near duplicates of a training row",
@@ -64,7 +63,7 @@ def leakage(ctx: AuditContext) -> list[Finding]:
         test_ids = ids.iloc[ctx.n_train:].to_numpy()
         shared_ids = np.flatnonzero(np.isin(test_ids, ids.iloc[:ctx.n_train].dropna().to_numpy())
                                     & ids.iloc[ctx.n_train:].notna().to_numpy()) + ctx.n_train
-        leak["shared_id"] = shared_ids
+        ctx.leak("shared_id", shared_ids)
         f = _finding(ctx, "audit.leakage.shared_ids", shared_ids,
                      f"test rows share an entity id ({ctx.id_column!r}) with training rows",
                      "The same entity (person, patient, device, ...) in both splits lets a "

@@ -43,8 +43,8 @@ def near_pairs(ctx: AuditContext) -> dict[str, np.ndarray | float | str]:
     ``i < j``), plus the ``radius`` used, its ``fraction`` of the median nearest-neighbour
     distance, the estimated intrinsic ``dimension`` and the ``method``.
     """
-    if "near_pairs" in ctx.results:
-        return ctx.results["near_pairs"]
+    if ctx.near is not None:
+        return ctx.near
     x = (ctx.embeddings.astype(np.float32) if ctx.embeddings is not None
          else ctx.scaled)  # (N, D)
     h = ctx.row_hash
@@ -72,7 +72,7 @@ def near_pairs(ctx: AuditContext) -> dict[str, np.ndarray | float | str]:
     else:
         out = _grid_pairs(x, h, radius, ctx.rng(4))
     out |= {"fraction": fraction, "dimension": dim}
-    ctx.results["near_pairs"] = out
+    ctx.near = out
     return out
 
 

@@ -157,20 +157,21 @@ def _array(a: np.ndarray | str | Path, what: str, rows: tuple[int, ...]) -> np.n
 
 
 def _test_flags(ctx: AuditContext, te: Table) -> Finding:
-    leak = ctx.results.get("leak", {})
+    leak = ctx.leaked or {}
     leak_rows = np.unique(np.concatenate([np.asarray(v, np.int64) for v in leak.values()]
                                          or [np.zeros(0, np.int64)])) - ctx.n_train
-    label = np.asarray(ctx.results.get("label_error", []), np.int64)
+    label = np.asarray(ctx.label_errors if ctx.label_errors is not None else [], np.int64)
     label_rows = label[label >= ctx.n_train] - ctx.n_train
     both = np.union1d(leak_rows, label_rows)
     fps = {"": dataset_fingerprint(te, ctx.target)}
     for g in ctx.groups:
         fps[g] = dataset_fingerprint(te, ctx.target, g)
-    measured = [k for k in ("leak", "label_error") if k in ctx.results]
+    measured = [k for k, v in (("leak", ctx.leaked), ("label_error", ctx.label_errors))
+                if v is not None]
     return Finding(
         id=TEST_FLAGS_ID,
         title=f"{len(both)} of {ctx.n_test} test rows flagged: {len(leak_rows)} leaked, "
-        + (f"{len(label_rows)} likely mislabelled" if "label_error" in ctx.results
+        + (f"{len(label_rows)} likely mislabelled" if ctx.label_errors is not None
            else "label errors not assessed"),
         severity="info",
         metrics={"flagged_fraction": Metric(len(both) / ctx.n_test, unit="fraction"),

@@ -52,7 +52,7 @@ def time_order(ctx: AuditContext) -> list[Finding]:
     latest = train_t.max()
     earlier = np.flatnonzero((test_t < latest).to_numpy()) + ctx.n_train
     k, n = len(earlier), ctx.n_test
-    ctx.results.setdefault("leak", {})["time_order"] = earlier
+    ctx.leak("time_order", earlier)
     severity: Severity = "info" if k == 0 else ("fail" if k / n >= FAIL_FRACTION else "warn")
     return [Finding(
         id="audit.leakage.time_order",
