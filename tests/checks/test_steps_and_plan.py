@@ -155,7 +155,8 @@ def test_bad_settings_fail_at_planning_before_any_model_call(blobs: Dataset) -> 
                        (ScanConfig(severities=[9]), "severity"),
                        (ScanConfig(batch_size=0), r"ScanConfig\.batch_size"),
                        (ScanConfig(threads=0), r"ScanConfig\.threads"),
-                       (ScanConfig(budget=float("inf")), r"ScanConfig\.budget")]:
+                       (ScanConfig(budget=float("inf")), r"ScanConfig\.budget"),
+                       (ScanConfig(eot_draws=0), r"ScanConfig\.eot_draws")]:
         with pytest.raises(InputError, match=match):
             plan_scan(CallableModel(fn), blobs, cfg)
     assert calls == []

@@ -11,9 +11,16 @@ import torch
 from trustbench.attacks.base import ParamValue
 from trustbench.data.dataset import Dataset
 from trustbench.domain import Domain, Norm
+from trustbench.errors import InputError
 from trustbench.models.base import Model
 from trustbench.models.stochastic import Randomness
-from trustbench.options import RunOptions, check_batch_size, check_budget, check_threads
+from trustbench.options import (
+    MAX_EOT_DRAWS,
+    RunOptions,
+    check_batch_size,
+    check_budget,
+    check_threads,
+)
 from trustbench.progress import ProgressFactory
 from trustbench.scorecard import NotMeasured, Scorecard
 
@@ -105,6 +112,10 @@ class ScanConfig:
         check_budget(self.budget, "ScanConfig.budget")
         check_batch_size(self.batch_size, "ScanConfig.batch_size")
         check_threads(self.threads, "ScanConfig.threads")
+        d = self.eot_draws
+        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_EOT_DRAWS:
+            raise InputError(f"ScanConfig.eot_draws must be an integer in [1, {MAX_EOT_DRAWS}], "
+                             f"got {d!r}", fix="20 is AutoAttack's choice for random models")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as a JSON-ready dict (the scorecard's ``provenance.config``)."""
