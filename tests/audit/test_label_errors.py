@@ -104,7 +104,9 @@ def test_calibrated_joint_rows_sum_to_label_counts(k: int, n: int, seed: int) ->
 def test_round_rows_keeps_totals(row: list[float], reps: int) -> None:
     m = np.array([row] * reps)
     out = _round_rows(m)
-    np.testing.assert_array_equal(out.sum(1), np.rint(m.sum(1)))
+    # each row keeps a nearest integer to its total (a total of exactly k + 0.5 may go
+    # either way, as in the authors' package: hypothesis found [1.0, 1.5] -> 3)
+    assert (np.abs(out.sum(1) - m.sum(1)) <= 0.5 + 1e-9).all()
     assert np.abs(out - m).max() < 1.0 + 1e-9
 
 
