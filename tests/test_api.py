@@ -510,3 +510,24 @@ def test_importing_the_library_loads_no_renderer() -> None:
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_torch_scan_loads_only_what_it_uses() -> None:
+    # pandas, scikit-learn and scipy.stats cost a torch model's scan over a second of
+    # imports; they load only for the data, models and checks that need them
+    code = """
+import sys, numpy as np, torch
+import trustbench, trustbench.audit, trustbench.harden
+from trustbench import Dataset, ScanConfig, Schema, scan
+x = np.random.default_rng(0).random((40, 1, 4, 4), dtype=np.float32)
+y = (x.mean((1, 2, 3)) > 0.5).astype(np.int64)
+model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+data = Dataset(x, y, Schema("image", np.zeros((1, 4, 4)), np.ones((1, 4, 4))))
+scan(model, data, ScanConfig(eps=[0.1], attacks=["fgsm"], eps_units="raw", shifts=[],
+                             ood=False, calibration=False, subgroups=False))
+print(sorted(m for m in ("pandas", "sklearn", "scipy.stats", "scipy.ndimage") if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -8,11 +8,9 @@ pandas and scipy until they are needed.
 
 from __future__ import annotations
 
-import importlib as _importlib
-import sys as _sys
-import types as _types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from trustbench._lazy import lazy_package as _lazy_package
 from trustbench._version import __version__
 
 if TYPE_CHECKING:
@@ -69,32 +67,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trustbench' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
-class _Package(_types.ModuleType):
-    """The package module: an exported function keeps its name over a same-named submodule.
-
-    Importing the submodule ``trustbench.scan`` makes Python set the package attribute
-    ``scan`` to that module; the public ``trustbench.scan`` is the function, so such an
-    assignment is dropped (the submodule stays in ``sys.modules`` for imports).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if (isinstance(value, _types.ModuleType) and name in _EXPORTS
-                and value.__name__ == f"{__name__}.{name}"):
-            return
-        super().__setattr__(name, value)
-
-
-_sys.modules[__name__].__class__ = _Package
+_lazy_package(__name__, _EXPORTS)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import logging
 import platform
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,10 +47,16 @@ NOT_YET_MEASURED: list[NotMeasured] = [NOT_AUDITED]
 
 
 def _versions() -> dict[str, str]:
-    import sklearn
-
+    # scikit-learn's version from its metadata: importing it would cost a torch-only scan
+    # about a second (it loads scipy.stats and pandas)
+    sklearn = sys.modules.get("sklearn")
+    try:
+        sklearn_version = (sklearn.__version__ if sklearn is not None
+                           else importlib.metadata.version("scikit-learn"))
+    except importlib.metadata.PackageNotFoundError:  # a dependency, but be kind to odd installs
+        sklearn_version = "unknown"
     return {"trustbench": __version__, "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "torch": torch.__version__, "numpy": np.__version__, "scikit-learn": sklearn_version,
             "platform": platform.platform()}
 
 

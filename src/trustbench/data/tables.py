@@ -16,12 +16,14 @@ import csv
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from trustbench.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["check_column_names", "check_finite", "check_no_empty_column", "list_columns",
            "missing_column", "numbers_with_text", "read_frame"]
@@ -51,6 +53,8 @@ def read_frame(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     _check_utf8(path)
     header, first_row = _csv_header(path)
     for sep, name in SEPARATORS.items():
@@ -155,6 +159,8 @@ def _csv_header(path: Path) -> tuple[list[str], int | None]:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -234,6 +240,8 @@ def check_no_empty_column(where: str | Path, frame: pd.DataFrame) -> None:
 
 def check_finite(where: str | Path, frame: pd.DataFrame, columns: list[str]) -> None:
     """Raise for infinite values in a numeric column (missing values are allowed)."""
+    import pandas as pd
+
     for c in columns:
         s = frame[c]
         if pd.api.types.is_float_dtype(s):
@@ -252,6 +260,8 @@ def numbers_with_text(s: pd.Series) -> tuple[int, Any] | None:
     Returns its ``(data row, value)`` (e.g. for ``"1.5"``, ``"2"``, ``"n/a"``); ``None`` for
     a text column.
     """
+    import pandas as pd
+
     counts = s.value_counts(dropna=True)
     if not len(counts):
         return None

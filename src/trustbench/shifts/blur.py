@@ -11,8 +11,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
-from scipy.fft import next_fast_len
 
 from trustbench.shifts.base import ImageShift, pixel_scale
 
@@ -24,6 +22,8 @@ def disk_kernel(radius: float, alias_blur: float) -> np.ndarray:
 
     This is the defocus point-spread function of ImageNet-C.
     """
+    from scipy import ndimage  # loaded by the shifts that use it
+
     half = math.ceil(radius + 3 * alias_blur)
     grid = np.arange(-half, half + 1, dtype=np.float64)
     yy, xx = np.meshgrid(grid, grid, indexing="ij")
@@ -63,6 +63,8 @@ def _convolve_each(z: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     Edges are replicated. The work is one batched FFT, whose cost does not grow with the
     kernel's size.
     """
+    from scipy.fft import next_fast_len
+
     n, _, h, w = z.shape
     k = kernels.shape[-1]
     half = k // 2
@@ -91,6 +93,8 @@ class GaussianBlur(ImageShift):
     levels: ClassVar[tuple[Any, ...]] = (0.4, 0.6, 0.7, 0.8, 1.0)
 
     def _corrupt(self, z: np.ndarray, level: Any, rng: np.random.Generator) -> np.ndarray:
+        from scipy import ndimage
+
         s = level * pixel_scale(z.shape)
         return ndimage.gaussian_filter(z, sigma=(0, 0, s, s), mode="nearest")
 

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from trustbench.shifts.base import ImageShift, pixel_scale
 
@@ -37,6 +36,8 @@ class ElasticTransform(ImageShift):
     levels: ClassVar[tuple[Any, ...]] = (0.5, 0.75, 1.0, 1.25, 1.5)
 
     def _corrupt(self, z: np.ndarray, level: Any, rng: np.random.Generator) -> np.ndarray:
+        from scipy import ndimage  # loaded by the shifts that use it
+
         n, _, h, w = z.shape
         smooth = max(1.0, 0.1 * min(h, w))
         field = ndimage.gaussian_filter(rng.standard_normal((n, 2, h, w)),
