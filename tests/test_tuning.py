@@ -33,8 +33,25 @@ def test_choose_batch_size_tries_growing_sizes_up_to_n() -> None:
     choice = tuning.choose_batch_size(toy_mlp(0), x, y, candidates=(16, 64, 1024))
     assert choice.size in choice.seconds_per_example
     assert set(choice.seconds_per_example) <= {16, 64, 300}  # 1024 capped at the 300 points
-    assert choice.seconds_per_example[choice.size] == min(choice.seconds_per_example.values())
+    fastest = min(choice.seconds_per_example.values())
+    assert choice.seconds_per_example[choice.size] <= tuning.SAME_SPEED * fastest
     assert choice.to_dict()["size"] == choice.size
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [
+    # per-example seconds at 32, 64, 128, 200 (the number of points)
+    ({32: 1.00, 64: 0.90, 128: 0.92, 200: 0.91}, 200),  # within noise of the fastest
+    ({32: 1.00, 64: 0.90, 128: 0.92, 200: 1.20}, 128),  # 200 is past a cache cliff
+    ({32: 0.50, 64: 0.80, 128: 0.81, 200: 0.80}, 32),   # small batches really are faster
+])
+def test_the_largest_batch_as_fast_as_the_fastest_is_kept(monkeypatch, seconds, expected) -> None:
+    x, y = toy_blobs(200)
+    # pass_seconds returns a whole pass; the tuner adds STEP_OVERHEAD and divides by b
+    monkeypatch.setattr(tuning, "pass_seconds", lambda model, xb, yb, gradient, **_: (
+        seconds[len(xb)] * len(xb) - tuning.STEP_OVERHEAD))
+    choice = tuning.choose_batch_size(toy_mlp(0), x, y, candidates=(32, 64, 128, 256))
+    assert choice.size == expected
+    assert "largest within 10% of the fastest" in choice.reason
 
 
 def test_memory_caps_the_batch(monkeypatch) -> None:
