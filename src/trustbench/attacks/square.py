@@ -117,12 +117,33 @@ def _spans(length: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return (offset >= 0) & (offset < size), offset.clamp(0, size - 1)
 
 
+_WINDOW_TABLE_CELLS = 1 << 22  # largest table of every window's mask kept (4 MB of bools)
+
+
+@lru_cache(maxsize=64)
+def _windows(h: int, w: int, sh: int, sw: int) -> torch.Tensor | None:
+    """(Vh * Vw, h, w) mask of every (sh, sw) window, by top-left corner ``vh * Vw + vw``.
+
+    Looking a mask up costs a fifth of building it, and Square builds one per point per
+    iteration. ``None`` when the table would pass :data:`_WINDOW_TABLE_CELLS` (large inputs
+    with small windows). Cached: never modify the result in place.
+    """
+    vh, vw = h - sh + 1, w - sw + 1
+    if vh * vw * h * w > _WINDOW_TABLE_CELLS:
+        return None
+    rows, cols = _spans(h, sh)[0], _spans(w, sw)[0]  # (Vh, h), (Vw, w)
+    return (rows[:, None, :, None] & cols[None, :, None, :]).reshape(vh * vw, h, w)
+
+
 def _mask_at(vh: torch.Tensor, vw: torch.Tensor, h: int, w: int, sh: int,
              sw: int) -> torch.Tensor:
     """(n, 1, h, w) bool masks of windows of shape (sh, sw).
 
     The windows' top-left corners are (vh, vw), (n,) each.
     """
+    table = _windows(h, w, sh, sw)
+    if table is not None:
+        return table.index_select(0, vh * (w - sw + 1) + vw)[:, None]
     return _spans(h, sh)[0][vh][:, None, :, None] & _spans(w, sw)[0][vw][:, None, None, :]
 
 
