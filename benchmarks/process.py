@@ -11,6 +11,17 @@ the same time); medians are reported.
 - torchattacks: ``AutoAttack(version="standard")`` — its class defaults, i.e. APGD,
   APGD-T and FAB-T at 10 steps (torchattacks' default, not the paper's 100), then Square
   (5,000 queries).
+- torchattacks, paper recipe: the same four attacks chained with torchattacks'
+  ``MultiAttack`` as ``AutoAttack`` chains them, with the 100 steps of Croce & Hein (2020)
+  — the like-for-like comparison.
+
+trustbench's package is byte-compiled first, as ``pip install`` does for torchattacks (an
+editable install under ``PYTHONDONTWRITEBYTECODE`` would otherwise recompile every module
+in every process).
+
+``--floor`` adds one in-process measurement of each library's attack against its floor of
+model work: the time spent inside the model's forward passes and input-gradient
+computations, timed around the calls themselves; the rest is the library's own work.
 
 Robust accuracy is read from each process's output (trustbench's scorecard; torchattacks'
 script scores its adversarial examples with the same model).
@@ -18,7 +29,7 @@ script scores its adversarial examples with the same model).
 Usage::
 
     bash benchmarks/setup_env.sh
-    .bench-venv/bin/python benchmarks/process.py --rounds 5
+    .bench-venv/bin/python benchmarks/process.py --rounds 5 --floor
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,6 +69,17 @@ with torch.no_grad():
 print(robust)
 """
 
+PAPER_SCRIPT = TORCHATTACKS_SCRIPT.replace(
+    """attack = torchattacks.AutoAttack(model, norm="Linf", eps=0.1, version="standard",
+                                 n_classes=10, seed=0)""",
+    """from torchattacks import APGD, APGDT, FAB, MultiAttack, Square
+attack = MultiAttack([
+    APGD(model, eps=0.1, norm="Linf", steps=100, loss="ce", n_restarts=1, seed=0),
+    APGDT(model, eps=0.1, norm="Linf", steps=100, n_classes=10, n_restarts=1, seed=0),
+    FAB(model, eps=0.1, norm="Linf", steps=100, multi_targeted=True, n_classes=10,
+        n_restarts=1, seed=0),
+    Square(model, eps=0.1, norm="Linf", n_queries=5000, n_restarts=1, seed=0)])""")
+
 
 def _points(folder: Path) -> Path:
     """Save the 200 seeded digits test points that ``trustbench scan --n 200`` evaluates."""
@@ -79,14 +102,87 @@ def _trustbench(weights: Path, points: Path, out: Path, threads: int) -> tuple[f
     wall = time.perf_counter() - t
     card = json.loads((out / "scorecard.json").read_text())
     robust = next(f for f in card["findings"] if f["id"] == "robustness.worst.linf.0.1")
+    attack = next(f for f in card["findings"] if f["id"] == "robustness.standard.linf.0.1")
+    print(f"  trustbench: batch size {card['provenance']['runtime']['batch_size']}, ensemble "
+          f"{attack['metrics']['wall_time']['value']:.1f} s", file=sys.stderr)
     return wall, robust["metrics"]["robust_accuracy"]["value"]
 
 
-def _torchattacks(weights: Path, points: Path, threads: int) -> tuple[float, float]:
+def _torchattacks(weights: Path, points: Path, threads: int, *,
+                  script: str = TORCHATTACKS_SCRIPT) -> tuple[float, float]:
     t = time.perf_counter()
-    res = subprocess.run([sys.executable, "-c", TORCHATTACKS_SCRIPT, str(weights), str(points),
+    res = subprocess.run([sys.executable, "-c", script, str(weights), str(points),
                           str(threads)], check=True, capture_output=True, text=True)
     return time.perf_counter() - t, float(res.stdout.strip().splitlines()[-1])
+
+
+class _ModelClock:
+    """Time spent in a torch module's forward passes and in input gradients (in-process)."""
+
+    def __init__(self, module: Any) -> None:
+        import torch
+
+        self.seconds, self.forward = 0.0, module.forward
+        self._grad = torch.autograd.grad
+        clock = self
+
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return clock.forward(*args, **kwargs)
+            finally:
+                clock.seconds += time.perf_counter() - t
+
+        def grad(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return clock._grad(*args, **kwargs)
+            finally:
+                clock.seconds += time.perf_counter() - t
+
+        module.forward = forward
+        torch.autograd.grad = grad
+
+    def stop(self, module: Any) -> None:
+        import torch
+
+        module.forward = self.forward
+        torch.autograd.grad = self._grad
+
+
+def _floor(weights: Path, points: Path, threads: int) -> dict[str, tuple[float, float]]:
+    """(wall seconds of the attack, seconds inside the model) for each library, in-process."""
+    import torch
+    import torchattacks
+    from safetensors.torch import load_file
+
+    import trustbench
+    from trustbench.demo import DemoCNN
+
+    torch.set_num_threads(threads)
+    d = np.load(points)
+    x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"]).long()
+    out = {}
+    for lib in ("trustbench", "torchattacks"):
+        module = DemoCNN()
+        module.load_state_dict(load_file(weights))
+        module.eval()
+        clock = _ModelClock(module)
+        t = time.perf_counter()
+        if lib == "trustbench":
+            data = trustbench.load_data(points)
+            cfg = trustbench.ScanConfig(eps=[0.1], attacks=["standard"], shifts=[], ood=False,
+                                        calibration=False, subgroups=False, validity=False,
+                                        threads=threads, eps_units="raw")
+            trustbench.scan(module, data, cfg)
+        else:
+            for p in module.parameters():
+                p.requires_grad_(False)
+            torchattacks.AutoAttack(module, norm="Linf", eps=0.1, version="standard",
+                                    n_classes=10, seed=0)(x, y)
+        out[lib] = (time.perf_counter() - t, clock.seconds)
+        clock.stop(module)
+    return out
 
 
 def main() -> None:
@@ -94,29 +190,48 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure each attack against its floor of model work")
     args = ap.parse_args()
+    import trustbench
+
+    # byte-compile trustbench as pip does for an installed package
+    subprocess.run([sys.executable, "-m", "compileall", "-q",
+                    str(Path(trustbench.__file__).parent)], check=True)
     from trustbench.demo import load_demo_model
 
     _, weights = load_demo_model()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         points = _points(folder)
-        runs: dict[str, list[tuple[float, float]]] = {"trustbench": [], "torchattacks": []}
+        procs = {
+            "trustbench": lambda r: _trustbench(weights, points, folder / f"out{r}", args.threads),
+            "torchattacks": lambda r: _torchattacks(weights, points, args.threads),
+            "torchattacks, paper recipe": lambda r: _torchattacks(
+                weights, points, args.threads, script=PAPER_SCRIPT),
+        }
+        runs: dict[str, list[tuple[float, float]]] = {k: [] for k in procs}
         for r in range(args.rounds):
-            order = ["trustbench", "torchattacks"] if r % 2 == 0 else ["torchattacks", "trustbench"]
+            order = list(procs) if r % 2 == 0 else list(reversed(procs))
             for lib in order:
-                res = (_trustbench(weights, points, folder / f"out{r}", args.threads)
-                       if lib == "trustbench" else _torchattacks(weights, points, args.threads))
+                res = procs[lib](r)
                 runs[lib].append(res)
                 print(f"round {r + 1}: {lib} {res[0]:.1f} s, robust accuracy {res[1]:.1%}",
                       file=sys.stderr)
+        floor = _floor(weights, points, args.threads) if args.floor else {}
     med = {k: statistics.median(w for w, _ in v) for k, v in runs.items()}
     print("| process | median wall time (s) | all runs (s) | robust accuracy |")
     print("|---|---|---|---|")
     for lib, v in runs.items():
         print(f"| {lib} | {med[lib]:.1f} | {', '.join(f'{w:.1f}' for w, _ in v)} | "
               f"{', '.join(sorted({f'{a:.1%}' for _, a in v}))} |")
-    print(f"\nratio trustbench / torchattacks (medians): {med['trustbench'] / med['torchattacks']:.2f}")
+    for ref in ("torchattacks", "torchattacks, paper recipe"):
+        print(f"\nratio trustbench / {ref} (medians): {med['trustbench'] / med[ref]:.2f}")
+    if floor:
+        print("\n| in-process attack | wall (s) | inside the model (s) | wall / model |")
+        print("|---|---|---|---|")
+        for lib, (wall, model) in floor.items():
+            print(f"| {lib} | {wall:.2f} | {model:.2f} | {wall / model:.2f} |")
 
 
 if __name__ == "__main__":
