@@ -33,7 +33,8 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks examples conftest.py
 	@bash scripts/install_browser.sh || echo "warning: no headless Chromium; the HTML report's browser test will be skipped"
-	$(VENV)/bin/pytest -q --durations=15
+	bash scripts/postgres.sh install
+	TRUSTBENCH_REQUIRE_SERVERS=1 $(VENV)/bin/pytest -q --durations=15
 
 ## The edit-test loop: lint and the suite without the slow end-to-end tier.
 test-fast: $(VENV)/.installed-dev

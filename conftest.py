@@ -17,6 +17,7 @@ _PACKAGE = Path(__file__).parent / "src" / "trustbench"
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if (file_path.suffix != ".py" or not file_path.is_relative_to(_PACKAGE)
+            or "migrations" in file_path.relative_to(_PACKAGE).parts  # Alembic runs those
             or parent.config.option.doctestmodules):  # --doctest-modules collects them itself
         return None
     doctest = parent.config.pluginmanager.getplugin("doctest")

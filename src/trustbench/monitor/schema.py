@@ -1,0 +1,117 @@
+"""The monitoring database's tables (SQLAlchemy 2), one schema for SQLite and PostgreSQL.
+
+Migrations live in ``trustbench/monitor/migrations`` (Alembic); the first one creates what
+is declared here, and every later change to these tables comes with a migration.
+
+* ``monitors`` — one per monitored model: its name, settings and reference profile.
+* ``model_versions`` — the versions registered for a monitor; one is current.
+* ``windows`` — one per ingested batch: its number in the monitor's stream, batch id and
+  content hash (each unique per monitor, so a re-sent batch is stored once), and its
+  profile.
+* ``window_rows`` — the rows of a window that later labels refer to: row id, predicted
+  class, confidence, probabilities, group, and the label once it arrives.
+* ``alerts`` — what a check raised, when and why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Alert", "Base", "ModelVersion", "Monitor", "Window", "WindowRow"]
+
+
+class Base(DeclarativeBase):
+    """The declarative base of the monitor's tables."""
+
+
+class Monitor(Base):
+    """A monitored model: name, settings, and the reference profile (JSON text)."""
+
+    __tablename__ = "monitors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    settings: Mapped[dict] = mapped_column(JSON)
+    profile: Mapped[str] = mapped_column(Text)  # Profile.to_dict() as JSON text
+    reference_rows: Mapped[int] = mapped_column(Integer)
+
+
+class ModelVersion(Base):
+    """A version of a monitor's model and what the monitor knows of it."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("monitor_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(200))
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fingerprint: Mapped[str] = mapped_column(String(128), default="")
+    calibration: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class Window(Base):
+    """One ingested batch: its place in the stream and its profile."""
+
+    __tablename__ = "windows"
+    __table_args__ = (UniqueConstraint("monitor_id", "seq"),
+                      UniqueConstraint("monitor_id", "batch_id"),
+                      UniqueConstraint("monitor_id", "content_hash"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, ...: the window's number in the stream
+    batch_id: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rows: Mapped[int] = mapped_column(Integer)
+    profile: Mapped[str] = mapped_column(Text)
+
+
+class WindowRow(Base):
+    """A row of a window, kept so that labels arriving later can be matched to it."""
+
+    __tablename__ = "window_rows"
+    __table_args__ = (UniqueConstraint("window_id", "row_id"),
+                      Index("ix_window_rows_monitor_row", "monitor_id", "row_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id", ondelete="CASCADE"))
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    row_id: Mapped[str] = mapped_column(String(200))
+    prediction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    proba: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # float32 bytes
+    group: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    label: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Alert(Base):
+    """An alert a check raised."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("windows.id"), nullable=True)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(50))  # drift, performance, fairness, regression
+    subject: Mapped[str] = mapped_column(String(200))  # the column, metric or version pair
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSON)

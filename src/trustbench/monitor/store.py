@@ -1,0 +1,384 @@
+"""The monitoring history in a real database: SQLite by default, PostgreSQL by URL.
+
+:func:`open_store` opens (and migrates, with Alembic) a database given as a file path or
+a SQLAlchemy URL (``sqlite:///history.db``, ``postgresql://user@host/db``). Every write is
+one transaction:
+
+* :meth:`Store.ingest` stores a window whole or not at all — its profile, its rows, its
+  number in the stream — and a batch sent again (the same batch id, or the same content)
+  is stored once: the second call returns the first's window. Ingests of one monitor are
+  serialised (``BEGIN IMMEDIATE`` on SQLite, a row lock on the monitor in PostgreSQL), so
+  concurrent writers neither lose rows nor number two windows alike.
+* :meth:`Store.add_labels` attaches late labels to stored rows by row id.
+
+SQLite runs in WAL mode with a 30 s busy timeout and foreign keys on. Errors a user can act
+on — a file that is not a database, a server that cannot be reached, an unknown monitor —
+are :class:`~trustbench.errors.InputError` naming the database (never its password).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trustbench.errors import InputError
+from trustbench.extras import require_extra
+from trustbench.monitor.profile import Profile
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["IngestResult", "Store", "StoredWindow", "open_store"]
+
+WHAT = "trustbench monitor"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def database_url(db: str | Path) -> str:
+    """Return the SQLAlchemy URL of ``db``: a URL as given, a path as a SQLite file."""
+    text = str(db)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _shown(url: str) -> str:
+    sa = require_extra("sqlalchemy", "monitor", what=WHAT)
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: show its host part only
+        return url.split("@")[-1]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :meth:`Store.ingest` did: the window's number, and whether it was new."""
+
+    seq: int
+    window_id: int
+    duplicate: bool
+    rows: int
+
+
+@dataclass(frozen=True)
+class StoredWindow:
+    """A window as stored: number, batch id, time, rows, version, profile."""
+
+    seq: int
+    window_id: int
+    batch_id: str
+    received_at: datetime
+    rows: int
+    version: str
+    profile: Profile
+
+
+class Store:
+    """An open monitoring database; build it with :func:`open_store`."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @property
+    def where(self) -> str:
+        """The database, for messages (without any password)."""
+        return _shown(self.url)
+
+    # -- monitors -------------------------------------------------------------------------
+    def create_monitor(self, name: str, profile: Profile, *, version: str,
+                       settings: Mapping[str, Any] | None = None,
+                       calibration: Mapping[str, Any] | None = None,
+                       fingerprint: str = "") -> None:
+        """Store a new monitor with its reference profile and first model version."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import ModelVersion, Monitor
+
+        with self._session() as s, s.begin():
+            if s.scalar(select(Monitor.id).where(Monitor.name == name)) is not None:
+                raise InputError(f"{self.where}: a monitor named {name!r} already exists",
+                                 fix="choose another name, or use that monitor")
+            m = Monitor(name=name, created_at=_now(), settings=dict(settings or {}),
+                        profile=json.dumps(profile.to_dict()), reference_rows=profile.rows)
+            s.add(m)
+            s.flush()
+            s.add(ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
+                               fingerprint=fingerprint, calibration=dict(calibration or {})))
+
+    def monitors(self) -> list[str]:
+        """Return the monitors' names."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import Monitor
+
+        with self._session() as s:
+            return list(s.scalars(select(Monitor.name).order_by(Monitor.name)))
+
+    def profile(self, name: str) -> Profile:
+        """Return the reference profile of monitor ``name``."""
+        with self._session() as s:
+            return Profile.from_dict(json.loads(self._monitor(s, name).profile))
+
+    def settings(self, name: str) -> dict[str, Any]:
+        """Return the settings of monitor ``name``."""
+        with self._session() as s:
+            return dict(self._monitor(s, name).settings)
+
+    def add_version(self, name: str, version: str, *, fingerprint: str = "",
+                    calibration: Mapping[str, Any] | None = None) -> None:
+        """Register another model version of monitor ``name``."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import ModelVersion
+
+        with self._session() as s, s.begin():
+            m = self._monitor(s, name)
+            known = s.scalar(select(ModelVersion.id).where(
+                ModelVersion.monitor_id == m.id, ModelVersion.version == version))
+            if known is not None:
+                raise InputError(f"{self.where}: monitor {name!r} already has a version "
+                                 f"{version!r}", fix="give the new model another version name")
+            s.add(ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
+                               fingerprint=fingerprint, calibration=dict(calibration or {})))
+
+    def versions(self, name: str) -> list[str]:
+        """Return the model versions of monitor ``name``, oldest first."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import ModelVersion
+
+        with self._session() as s:
+            m = self._monitor(s, name)
+            return list(s.scalars(select(ModelVersion.version).where(
+                ModelVersion.monitor_id == m.id).order_by(ModelVersion.id)))
+
+    # -- windows --------------------------------------------------------------------------
+    def ingest(self, name: str, profile: Profile, rows: Iterable[Mapping[str, Any]], *,
+               content_hash: str, batch_id: str | None = None,
+               version: str | None = None) -> IngestResult:
+        """Store one window, whole or not at all; a batch sent again is stored once.
+
+        ``rows`` are dicts with ``row_id`` and optionally ``prediction``, ``confidence``,
+        ``proba`` (bytes), ``group``, ``label``. ``batch_id`` defaults to the content hash.
+        ``version`` defaults to the newest registered version.
+        """
+        from sqlalchemy import func, insert, select
+
+        from trustbench.monitor.schema import ModelVersion, Window, WindowRow
+
+        batch_id = batch_id or content_hash
+        rows = list(rows)
+        with self._session() as s, s.begin():
+            m = self._monitor(s, name, lock=True)  # serialises this monitor's ingests
+            same = s.execute(select(Window.seq, Window.id, Window.rows).where(
+                Window.monitor_id == m.id,
+                (Window.batch_id == batch_id) | (Window.content_hash == content_hash))).first()
+            if same is not None:
+                return IngestResult(same.seq, same.id, True, same.rows)
+            q = select(ModelVersion.id).where(ModelVersion.monitor_id == m.id)
+            if version is None:
+                version_id = s.scalar(q.order_by(ModelVersion.id.desc()).limit(1))
+            else:
+                version_id = s.scalar(q.where(ModelVersion.version == version))
+                if version_id is None:
+                    raise InputError(f"{self.where}: monitor {name!r} has no model version "
+                                     f"{version!r}",
+                                     fix=f"use one of: {', '.join(self._versions(s, m.id))}")
+            seq = (s.scalar(select(func.max(Window.seq)).where(Window.monitor_id == m.id)) or 0) + 1
+            w = Window(monitor_id=m.id, model_version_id=version_id, seq=seq, batch_id=batch_id,
+                       content_hash=content_hash, received_at=_now(), rows=len(rows),
+                       profile=json.dumps(profile.to_dict()))
+            s.add(w)
+            s.flush()
+            if rows:
+                s.execute(insert(WindowRow), [{"window_id": w.id, "monitor_id": m.id, **r}
+                                              for r in rows])
+            return IngestResult(seq, w.id, False, len(rows))
+
+    def windows(self, name: str) -> list[StoredWindow]:
+        """Return every window of monitor ``name``, in stream order."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import ModelVersion, Window
+
+        with self._session() as s:
+            m = self._monitor(s, name)
+            q = (select(Window, ModelVersion.version)
+                 .join(ModelVersion, Window.model_version_id == ModelVersion.id)
+                 .where(Window.monitor_id == m.id).order_by(Window.seq))
+            return [StoredWindow(w.seq, w.id, w.batch_id, w.received_at, w.rows, v,
+                                 Profile.from_dict(json.loads(w.profile)))
+                    for w, v in s.execute(q)]
+
+    def window_rows(self, name: str, seq: int) -> list[dict[str, Any]]:
+        """Return the stored rows of window ``seq`` of monitor ``name``."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import Window, WindowRow
+
+        with self._session() as s:
+            m = self._monitor(s, name)
+            wid = s.scalar(select(Window.id).where(Window.monitor_id == m.id, Window.seq == seq))
+            if wid is None:
+                raise InputError(f"{self.where}: monitor {name!r} has no window {seq}")
+            q = select(WindowRow).where(WindowRow.window_id == wid).order_by(WindowRow.id)
+            return [{"row_id": r.row_id, "prediction": r.prediction, "confidence": r.confidence,
+                     "proba": r.proba, "group": r.group, "label": r.label}
+                    for r in s.scalars(q)]
+
+    def add_labels(self, name: str, labels: Mapping[str, int]) -> tuple[int, list[str]]:
+        """Attach labels to stored rows by row id, in one transaction.
+
+        Returns ``(rows labelled, row ids not found)``.
+        """
+        from sqlalchemy import bindparam, select, update
+
+        from trustbench.monitor.schema import WindowRow
+
+        with self._session() as s, s.begin():
+            m = self._monitor(s, name, lock=True)
+            ids = [str(k) for k in labels]
+            known: set[str] = set()
+            for i in range(0, len(ids), 1000):
+                known |= set(s.scalars(select(WindowRow.row_id).where(
+                    WindowRow.monitor_id == m.id, WindowRow.row_id.in_(ids[i : i + 1000]))))
+            todo = [{"m": m.id, "r": r, "l": int(labels[r])} for r in ids if r in known]
+            if todo:
+                stmt = (update(WindowRow)
+                        .where(WindowRow.monitor_id == bindparam("m"),
+                               WindowRow.row_id == bindparam("r"))
+                        .values(label=bindparam("l")))
+                s.connection().execute(stmt, todo)
+            return len(todo), [r for r in ids if r not in known]
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _session(self) -> Any:
+        from sqlalchemy.orm import Session
+
+        return Session(self.engine, expire_on_commit=False)
+
+    def _monitor(self, s: Any, name: str, *, lock: bool = False) -> Any:
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import Monitor
+
+        q = select(Monitor).where(Monitor.name == name)
+        if lock and self.engine.dialect.name != "sqlite":
+            q = q.with_for_update()
+        m = s.scalar(q)
+        if m is None:
+            names = list(s.scalars(select(Monitor.name).order_by(Monitor.name).limit(20)))
+            raise InputError(f"{self.where}: no monitor named {name!r}",
+                             fix=(f"use one of: {', '.join(names)}" if names else
+                                  "create it first with 'trustbench monitor init'"))
+        return m
+
+    def _versions(self, s: Any, monitor_id: int) -> list[str]:
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import ModelVersion
+
+        return list(s.scalars(select(ModelVersion.version).where(
+            ModelVersion.monitor_id == monitor_id).order_by(ModelVersion.id)))
+
+    def close(self) -> None:
+        """Release the database's connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_engine(sa: Any, url: str) -> Any:
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # take the write lock at the start: two writers then queue on the busy timeout
+        # instead of one failing when its read transaction tries to become a write
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def open_store(db: str | Path, *, create: bool = True) -> Store:
+    """Open the monitoring database ``db`` (a path or a URL), migrating it to this version.
+
+    With ``create=False`` a SQLite file that does not exist is an InputError instead of a
+    new database.
+    """
+    sa = require_extra("sqlalchemy", "monitor", what=WHAT)
+    require_extra("alembic", "monitor", what=WHAT)
+    url = database_url(db)
+    shown = _shown(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception as e:  # SQLAlchemy raises ArgumentError and others
+        raise InputError(f"{shown}: not a database URL ({e})",
+                         fix="give a file path, sqlite:///path or postgresql://user@host/db") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:":
+            p = Path(path)
+            if not p.exists() and not create:
+                raise InputError(f"{shown}: no such database", fix="create it with "
+                                 "'trustbench monitor init', or check the path")
+            if not p.parent.is_dir():
+                raise InputError(f"{shown}: folder {p.parent} does not exist",
+                                 fix="create the folder, or give another path")
+        engine = _sqlite_engine(sa, url)
+    elif backend == "postgresql":
+        if parsed.get_driver_name() in ("", "psycopg2") and parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+            require_extra("psycopg", "monitor", what=f"{WHAT} on PostgreSQL")
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    else:
+        raise InputError(f"{shown}: {backend} databases are not supported",
+                         fix="use SQLite (a file path) or postgresql://")
+    try:
+        _migrate(engine)
+    except sa.exc.DatabaseError as e:
+        engine.dispose()
+        text = str(getattr(e, "orig", e)).strip().splitlines()[0] if str(e) else type(e).__name__
+        if backend == "sqlite" and "not a database" in text:
+            raise InputError(f"{shown}: the file is not a SQLite database (corrupt, or "
+                             "another kind of file)",
+                             fix="restore it from a backup, or give another path") from None
+        raise InputError(f"{shown}: cannot use the database ({text})",
+                         fix="check that the server runs and the URL, user and password "
+                         "are right" if backend == "postgresql" else
+                         "check the file and its permissions") from None
+    return Store(engine, url)
+
+
+def _migrate(engine: Any) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
