@@ -130,6 +130,17 @@ def _register_commands() -> None:
                      ("harden", harden), ("compress", compress)):
         app.command(name=name)(_guarded(fn))
 
+    from trustbench.commands import monitor
+
+    monitor_app = typer.Typer(
+        help="Watch a deployed model: drift, performance and alerts over time, kept in "
+        "SQLite or PostgreSQL (needs trustbench[monitor]).", no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]})
+    for name, fn in (("init", monitor.init), ("ingest", monitor.ingest),
+                     ("check", monitor.check)):
+        monitor_app.command(name=name)(_guarded(fn))
+    app.add_typer(monitor_app, name="monitor")
+
 
 _register_commands()
 

@@ -33,6 +33,9 @@ BASES: dict[str, list[str]] = {
     "harden": ["--arch", "trustbench.demo:DemoCNN", "--data", "missing-train.npz"],
     "compress": ["--model", "missing-model.safetensors", "--data", "digits"],
     "init": [],
+    "monitor init": ["--db", "missing-folder/h.db", "-n", "m", "-r", "missing-ref.csv"],
+    "monitor ingest": ["--db", "missing.db", "-n", "m", "missing-batch.csv"],
+    "monitor check": ["--db", "missing.db", "-n", "m"],
 }
 
 HOSTILE = ["-1", "0", "-0", "nan", "NaN", "inf", "-inf", "1e400", str(2**64), str(-(2**63) - 1),
@@ -48,8 +51,10 @@ VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=10))
 
 def _options(command: str) -> list[tuple[str, bool]]:
     """Return the command's options as (flag as typed, is a boolean flag), base ones left out."""
-    click_app = typer.main.get_command(app)
-    params = click_app.commands[command].params  # type: ignore[attr-defined]
+    group = typer.main.get_command(app)
+    for word in command.split():  # "monitor init": the init command of the monitor group
+        group = group.commands[word]  # type: ignore[attr-defined]
+    params = group.params
     base = set(BASES[command])
     out = []
     for p in params:
@@ -80,7 +85,7 @@ def test_any_options_give_a_one_line_error(command: str, tmp_path: Path,
             args = [f"out/{path}" if path.strip() else "out/x.yaml"]
         for (flag, is_flag), value in zip(picked, values, strict=False):
             args += [flag] if is_flag else [flag, value]
-        result = cli(command, *args)
+        result = cli(*command.split(), *args)
         text = result.output
         assert "Traceback" not in text, (args, text[-2000:])
         assert result.exception is None or isinstance(result.exception, SystemExit), (

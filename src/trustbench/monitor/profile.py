@@ -166,6 +166,8 @@ def build_profile(source: pd.DataFrame | Iterable[pd.DataFrame] | str | Path, *,
         Columns not to profile (row ids, labels, timestamps).
     scores
         Chunk -> ``(n, C)`` class probabilities: also sketch predictions and confidence.
+        It sees the whole chunk, excluded columns included (probabilities given as
+        columns are excluded from the profile and read by ``scores``).
     reference
         Sketch a window *of* this reference: the same columns with the same kinds (a column
         the reference lacks, or lacks of this table, is an InputError).
@@ -177,8 +179,8 @@ def build_profile(source: pd.DataFrame | Iterable[pd.DataFrame] | str | Path, *,
     out: Profile | None = None
     expected = None if reference is None else reference.features
     where = str(source) if isinstance(source, str | Path) else "the data"
-    for chunk in _chunks(source, chunk_rows):
-        chunk = chunk[[c for c in chunk.columns if str(c) not in exclude]]
+    for raw in _chunks(source, chunk_rows):
+        chunk = raw[[c for c in raw.columns if str(c) not in exclude]]
         if expected is not None:
             _check_columns(where, chunk, expected)
             ks = {c: expected[c].kind for c in expected}  # type: ignore[misc]
@@ -194,7 +196,7 @@ def build_profile(source: pd.DataFrame | Iterable[pd.DataFrame] | str | Path, *,
             else:
                 sketches[c] = CategoricalSketch.of(values)
         if scores is not None and len(chunk):
-            proba = np.asarray(scores(chunk), dtype=np.float64)
+            proba = np.asarray(scores(raw), dtype=np.float64)  # excluded columns too
             if proba.ndim != 2 or len(proba) != len(chunk):
                 raise InputError(f"the model returned shape {proba.shape} for {len(chunk)} rows",
                                  fix="scores must return (rows, classes) probabilities")

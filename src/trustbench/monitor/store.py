@@ -260,6 +260,50 @@ class Store:
                 s.connection().execute(stmt, todo)
             return len(todo), [r for r in ids if r not in known]
 
+    def add_alerts(self, name: str, seq: int | None, alerts: Iterable[Mapping[str, Any]]) -> int:
+        """Store alerts (``kind``, ``subject``, ``message``, ``details``) of window ``seq``."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import Alert, Window
+
+        alerts = list(alerts)
+        with self._session() as s, s.begin():
+            m = self._monitor(s, name)
+            wid = None if seq is None else s.scalar(
+                select(Window.id).where(Window.monitor_id == m.id, Window.seq == seq))
+            for a in alerts:
+                s.add(Alert(monitor_id=m.id, window_id=wid, raised_at=_now(), kind=a["kind"],
+                            subject=a["subject"], message=a["message"],
+                            details=dict(a.get("details", {}))))
+        return len(alerts)
+
+    def alerts(self, name: str) -> list[dict[str, Any]]:
+        """Return the alerts of monitor ``name``, oldest first."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import Alert, Window
+
+        with self._session() as s:
+            m = self._monitor(s, name)
+            q = (select(Alert, Window.seq).outerjoin(Window, Alert.window_id == Window.id)
+                 .where(Alert.monitor_id == m.id).order_by(Alert.id))
+            return [{"window": seq, "kind": a.kind, "subject": a.subject, "message": a.message,
+                     "raised_at": a.raised_at, "details": a.details} for a, seq in s.execute(q)]
+
+    def calibration(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """Return the stored confidence calibration of a model version (the newest: ``None``)."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import ModelVersion
+
+        with self._session() as s:
+            m = self._monitor(s, name)
+            q = select(ModelVersion).where(ModelVersion.monitor_id == m.id)
+            q = (q.order_by(ModelVersion.id.desc()).limit(1) if version is None
+                 else q.where(ModelVersion.version == version))
+            v = s.scalar(q)
+            return dict(v.calibration or {}) if v is not None else {}
+
     # -- plumbing -------------------------------------------------------------------------
     def _session(self) -> Any:
         from sqlalchemy.orm import Session

@@ -1,0 +1,113 @@
+"""``trustbench monitor init|ingest|check``: thin commands over :mod:`trustbench.monitor.jobs`.
+
+For cron jobs and CI steps: ``check`` prints one line per alert on stdout and exits 1 when
+one fired, 0 otherwise; bad input is one line on stderr and exit 2, with nothing stored.
+The database and SQLAlchemy load only when a monitor command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from trustbench.commands._console import console, names, printable
+
+__all__ = ["check", "ingest", "init"]
+
+DB = Annotated[str, typer.Option(
+    "--db", help="The monitoring database: a file path (SQLite) or postgresql://user@host/db.")]
+NAME = Annotated[str, typer.Option("--name", "-n", help="The monitor (one per deployed model).")]
+
+
+def init(
+    db: DB,
+    name: NAME,
+    reference: Annotated[Path, typer.Option(
+        "--reference", "-r", help="Reference table (.csv/.parquet), read once in chunks.")],
+    proba: Annotated[str | None, typer.Option(
+        help="Columns with the model's class probabilities, comma-separated in class order.")] = None,
+    label: Annotated[str | None, typer.Option(
+        help="Label column (class indices): calibrates label-free estimates; later labels "
+        "arrive in this column.")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        "--id", help="Row id column, by which late labels find their rows.")] = None,
+    group: Annotated[str | None, typer.Option(help="Sensitive or slice column for fairness.")] = None,
+    exclude: Annotated[str | None, typer.Option(
+        help="Columns not to watch, comma-separated (timestamps, free text).")] = None,
+    version: Annotated[str, typer.Option(help="The model version's name.")] = "v1",
+    alpha: Annotated[float, typer.Option(
+        help="False-alarm budget of the whole stream of windows.")] = 0.05,
+) -> None:
+    """Build a monitor's reference profile and store it."""
+    from trustbench.monitor.jobs import init_monitor
+    from trustbench.monitor.store import open_store
+
+    with open_store(db) as store:
+        profile = init_monitor(store, name, reference, version=version,
+                               proba_columns=names(proba) or [], label_column=label,
+                               id_column=id_column, group_column=group,
+                               exclude=names(exclude) or [], alpha=alpha)
+        kinds = profile.kinds
+        console.print(printable(
+            f"monitor {name!r}: {profile.rows} reference rows, "
+            f"{sum(k == 'numeric' for k in kinds.values())} numeric and "
+            f"{sum(k == 'categorical' for k in kinds.values())} categorical columns, in "
+            f"{store.where}"), highlight=False, soft_wrap=True)
+
+
+def ingest(
+    db: DB,
+    name: NAME,
+    table: Annotated[Path, typer.Argument(help="The batch (.csv/.parquet).")],
+    labels: Annotated[bool, typer.Option(
+        "--labels", help="TABLE holds late labels (the monitor's id and label columns).")] = False,
+    batch_id: Annotated[str | None, typer.Option(
+        help="The batch's id; a batch sent again with it is stored once (default: its "
+        "content).")] = None,
+    version: Annotated[str | None, typer.Option(
+        help="Model version that made the predictions (default: the newest).")] = None,
+) -> None:
+    """Store a production batch as the next window, or late labels with --labels."""
+    from trustbench.monitor.jobs import ingest_batch, ingest_labels
+    from trustbench.monitor.store import open_store
+
+    with open_store(db, create=False) as store:
+        if labels:
+            done, unknown = ingest_labels(store, name, table)
+            tail = f"; {len(unknown)} ids not found, e.g. {unknown[0]!r}" if unknown else ""
+            console.print(printable(f"{done} rows labelled{tail}"), highlight=False)
+            return
+        r = ingest_batch(store, name, table, batch_id=batch_id, version=version)
+        what = "already stored as" if r.duplicate else "stored as"
+        console.print(printable(f"{table}: {r.rows} rows {what} window {r.seq} of {name!r}"),
+                      highlight=False, soft_wrap=True)
+
+
+def check(
+    db: DB,
+    name: NAME,
+    window: Annotated[int | None, typer.Option(
+        help="The window to check (default: the latest).", min=1)] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the findings as a scorecard (JSON) to this file.")] = None,
+) -> None:
+    """Check a window against the reference: exit 1 when an alert fires, 0 otherwise."""
+    from trustbench.monitor.jobs import check_monitor
+    from trustbench.monitor.store import open_store
+
+    with open_store(db, create=False) as store:
+        card = check_monitor(store, name, window=window)
+    if out is not None:
+        card.to_json(out)
+    alerts = [f for f in card.findings if f.severity == "fail"]
+    for f in alerts:  # one line per alert, on stdout, for cron mail and CI logs
+        typer.echo(printable(f"ALERT {f.id}: {f.title}"))
+    if not alerts:
+        console.print(Text(printable(
+            f"window {card.provenance['window']} of {name!r}: no alert "
+            f"({len(card.findings)} findings)")), highlight=False)
+        return
+    raise typer.Exit(1)

@@ -1,0 +1,252 @@
+"""What ``trustbench monitor init|ingest|check`` do, as library functions.
+
+* :func:`init_monitor` — build the reference profile from a CSV/Parquet file, read once in
+  chunks (plus, when probabilities and labels are given, the confidence calibration for
+  label-free estimates), and store a new monitor.
+* :func:`ingest_batch` — store a production batch as the monitor's next window (its
+  profile, and the rows later labels refer to); idempotent by content.
+* :func:`ingest_labels` — attach labels to stored rows by row id.
+* :func:`check_monitor` — test a window against the reference: a Scorecard with one finding
+  per column (``monitor.drift.<column>``), the window's realised performance and fairness
+  once labels are there, or its estimated accuracy before; alarms are stored as alerts.
+
+Probabilities come as columns of the table (``proba_columns``, one per class, in class
+order) — the model's own outputs, logged by the serving code. Every bad input is an
+:class:`~trustbench.errors.InputError` naming the file and column, raised before anything
+is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trustbench.errors import InputError
+from trustbench.findings import Finding, Metric
+from trustbench.monitor.decide import check_drift
+from trustbench.monitor.profile import CHUNK_ROWS, Profile, build_profile, read_chunks
+from trustbench.monitor.store import Store
+from trustbench.monitor.tags import DRIFT, PERFORMANCE
+from trustbench.scorecard import Scorecard
+
+__all__ = ["check_monitor", "ingest_batch", "ingest_labels", "init_monitor"]
+
+MAX_CALIBRATION_ROWS = 1_000_000
+
+
+def _file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _need(where: str, columns: Sequence[str], have: Sequence[Any], option: str) -> None:
+    names = {str(c) for c in have}
+    for c in columns:
+        if c not in names:
+            raise InputError(f"{where}: no column {c!r} ({option})",
+                             fix=f"the columns are: {', '.join(map(str, list(have)[:20]))}")
+
+
+def _proba(where: str, chunk: Any, columns: Sequence[str]) -> np.ndarray:
+    p = chunk[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(p).all(1) | (p < 0).any(1) | (p > 1).any(1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(f"{where}: row {i + 1} holds a probability that is missing or outside "
+                         f"[0, 1] in {', '.join(columns)}",
+                         fix="log the model's class probabilities, one column per class")
+    return p
+
+
+def init_monitor(store: Store, name: str, reference: str | Path, *, version: str = "v1",
+                 proba_columns: Sequence[str] = (), label_column: str | None = None,
+                 id_column: str | None = None, group_column: str | None = None,
+                 exclude: Sequence[str] = (), kinds: Mapping[str, str] | None = None,
+                 alpha: float = 0.05, min_effects: Mapping[str, float] | None = None,
+                 chunk_rows: int = CHUNK_ROWS, seed: int = 0) -> Profile:
+    """Profile ``reference`` (one pass, in chunks) and store a new monitor ``name``."""
+    from trustbench.monitor.estimate import ConfidenceCalibration
+
+    if not 0 < alpha < 1:
+        raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+    reference = Path(reference)
+    where = str(reference)
+    skip = [*proba_columns, *(c for c in (label_column, id_column) if c), *exclude]
+    profile: Profile | None = None
+    conf: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for chunk in read_chunks(reference, chunk_rows=chunk_rows):
+        _need(where, skip, chunk.columns, "given at init")
+        scores = (lambda c: _proba(where, c, proba_columns)) if proba_columns else None
+        part = build_profile(chunk, kinds=kinds, exclude=skip, scores=scores, seed=seed)
+        profile = part if profile is None else profile.merge(part)
+        if proba_columns and label_column and sum(len(c) for c in conf) < MAX_CALIBRATION_ROWS:
+            conf.append(_proba(where, chunk, proba_columns))
+            labels.append(_labels(where, chunk[label_column], len(proba_columns)))
+    if profile is None:
+        raise InputError(f"{where}: no rows", fix="give a reference table with rows")
+    calibration = None
+    if conf:
+        calibration = ConfidenceCalibration.fit(np.concatenate(labels), np.concatenate(conf),
+                                                seed=seed).to_dict()
+    settings = {"proba_columns": list(proba_columns), "label_column": label_column,
+                "id_column": id_column, "group_column": group_column, "exclude": list(exclude),
+                "alpha": alpha, "min_effects": dict(min_effects or {})}
+    store.create_monitor(name, profile, version=version, settings=settings,
+                         calibration=calibration)
+    return profile
+
+
+def _labels(where: str, column: Any, classes: int) -> np.ndarray:
+    import pandas as pd
+
+    v = pd.to_numeric(column, errors="coerce")
+    bad = v.isna() | (v % 1 != 0) | (v < 0) | (v >= classes)
+    if bad.any():
+        i = int(np.argmax(bad.to_numpy()))
+        raise InputError(f"{where}: label in row {i + 1} is {column.iloc[i]!r}, not a class "
+                         f"index in [0, {classes - 1}]",
+                         fix="give labels as class indices in the order of the probability "
+                         "columns")
+    return v.to_numpy(dtype=np.int64)
+
+
+def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | None = None,
+                 version: str | None = None, chunk_rows: int = CHUNK_ROWS) -> Any:
+    """Store the table ``batch`` as monitor ``name``'s next window (once, whatever retries)."""
+    batch = Path(batch)
+    where = str(batch)
+    settings = store.settings(name)
+    reference = store.profile(name)
+    proba_cols = settings.get("proba_columns") or []
+    id_col, group_col = settings.get("id_column"), settings.get("group_column")
+    label_col = settings.get("label_column")
+    skip = [*proba_cols, *(c for c in (id_col,) if c), *settings.get("exclude", [])]
+    profile: Profile | None = None
+    rows: list[dict[str, Any]] = []
+    seen = 0
+    for chunk in read_chunks(batch, chunk_rows=chunk_rows):
+        _need(where, [*proba_cols, *(c for c in (id_col, group_col) if c)], chunk.columns,
+              "the monitor's columns")
+        if label_col and label_col in chunk.columns:
+            chunk = chunk.drop(columns=[label_col])  # labels come separately, by row id
+        scores = (lambda c: _proba(where, c, proba_cols)) if proba_cols else None
+        part = build_profile(chunk, exclude=skip, scores=scores, reference=reference)
+        profile = part if profile is None else profile.merge(part)
+        p = _proba(where, chunk, proba_cols) if proba_cols else None
+        ids = (chunk[id_col].astype(str).tolist() if id_col
+               else [f"{batch_id or batch.name}:{seen + i}" for i in range(len(chunk))])
+        groups = chunk[group_col].astype(str).tolist() if group_col else [None] * len(chunk)
+        for i in range(len(chunk)):
+            row: dict[str, Any] = {"row_id": ids[i], "group": groups[i]}
+            if p is not None:
+                row.update(prediction=int(p[i].argmax()), confidence=float(p[i].max()),
+                           proba=p[i].astype("<f4").tobytes())
+            rows.append(row)
+        seen += len(chunk)
+    if profile is None:
+        raise InputError(f"{where}: no rows", fix="send a batch with at least one row")
+    if id_col and len({r["row_id"] for r in rows}) != len(rows):
+        raise InputError(f"{where}: row ids in {id_col!r} repeat",
+                         fix="give every row its own id, so that labels find it")
+    return store.ingest(name, profile, rows, content_hash=_file_hash(batch), batch_id=batch_id,
+                        version=version)
+
+
+def ingest_labels(store: Store, name: str, labels: str | Path) -> tuple[int, list[str]]:
+    """Attach the labels in ``labels`` (the monitor's id and label columns) to stored rows."""
+    settings = store.settings(name)
+    id_col, label_col = settings.get("id_column"), settings.get("label_column")
+    where = str(labels)
+    if not id_col or not label_col:
+        raise InputError(f"monitor {name!r} was created without --id and --label columns",
+                         fix="create the monitor with --id and --label to take late labels")
+    classes = len(settings.get("proba_columns") or []) or 2**31
+    out: dict[str, int] = {}
+    for chunk in read_chunks(labels):
+        _need(where, [id_col, label_col], chunk.columns, "--id and --label of the monitor")
+        ys = _labels(where, chunk[label_col], classes)
+        out.update(zip(chunk[id_col].astype(str), ys.tolist(), strict=True))
+    return store.add_labels(name, out)
+
+
+def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scorecard:
+    """Test window ``window`` (the latest: ``None``) of monitor ``name``; alarms become alerts."""
+    from trustbench.monitor.estimate import ConfidenceCalibration, estimate_accuracy
+    from trustbench.monitor.performance import window_performance
+
+    windows = store.windows(name)
+    if not windows:
+        raise InputError(f"monitor {name!r} has no windows yet",
+                         fix="send one with 'trustbench monitor ingest'")
+    chosen = windows[-1] if window is None else next((w for w in windows if w.seq == window), None)
+    if chosen is None:
+        raise InputError(f"monitor {name!r} has no window {window}",
+                         fix=f"windows run from 1 to {windows[-1].seq}")
+    settings = store.settings(name)
+    reference = store.profile(name)
+    # the model's outputs too: prediction and confidence drift is visible before any label
+    drift = check_drift(reference.columns, chosen.profile.columns, window=chosen.seq,
+                        alpha=float(settings.get("alpha", 0.05)),
+                        min_effects=settings.get("min_effects") or None)
+    findings = [_drift_finding(c) for c in drift.columns]
+    rows = store.window_rows(name, chosen.seq)
+    proba = [r["proba"] for r in rows]
+    if proba and all(p is not None for p in proba):
+        p = np.stack([np.frombuffer(b, dtype="<f4").astype(np.float64) for b in proba])
+        labelled = [i for i, r in enumerate(rows) if r["label"] is not None]
+        if labelled:
+            groups = ([rows[i]["group"] for i in labelled] if settings.get("group_column")
+                      else None)
+            findings += window_performance(np.array([rows[i]["label"] for i in labelled]),
+                                           p[labelled], groups=groups,
+                                           window=f"window {chosen.seq}")
+        cal = store.calibration(name, chosen.version)
+        if cal and len(labelled) < len(rows):
+            est = estimate_accuracy(ConfidenceCalibration.from_dict(cal), p)
+            findings.append(Finding(
+                id="monitor.performance.estimated",
+                title=f"Estimated accuracy {est.value:.1%} (not yet labelled: an estimate)",
+                severity="info",
+                metrics={"accuracy": Metric(est.value, est.ci, "fraction"),
+                         "n": Metric(est.n, unit="count")},
+                tags=PERFORMANCE,
+                detail="Confidence-based estimate from the reference's calibration; the "
+                       "interval is for the accuracy the window will have once labelled."))
+    alarms = [f for f in findings if f.severity == "fail"]
+    store.add_alerts(name, chosen.seq, [{"kind": "drift", "subject": f.id.rsplit(".", 1)[-1],
+                                         "message": f.title, "details": f.evidence}
+                                        for f in alarms])
+    return Scorecard(findings, provenance={
+        "monitor": name, "window": chosen.seq, "batch_id": chosen.batch_id,
+        "version": chosen.version, "alpha_window": drift.alpha, "database": store.where})
+
+
+def _drift_finding(c: Any) -> Finding:
+    r = c.result
+    if r is None:
+        return Finding(id=f"monitor.drift.{c.column}", title=f"{c.column}: not tested ({c.reason})",
+                       severity="info", metrics={}, tags=DRIFT, detail=c.reason,
+                       evidence={"column": c.column})
+    verdict = ("drifted" if c.alarm else
+               "changed, but less than the minimum effect" if c.significant else "no drift")
+    return Finding(
+        id=f"monitor.drift.{c.column}",
+        title=f"{c.column}: {verdict} ({r.effect_name} {r.effect:.3g}, p={r.p_value:.2g})",
+        severity="fail" if c.alarm else "info",
+        metrics={"p_value": Metric(r.p_value), "effect": Metric(r.effect),
+                 "min_effect": Metric(r.min_effect), "detectable": Metric(r.detectable),
+                 "missing_share": Metric(c.missing_share[1], unit="fraction"),
+                 "outside_share": Metric(c.outside_share, unit="fraction")},
+        tags=DRIFT,
+        detail=f"{c.reason}. An alarm needs p below the window's Benjamini–Hochberg level and "
+               f"an effect of at least {r.min_effect:g}.",
+        evidence={"column": c.column, "test": c.test, "effect_name": r.effect_name,
+                  "significant": c.significant})
