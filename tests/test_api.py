@@ -185,6 +185,7 @@ PINNED: dict[str, list[str]] = {
         "negative_log_likelihood",
         "ood_auroc",
         "pack_bools",
+        "paired_difference",
         "reliability_bins",
         "unpack_bools",
         "weakest_slices",

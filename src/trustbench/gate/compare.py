@@ -16,13 +16,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from trustbench import catalogue
 from trustbench.errors import InputError
 from trustbench.findings import finite_or_none
 from trustbench.gate.catalogue import GATE
 from trustbench.metrics import unpack_bools
+from trustbench.metrics.stats import paired_difference
 from trustbench.scorecard import Scorecard
 
 __all__ = ["Comparison", "MetricDelta", "better_direction", "check_comparable",
@@ -151,28 +150,6 @@ class Comparison:
                 "deltas": [d.to_dict() for d in self.deltas]}
 
 
-def _mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], float]:
-    """Paired difference ``mean(b) - mean(a)`` of per-point outcomes.
-
-    It gives a Wald interval with the paired variance, and McNemar's exact p-value.
-
-    References
-    ----------
-    McNemar, "Note on the sampling error of the difference between correlated proportions
-    or percentages", Psychometrika 12 (1947).
-    """
-    from scipy.stats import binomtest
-
-    n = len(a)
-    lost = int(np.sum(a & ~b))  # baseline right, current wrong
-    gained = int(np.sum(~a & b))
-    d = (gained - lost) / n
-    var = ((gained + lost) - (gained - lost) ** 2 / n) / n**2
-    half = 1.959964 * math.sqrt(max(var, 0.0))
-    p = 1.0 if lost + gained == 0 else float(binomtest(gained, lost + gained, 0.5).pvalue)
-    return (d - half, d + half), p
-
-
 def _newcombe(base: tuple[float, float, float], cur: tuple[float, float, float]
               ) -> tuple[float, float] | None:
     """Interval for ``cur - base`` from each estimate's own 95% interval.
@@ -230,7 +207,7 @@ def compare_scorecards(current: Scorecard, baseline: Scorecard) -> Comparison:
                 if a is not None and c is not None and len(a) == len(c) and len(a) > 0:
                     paired = (a, c)
             if paired is not None:
-                ci, p = _mcnemar(*paired)
+                ci, p = paired_difference(*paired)
                 method = "paired (same points): Wald interval, McNemar exact test"
             elif m.ci is not None and bm.ci is not None:
                 ci = _newcombe((bm.value, *bm.ci), (m.value, *m.ci))

@@ -14,7 +14,13 @@ from trustbench.metrics.calibration import (
 from trustbench.metrics.groups import GroupMetrics, MetricByGroup, by_group, encode_groups
 from trustbench.metrics.ood import energy_score, fpr_at_tpr, max_softmax_score, ood_auroc
 from trustbench.metrics.slices import Slice, SliceReport, weakest_slices
-from trustbench.metrics.stats import median_or_nan, pack_bools, unpack_bools, wilson_interval
+from trustbench.metrics.stats import (
+    median_or_nan,
+    pack_bools,
+    paired_difference,
+    unpack_bools,
+    wilson_interval,
+)
 from trustbench.metrics.temperature import TemperatureScaling, log_softmax
 
 __all__ = [
@@ -38,6 +44,7 @@ __all__ = [
     "negative_log_likelihood",
     "ood_auroc",
     "pack_bools",
+    "paired_difference",
     "reliability_bins",
     "unpack_bools",
     "weakest_slices",

@@ -7,7 +7,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-__all__ = ["median_or_nan", "pack_bools", "unpack_bools", "wilson_interval"]
+__all__ = ["median_or_nan", "pack_bools", "paired_difference", "unpack_bools", "wilson_interval"]
 
 
 def wilson_interval(successes: int, n: int, *, alpha: float = 0.05) -> tuple[float, float]:
@@ -83,3 +83,29 @@ def unpack_bools(packed: object) -> np.ndarray | None:
         return None
     bits = np.unpackbits(raw)
     return bits[:n].astype(bool) if bits.size >= n >= 0 else None
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], float]:
+    """Paired difference ``mean(b) - mean(a)`` of per-point boolean outcomes.
+
+    Returns its 95% Wald interval with the paired variance, and McNemar's exact p-value
+    (a binomial test on the discordant points).
+
+    References
+    ----------
+    McNemar, "Note on the sampling error of the difference between correlated proportions
+    or percentages", Psychometrika 12 (1947).
+    """
+    from scipy.stats import binomtest
+
+    a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    n = len(a)
+    if n == 0:
+        return (math.nan, math.nan), 1.0
+    lost = int(np.sum(a & ~b))  # baseline right, current wrong
+    gained = int(np.sum(~a & b))
+    d = (gained - lost) / n
+    var = ((gained + lost) - (gained - lost) ** 2 / n) / n**2
+    half = 1.959964 * math.sqrt(max(var, 0.0))
+    p = 1.0 if lost + gained == 0 else float(binomtest(gained, lost + gained, 0.5).pvalue)
+    return (d - half, d + half), p
