@@ -1,4 +1,4 @@
-"""``trustbench monitor init|ingest|check``: thin commands over :mod:`trustbench.monitor.jobs`.
+"""``trustbench monitor init|ingest|check|compare``: thin commands over :mod:`trustbench.monitor`.
 
 For cron jobs and CI steps: ``check`` prints one line per alert on stdout and exits 1 when
 one fired, 0 otherwise; bad input is one line on stderr and exit 2, with nothing stored.
@@ -14,8 +14,9 @@ import typer
 from rich.text import Text
 
 from trustbench.commands._console import console, names, printable
+from trustbench.errors import InputError
 
-__all__ = ["check", "ingest", "init"]
+__all__ = ["check", "compare", "ingest", "init"]
 
 DB = Annotated[str, typer.Option(
     "--db", help="The monitoring database: a file path (SQLite) or postgresql://user@host/db.")]
@@ -111,3 +112,54 @@ def check(
             f"({len(card.findings)} findings)")), highlight=False)
         return
     raise typer.Exit(1)
+
+
+def compare(
+    data: Annotated[Path, typer.Option(
+        "--data", "-d", help="Rows both models answered (.csv/.parquet): a test set, or a "
+        "production window logged in shadow mode.")],
+    old: Annotated[str, typer.Option(
+        "--old", help="The old model's probability columns, comma-separated in class order.")],
+    new: Annotated[str, typer.Option(
+        "--new", help="The new model's probability columns, in the same class order.")],
+    label: Annotated[str | None, typer.Option(
+        help="Label column (class indices); without it, flips only.")] = None,
+    group: Annotated[str | None, typer.Option(help="Sensitive or slice column.")] = None,
+    fail_on: Annotated[list[str] | None, typer.Option(
+        "--fail-on", help="Exit 1 when a rule holds, e.g. 'monitor.compare:negative_flip_rate "
+        "> 0.02' or 'any warn' (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the scorecard (JSON) here.")] = None,
+) -> None:
+    """Compare two model versions on the same rows: flips, negative flips, per-group changes."""
+    import pandas as pd
+
+    from trustbench.gate import apply_gate
+    from trustbench.gate.rules import parse_rule
+    from trustbench.monitor.compare import compare_versions
+    from trustbench.monitor.jobs import labels_of, probabilities
+    from trustbench.monitor.profile import read_chunks
+    from trustbench.scorecard import Scorecard
+
+    rules = [parse_rule(r) for r in fail_on or []]  # a typo fails before any work
+    frame = pd.concat(list(read_chunks(data)), ignore_index=True)
+    where = str(data)
+    old_cols, new_cols = names(old) or [], names(new) or []
+    if len(old_cols) != len(new_cols):
+        raise InputError(f"--old names {len(old_cols)} columns and --new {len(new_cols)}",
+                         fix="give both models' probabilities for the same classes")
+    pa, pb = probabilities(where, frame, old_cols), probabilities(where, frame, new_cols)
+    y = labels_of(where, frame, label, len(old_cols)) if label else None
+    if group and group not in frame.columns:
+        raise InputError(f"{where}: no column {group!r} (--group)")
+    finding = compare_versions(pa, pb, y_true=y,
+                               groups=frame[group].astype(str).to_numpy() if group else None,
+                               names=(old, new))
+    card = Scorecard([finding], provenance={"data": where, "old": old_cols, "new": new_cols})
+    gate = apply_gate(card, rules=rules)
+    if out is not None:
+        card.to_json(out)
+    console.print(printable(finding.title), highlight=False, soft_wrap=True)
+    for r in gate.failed:
+        typer.echo(printable(f"FAILED {r.rule.text}"))
+    if gate.failed:
+        raise typer.Exit(1)

@@ -33,7 +33,7 @@ from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, PERFORMANCE
 from trustbench.scorecard import Scorecard
 
-__all__ = ["check_monitor", "ingest_batch", "ingest_labels", "init_monitor"]
+__all__ = ["check_monitor", "ingest_batch", "ingest_labels", "init_monitor", "labels_of", "probabilities"]
 
 MAX_CALIBRATION_ROWS = 1_000_000
 
@@ -54,7 +54,9 @@ def _need(where: str, columns: Sequence[str], have: Sequence[Any], option: str) 
                              fix=f"the columns are: {', '.join(map(str, list(have)[:20]))}")
 
 
-def _proba(where: str, chunk: Any, columns: Sequence[str]) -> np.ndarray:
+def probabilities(where: str, chunk: Any, columns: Sequence[str]) -> np.ndarray:
+    """Return the (n, C) probabilities in ``columns`` of ``chunk``, checked."""
+    _need(where, columns, chunk.columns, "probability columns")
     p = chunk[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(p).all(1) | (p < 0).any(1) | (p > 1).any(1)
     if bad.any():
@@ -84,11 +86,11 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
     labels: list[np.ndarray] = []
     for chunk in read_chunks(reference, chunk_rows=chunk_rows):
         _need(where, skip, chunk.columns, "given at init")
-        scores = (lambda c: _proba(where, c, proba_columns)) if proba_columns else None
+        scores = (lambda c: probabilities(where, c, proba_columns)) if proba_columns else None
         part = build_profile(chunk, kinds=kinds, exclude=skip, scores=scores, seed=seed)
         profile = part if profile is None else profile.merge(part)
         if proba_columns and label_column and sum(len(c) for c in conf) < MAX_CALIBRATION_ROWS:
-            conf.append(_proba(where, chunk, proba_columns))
+            conf.append(probabilities(where, chunk, proba_columns))
             labels.append(_labels(where, chunk[label_column], len(proba_columns)))
     if profile is None:
         raise InputError(f"{where}: no rows", fix="give a reference table with rows")
@@ -105,6 +107,7 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
 
 
 def _labels(where: str, column: Any, classes: int) -> np.ndarray:
+    """Class indices in [0, classes) from a column, or an InputError naming the row."""
     import pandas as pd
 
     v = pd.to_numeric(column, errors="coerce")
@@ -116,6 +119,12 @@ def _labels(where: str, column: Any, classes: int) -> np.ndarray:
                          fix="give labels as class indices in the order of the probability "
                          "columns")
     return v.to_numpy(dtype=np.int64)
+
+
+def labels_of(where: str, frame: Any, column: str, classes: int) -> np.ndarray:
+    """Return the class indices in ``frame[column]``, checked."""
+    _need(where, [column], frame.columns, "--label")
+    return _labels(where, frame[column], classes)
 
 
 def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | None = None,
@@ -137,10 +146,10 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
               "the monitor's columns")
         if label_col and label_col in chunk.columns:
             chunk = chunk.drop(columns=[label_col])  # labels come separately, by row id
-        scores = (lambda c: _proba(where, c, proba_cols)) if proba_cols else None
+        scores = (lambda c: probabilities(where, c, proba_cols)) if proba_cols else None
         part = build_profile(chunk, exclude=skip, scores=scores, reference=reference)
         profile = part if profile is None else profile.merge(part)
-        p = _proba(where, chunk, proba_cols) if proba_cols else None
+        p = probabilities(where, chunk, proba_cols) if proba_cols else None
         ids = (chunk[id_col].astype(str).tolist() if id_col
                else [f"{batch_id or batch.name}:{seen + i}" for i in range(len(chunk))])
         groups = chunk[group_col].astype(str).tolist() if group_col else [None] * len(chunk)
