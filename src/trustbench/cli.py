@@ -137,7 +137,8 @@ def _register_commands() -> None:
         "SQLite or PostgreSQL (needs trustbench[monitor]).", no_args_is_help=True,
         context_settings={"help_option_names": ["-h", "--help"]})
     for name, fn in (("init", monitor.init), ("ingest", monitor.ingest),
-                     ("check", monitor.check), ("compare", monitor.compare)):
+                     ("check", monitor.check), ("report", monitor.report),
+                     ("compare", monitor.compare)):
         monitor_app.command(name=name)(_guarded(fn))
     app.add_typer(monitor_app, name="monitor")
 

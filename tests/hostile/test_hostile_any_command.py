@@ -36,6 +36,7 @@ BASES: dict[str, list[str]] = {
     "monitor init": ["--db", "missing-folder/h.db", "-n", "m", "-r", "missing-ref.csv"],
     "monitor ingest": ["--db", "missing.db", "-n", "m", "missing-batch.csv"],
     "monitor check": ["--db", "missing.db", "-n", "m"],
+    "monitor report": ["--db", "missing.db", "-n", "m"],
     "monitor compare": ["--data", "missing-rows.csv", "--old", "p0,p1", "--new", "q0,q1"],
 }
 

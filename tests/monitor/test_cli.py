@@ -129,3 +129,22 @@ def test_check_exits_1_in_a_real_process(files: Path) -> None:
     done = subprocess.run([*tb, "monitor", "check", "--db", str(d / "h.db"), "-n", "churn"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 1 and done.stdout.startswith("ALERT monitor.drift.")
+
+
+def test_report_draws_the_history(files: Path) -> None:
+    d = files
+    _init(d)
+    db = ("--db", d / "h.db", "-n", "churn")
+    for table in ("same.csv", "moved.parquet"):
+        assert _tb("monitor", "ingest", *db, d / table).exit_code == 0
+    _tb("monitor", "ingest", *db, "--labels", d / "labels.csv")
+    r = _tb("monitor", "report", *db, "--out", d / "report")
+    assert r.exit_code == 0, r.output
+    page = (d / "report" / "report.html").read_text()
+    assert "Drift per column and window" in page and "Accuracy per window" in page
+    card = json.loads((d / "report" / "scorecard.json").read_text())
+    drift = next(f for f in card["findings"] if f["id"] == "monitor.history.drift")
+    assert drift["evidence"]["alarmed"] == [2]  # the moved window, not the first
+    perf = next(f for f in card["findings"] if f["id"] == "monitor.history.performance")
+    assert perf["metrics"]["labelled_windows"]["value"] == 1
+    assert perf["metrics"]["estimated_windows"]["value"] == 1

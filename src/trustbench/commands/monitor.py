@@ -1,4 +1,4 @@
-"""``trustbench monitor init|ingest|check|compare``: thin commands over :mod:`trustbench.monitor`.
+"""``trustbench monitor init|ingest|check|report|compare``: thin commands over :mod:`trustbench.monitor`.
 
 For cron jobs and CI steps: ``check`` prints one line per alert on stdout and exits 1 when
 one fired, 0 otherwise; bad input is one line on stderr and exit 2, with nothing stored.
@@ -16,7 +16,7 @@ from rich.text import Text
 from trustbench.commands._console import console, names, printable
 from trustbench.errors import InputError
 
-__all__ = ["check", "compare", "ingest", "init"]
+__all__ = ["check", "compare", "ingest", "init", "report"]
 
 DB = Annotated[str, typer.Option(
     "--db", help="The monitoring database: a file path (SQLite) or postgresql://user@host/db.")]
@@ -163,3 +163,26 @@ def compare(
         typer.echo(printable(f"FAILED {r.rule.text}"))
     if gate.failed:
         raise typer.Exit(1)
+
+
+def report(
+    db: DB,
+    name: NAME,
+    out: Annotated[Path, typer.Option(help="Folder for report.html and scorecard.json.")] = Path(
+        "monitor-report"),
+) -> None:
+    """Write the monitor's history as an HTML report: drift, performance, fairness, alerts."""
+    from trustbench.monitor.report import history_card
+    from trustbench.monitor.store import open_store
+    from trustbench.report.html import write_html
+
+    with open_store(db, create=False) as store:
+        card = history_card(store, name)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out {out}: cannot create the folder ({e.strerror})") from None
+    card.to_json(out / "scorecard.json")
+    write_html(card, out / "report.html")
+    console.print(printable(f"report: {out / 'report.html'} ({card.provenance['windows']} "
+                            "windows)"), highlight=False, soft_wrap=True)

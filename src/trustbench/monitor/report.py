@@ -1,0 +1,148 @@
+"""A monitor's history as a Scorecard for the report renderers (``trustbench monitor report``).
+
+:func:`history_card` re-checks every stored window against the reference (without raising
+alerts again) and adds, as findings with plot specifications (:mod:`trustbench.plotspec`):
+
+* ``monitor.history.drift`` — a heat map of each column's effect over its minimum effect
+  per window (1 or more and significant is an alarm), and the windows that alarmed;
+* ``monitor.history.performance`` — realised accuracy per labelled window with its 95%
+  band, and the estimated accuracy of windows still unlabelled (marked as estimates);
+* ``monitor.history.fairness`` — worst-group accuracy and demographic parity difference
+  per labelled window, with bands;
+* ``monitor.alerts`` — every alert stored so far.
+
+The HTML page comes from the existing renderer (:func:`trustbench.report.html.write_html`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trustbench import plotspec
+from trustbench.findings import Finding, Metric
+from trustbench.monitor.decide import check_drift
+from trustbench.monitor.store import Store
+from trustbench.monitor.tags import DRIFT, FAIRNESS, PERFORMANCE
+from trustbench.scorecard import Scorecard
+
+__all__ = ["history_card"]
+
+
+def _window_numbers(store: Store, name: str, seq: int, calibration: Any,
+                    grouped: bool) -> dict[str, Any]:
+    """Realised (or estimated) numbers of one window from its stored rows."""
+    from trustbench.monitor.estimate import estimate_accuracy
+    from trustbench.monitor.performance import window_performance
+
+    rows = store.window_rows(name, seq)
+    if not rows or any(r["proba"] is None for r in rows):
+        return {}
+    p = np.stack([np.frombuffer(r["proba"], dtype="<f4").astype(np.float64) for r in rows])
+    labelled = [i for i, r in enumerate(rows) if r["label"] is not None]
+    out: dict[str, Any] = {}
+    if labelled:
+        groups = [rows[i]["group"] for i in labelled] if grouped else None
+        found = window_performance(np.array([rows[i]["label"] for i in labelled]),
+                                   p[labelled], groups=groups, n_boot=200)
+        out["accuracy"] = found[0].metrics["accuracy"]
+        if len(found) > 1:
+            out["worst_group"] = found[1].metrics["worst_group_accuracy"]
+            out["dpd"] = found[1].metrics["demographic_parity_difference"]
+    elif calibration is not None:
+        est = estimate_accuracy(calibration, p)
+        out["estimated"] = Metric(est.value, est.ci, "fraction")
+    return out
+
+
+def _series(label: str, xs: list[int], ms: list[Metric]) -> dict[str, Any]:
+    return {"label": label, "x": xs, "y": [m.value for m in ms],
+            "lo": [m.ci[0] if m.ci else m.value for m in ms],
+            "hi": [m.ci[1] if m.ci else m.value for m in ms]}
+
+
+def history_card(store: Store, name: str) -> Scorecard:
+    """Every window of monitor ``name``: drift, performance and fairness over time, alerts."""
+    from trustbench.monitor.estimate import ConfidenceCalibration
+
+    settings = store.settings(name)
+    reference = store.profile(name)
+    windows = store.windows(name)
+    columns = list(reference.columns)
+    ratio = np.full((len(columns), len(windows)), np.nan)
+    alarmed: list[int] = []
+    numbers: list[tuple[int, dict[str, Any]]] = []
+    cal = store.calibration(name)
+    calibration = ConfidenceCalibration.from_dict(cal) if cal else None
+    grouped = bool(settings.get("group_column"))
+    for j, w in enumerate(windows):
+        drift = check_drift(reference.columns, w.profile.columns, window=w.seq,
+                            alpha=float(settings.get("alpha", 0.05)),
+                            min_effects=settings.get("min_effects") or None)
+        for c in drift.columns:
+            if c.result is not None and c.result.min_effect > 0:
+                ratio[columns.index(c.column), j] = c.result.effect / c.result.min_effect
+        if drift.alarms:
+            alarmed.append(w.seq)
+        numbers.append((w.seq, _window_numbers(store, name, w.seq, calibration, grouped)))
+    labels = [f"w{w.seq}" for w in windows]
+    findings = [Finding(
+        id="monitor.history.drift",
+        title=(f"{len(alarmed)} of {len(windows)} windows alarmed"
+               + (f", first at window {alarmed[0]}" if alarmed else "")),
+        severity="warn" if alarmed else "info",
+        metrics={"windows": Metric(len(windows), unit="count"),
+                 "alarmed_windows": Metric(len(alarmed), unit="count")},
+        tags=DRIFT,
+        detail="Each cell: the column's effect divided by its minimum effect in that window; "
+               "1 or more, when also significant after Benjamini-Hochberg at the window's "
+               "alpha-spending level, is an alarm.",
+        evidence={"alarmed": alarmed, "plots": [plotspec.heatmap(
+            "Drift per column and window (effect / minimum effect)", np.nan_to_num(ratio),
+            rows=columns, cols=labels, value_label="effect / minimum", vmin=0.0, vmax=2.0)]})]
+    real = [(s, d["accuracy"]) for s, d in numbers if "accuracy" in d]
+    est = [(s, d["estimated"]) for s, d in numbers if "estimated" in d]
+    if real or est:
+        series = []
+        if real:
+            series.append(_series("accuracy (labelled)", [s for s, _ in real], [m for _, m in real]))
+        if est:
+            series.append(_series("accuracy (estimate, no labels yet)", [s for s, _ in est],
+                                  [m for _, m in est]))
+        findings.append(Finding(
+            id="monitor.history.performance",
+            title=f"Accuracy over {len(real)} labelled windows; {len(est)} estimated",
+            severity="info", tags=PERFORMANCE,
+            metrics={"labelled_windows": Metric(len(real), unit="count"),
+                     "estimated_windows": Metric(len(est), unit="count")},
+            detail="Realised accuracy with its 95% Wilson band where labels arrived; before "
+                   "that, the confidence-based estimate with its interval for the realised "
+                   "accuracy, marked as an estimate.",
+            evidence={"plots": [plotspec.lines("Accuracy per window", series, x_label="window",
+                                               y_label="accuracy", y_range=(0.0, 1.0))]}))
+    fair = [(s, d) for s, d in numbers if "worst_group" in d]
+    if fair:
+        xs = [s for s, _ in fair]
+        findings.append(Finding(
+            id="monitor.history.fairness", title=f"Fairness over {len(fair)} labelled windows",
+            severity="info", tags=FAIRNESS,
+            metrics={"windows": Metric(len(fair), unit="count")},
+            detail="Worst group's accuracy and the demographic parity difference per window, "
+                   "with stratified bootstrap bands.",
+            evidence={"plots": [plotspec.lines(
+                "Fairness per window",
+                [_series("worst-group accuracy", xs, [d["worst_group"] for _, d in fair]),
+                 _series("demographic parity difference", xs, [d["dpd"] for _, d in fair])],
+                x_label="window", y_label="fraction", y_range=(0.0, 1.0))]}))
+    alerts = store.alerts(name)
+    findings.append(Finding(
+        id="monitor.alerts", title=f"{len(alerts)} alerts stored",
+        severity="warn" if alerts else "info", tags=DRIFT,
+        metrics={"alerts": Metric(len(alerts), unit="count")},
+        detail="; ".join(f"window {a['window']}: {a['message']}" for a in alerts[-50:]),
+        evidence={"alerts": [{k: (str(v) if k == "raised_at" else v) for k, v in a.items()}
+                             for a in alerts[-200:]]}))
+    return Scorecard(findings, provenance={"monitor": name, "windows": len(windows),
+                                           "model_versions": store.versions(name),
+                                           "database": store.where})
