@@ -88,3 +88,12 @@ def test_a_window_that_does_not_fit_the_profile_is_named(tmp_path) -> None:
         build_profile(iter([]))
     with pytest.raises(InputError, match="kind 'text' for column 'city'"):
         build_profile(_frame(10), kinds={"city": "text"})
+
+
+def test_the_first_chunk_decides_the_column_kinds() -> None:
+    first = pd.DataFrame({"v": [1.0, 2.0, 3.0]})
+    later = pd.DataFrame({"v": ["x", "y", "z"]})
+    with pytest.raises(InputError, match="'v' is numeric in the profile, but row 1 holds 'x'"):
+        build_profile(iter([first, later]))
+    with pytest.raises(InputError, match="a later chunk has other columns"):
+        build_profile(iter([first, pd.DataFrame({"w": [1.0]})]))

@@ -10,9 +10,11 @@ the monitor's database keeps.
 
 Column types: numeric dtypes (not bool) are numeric; everything else — text, bool,
 pandas categories — is categorical; ``kinds`` overrides per column (e.g. integer codes of a
-category). With ``scores`` (a function from a chunk to class probabilities, ``(n, C)``),
-the profile also sketches the predicted class (``"__prediction__"``) and the confidence
-(``"__confidence__"``, the top probability): label-free views of the model's behaviour.
+category). The first chunk decides; a later chunk whose values do not fit (text in a
+column that was numeric) is an InputError naming the row. With ``scores`` (a function
+from a chunk to class probabilities, ``(n, C)``), the profile also sketches the predicted
+class (``"__prediction__"``) and the confidence (``"__confidence__"``, the top
+probability): label-free views of the model's behaviour.
 """
 
 from __future__ import annotations
@@ -179,14 +181,20 @@ def build_profile(source: pd.DataFrame | Iterable[pd.DataFrame] | str | Path, *,
     out: Profile | None = None
     expected = None if reference is None else reference.features
     where = str(source) if isinstance(source, str | Path) else "the data"
+    ks: dict[str, ColumnKind] = {}
+    first: set[str] = set()
     for raw in _chunks(source, chunk_rows):
         chunk = raw[[c for c in raw.columns if str(c) not in exclude]]
         if expected is not None:
             _check_columns(where, chunk, expected)
             ks = {c: expected[c].kind for c in expected}  # type: ignore[misc]
             chunk = chunk[list(expected)]
-        else:
+        elif out is None:  # the first chunk decides the kinds; later chunks must fit them
             ks = column_kinds(chunk, kinds)
+            first = {str(c) for c in chunk.columns}
+        elif {str(c) for c in chunk.columns} != first:
+            raise InputError(f"{where}: a later chunk has other columns than the first",
+                             fix="give one table with the same columns throughout")
         sketches: dict[str, Sketch] = {}
         for c, kind in ks.items():
             values = chunk[c]
