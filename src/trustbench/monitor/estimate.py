@@ -1,8 +1,9 @@
 """Accuracy before labels arrive: confidence-based performance estimation.
 
 On the reference, where labels are known, :class:`ConfidenceCalibration` fits how often the
-model is right as a function of its top-class confidence (isotonic regression, so the map
-is monotone and needs no parametric form). On a production window without labels,
+model is right as a function of its top-class confidence, for each predicted class
+(isotonic regression, so the map is monotone and needs no parametric form; a pooled map
+serves classes with few reference rows). On a production window without labels,
 :func:`estimate_accuracy` maps each row's confidence to its probability of being right;
 the estimated accuracy is their mean.
 
@@ -35,6 +36,8 @@ from trustbench.errors import InputError
 __all__ = ["AccuracyEstimate", "ConfidenceCalibration", "estimate_accuracy"]
 
 N_BOOT = 200
+#: Reference rows a predicted class needs for a calibration map of its own.
+MIN_CLASS_ROWS = 50
 
 
 def _confidence(proba: np.ndarray, where: str) -> np.ndarray:
@@ -55,18 +58,53 @@ def _isotonic(conf: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.nda
                                                                        dtype=np.float64)
 
 
+Maps = dict[str, tuple[np.ndarray, np.ndarray]]  # "*" pooled, or a class: breakpoints
+
+
+def _fit_maps(pred: np.ndarray, conf: np.ndarray, correct: np.ndarray) -> Maps:
+    """Isotonic maps of P(right | confidence): pooled, and per predicted class with enough rows.
+
+    Per class because a model can be over-confident on one class and under-confident on
+    another; with a pooled map only, those errors would cancel on the reference and not on a
+    window whose class mix moved.
+    """
+    maps: Maps = {"*": _isotonic(conf, correct)}
+    for k in np.unique(pred):
+        rows = pred == k
+        if rows.sum() >= MIN_CLASS_ROWS and 0 < correct[rows].mean() <= 1:
+            maps[str(int(k))] = _isotonic(conf[rows], correct[rows])
+    return maps
+
+
+def _apply(maps: Maps, pred: np.ndarray, conf: np.ndarray) -> np.ndarray:
+    out = np.interp(conf, *maps["*"])
+    for k, (x, y) in maps.items():
+        if k != "*":
+            rows = pred == int(k)
+            out[rows] = np.interp(conf[rows], x, y)
+    return out
+
+
+def _maps_to_json(maps: Maps) -> dict[str, list[list[float]]]:
+    return {k: [x.tolist(), y.tolist()] for k, (x, y) in maps.items()}
+
+
+def _maps_from_json(d: Mapping[str, Any]) -> Maps:
+    return {str(k): (np.asarray(v[0], dtype=np.float64), np.asarray(v[1], dtype=np.float64))
+            for k, v in d.items()}
+
+
 @dataclass(frozen=True)
 class ConfidenceCalibration:
-    """P(right | top-class confidence), fitted on labelled reference rows.
+    """P(right | predicted class, top-class confidence), fitted on labelled reference rows.
 
-    ``x``, ``y`` are the isotonic fit's breakpoints; ``boot_x``, ``boot_y`` those of
-    bootstrap refits (for the calibration's share of the interval).
+    ``maps`` holds isotonic breakpoints per predicted class (classes with at least
+    :data:`MIN_CLASS_ROWS` reference rows) and pooled (``"*"``, for the others); ``boots``
+    the same for bootstrap refits (for the calibration's share of the interval).
     """
 
-    x: np.ndarray
-    y: np.ndarray
-    boot_x: tuple[np.ndarray, ...]
-    boot_y: tuple[np.ndarray, ...]
+    maps: Maps
+    boots: tuple[Maps, ...]
     n: int
 
     @classmethod
@@ -80,34 +118,33 @@ class ConfidenceCalibration:
                              "probabilities")
         if len(conf) < 2:
             raise InputError("reference: at least two labelled rows are needed to calibrate")
-        correct = (np.asarray(proba).argmax(1) == y_true).astype(np.float64)
-        x, y = _isotonic(conf, correct)
+        pred = np.asarray(proba).argmax(1)
+        correct = (pred == y_true).astype(np.float64)
         rng = np.random.default_rng(seed)
-        bx, by = [], []
+        boots = []
         for _ in range(n_boot):
             rows = rng.integers(0, len(conf), len(conf))
-            fx, fy = _isotonic(conf[rows], correct[rows])
-            bx.append(fx)
-            by.append(fy)
-        return cls(x, y, tuple(bx), tuple(by), len(conf))
+            boots.append(_fit_maps(pred[rows], conf[rows], correct[rows]))
+        return cls(_fit_maps(pred, conf, correct), tuple(boots), len(conf))
 
     def __call__(self, proba: np.ndarray) -> np.ndarray:
         """(n,) probability that each row's prediction is right."""
-        return np.interp(_confidence(proba, "window"), self.x, self.y)
+        conf = _confidence(proba, "window")
+        return _apply(self.maps, np.asarray(proba).argmax(1), conf)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible form (for the profile in the database)."""
-        return {"x": self.x.tolist(), "y": self.y.tolist(), "n": self.n,
-                "boot": [[bx.tolist(), by.tolist()] for bx, by in zip(self.boot_x, self.boot_y,
-                                                                      strict=True)]}
+        """JSON-compatible form (for the monitor's database)."""
+        return {"version": 2, "n": self.n, "maps": _maps_to_json(self.maps),
+                "boots": [_maps_to_json(b) for b in self.boots]}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ConfidenceCalibration:
         """Read back :meth:`to_dict`."""
-        boot = d.get("boot", [])
-        return cls(np.asarray(d["x"], dtype=np.float64), np.asarray(d["y"], dtype=np.float64),
-                   tuple(np.asarray(b[0], dtype=np.float64) for b in boot),
-                   tuple(np.asarray(b[1], dtype=np.float64) for b in boot), int(d["n"]))
+        if d.get("version") != 2:
+            raise InputError("the stored calibration is of another trustbench version",
+                             fix="create the monitor again to refit it")
+        return cls(_maps_from_json(d["maps"]),
+                   tuple(_maps_from_json(b) for b in d.get("boots", [])), int(d["n"]))
 
 
 @dataclass(frozen=True)
@@ -126,11 +163,11 @@ def estimate_accuracy(calibration: ConfidenceCalibration, proba: np.ndarray) -> 
     n = len(conf)
     if n == 0:
         return AccuracyEstimate(math.nan, (math.nan, math.nan), 0)
-    c = np.interp(conf, calibration.x, calibration.y)
+    pred = np.asarray(proba).argmax(1)
+    c = _apply(calibration.maps, pred, conf)
     value = float(c.mean())
     var_rows = float((c * (1 - c)).sum()) / n**2  # the realised accuracy around its mean
-    boots = [float(np.interp(conf, bx, by).mean())
-             for bx, by in zip(calibration.boot_x, calibration.boot_y, strict=True)]
+    boots = [float(_apply(b, pred, conf).mean()) for b in calibration.boots]
     var_fit = float(np.var(boots, ddof=1)) if len(boots) > 1 else 0.0
     half = 1.96 * math.sqrt(var_rows + var_fit)
     return AccuracyEstimate(value, (max(0.0, value - half), min(1.0, value + half)), n)
