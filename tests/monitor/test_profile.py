@@ -97,3 +97,15 @@ def test_the_first_chunk_decides_the_column_kinds() -> None:
         build_profile(iter([first, later]))
     with pytest.raises(InputError, match="a later chunk has other columns"):
         build_profile(iter([first, pd.DataFrame({"w": [1.0]})]))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_bad_value_is_named_by_its_row_in_the_file(tmp_path, suffix: str) -> None:
+    ref = build_profile(_frame(300), exclude=["id"])
+    bad = _frame(1000, seed=5)
+    bad["age"] = bad["age"].astype(str)  # numbers as text, as a CSV export may give them
+    bad.loc[733, "age"] = "forty"
+    path = tmp_path / f"window{suffix}"
+    bad.to_csv(path, index=False) if suffix == ".csv" else bad.to_parquet(path)
+    with pytest.raises(InputError, match="row 734 holds 'forty'"):
+        build_profile(path, exclude=["id"], reference=ref, chunk_rows=250)

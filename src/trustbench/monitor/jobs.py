@@ -28,7 +28,7 @@ import numpy as np
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.monitor.decide import check_drift
-from trustbench.monitor.profile import CHUNK_ROWS, Profile, build_profile, read_chunks
+from trustbench.monitor.profile import CHUNK_ROWS, Profile, build_profile, data_row, read_chunks
 from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, PERFORMANCE
 from trustbench.scorecard import Scorecard
@@ -61,7 +61,7 @@ def probabilities(where: str, chunk: Any, columns: Sequence[str]) -> np.ndarray:
     bad = ~np.isfinite(p).all(1) | (p < 0).any(1) | (p > 1).any(1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise InputError(f"{where}: row {i + 1} holds a probability that is missing or outside "
+        raise InputError(f"{where}: row {data_row(chunk, i)} holds a probability that is missing or outside "
                          f"[0, 1] in {', '.join(columns)}",
                          fix="log the model's class probabilities, one column per class")
     return p
@@ -114,7 +114,7 @@ def _labels(where: str, column: Any, classes: int) -> np.ndarray:
     bad = v.isna() | (v % 1 != 0) | (v < 0) | (v >= classes)
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
-        raise InputError(f"{where}: label in row {i + 1} is {column.iloc[i]!r}, not a class "
+        raise InputError(f"{where}: label in row {data_row(column, i)} is {column.iloc[i]!r}, not a class "
                          f"index in [0, {classes - 1}]",
                          fix="give labels as class indices in the order of the probability "
                          "columns")

@@ -39,7 +39,8 @@ from trustbench.monitor.sketch import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CONFIDENCE", "PREDICTION", "Profile", "build_profile", "column_kinds", "read_chunks"]
+__all__ = ["CONFIDENCE", "PREDICTION", "Profile", "build_profile", "column_kinds", "data_row",
+           "read_chunks"]
 
 PREDICTION, CONFIDENCE = "__prediction__", "__confidence__"
 CHUNK_ROWS = 100_000
@@ -106,8 +107,12 @@ def read_chunks(path: str | Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[p
         except Exception as e:  # pyarrow raises several types for a damaged file
             raise InputError(f"{path}: not a readable Parquet file ({e})",
                              fix="re-export the file as Parquet or CSV") from None
+        start = 0
         for batch in reader.iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
+            frame = batch.to_pandas()
+            frame.index = pd.RangeIndex(start, start + len(frame))  # the file's row numbers
+            start += len(frame)
+            yield frame
         return
     try:
         yield from pd.read_csv(path, chunksize=chunk_rows, low_memory=False)
@@ -232,6 +237,12 @@ def _check_columns(where: str, chunk: pd.DataFrame, expected: Mapping[str, Sketc
                          fix="drop it, or list it under exclude (row ids, labels)")
 
 
+def data_row(frame: Any, i: int) -> int:
+    """Return the 1-based data row of position ``i`` of a chunk (chunks keep the file's rows)."""
+    label = frame.index[i]
+    return int(label) + 1 if isinstance(label, int | np.integer) else i + 1
+
+
 def _as_float(where: str, column: str, values: pd.Series) -> np.ndarray:
     import pandas as pd
 
@@ -242,6 +253,6 @@ def _as_float(where: str, column: str, values: pd.Series) -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
         raise InputError(f"{where}: column {column!r} is numeric in the profile, but row "
-                         f"{i + 1} holds {values.iloc[i]!r}",
+                         f"{data_row(values, i)} holds {values.iloc[i]!r}",
                          fix="send numbers (or an empty cell for a missing value)")
     return converted.to_numpy(dtype=np.float64, na_value=np.nan)
