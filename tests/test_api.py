@@ -561,3 +561,9 @@ print(sorted(m for m in ("pandas", "sklearn", "scipy.stats", "scipy.ndimage") if
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_test_files_have_unique_names() -> None:
+    # the test folders are not packages: two test files of one name stop the collection
+    names = [p.name for p in (SRC.parents[1] / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
