@@ -160,3 +160,11 @@ def test_without_the_monitor_extra_the_message_names_it(monkeypatch, tmp_path) -
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # as if it were not installed
     with pytest.raises(InputError, match=r"needs sqlalchemy.*pip install 'trustbench\[monitor\]'"):
         open_store(tmp_path / "history.db")
+
+
+def test_labels_find_rows_by_id_whatever_its_python_type(db_url: str) -> None:
+    with _store_with_monitor(db_url) as store:
+        w = build_profile(_frame(5, 1), reference=store.profile("churn"))
+        store.ingest("churn", w, [{"row_id": str(i)} for i in range(5)], content_hash="n")
+        assert store.add_labels("churn", {3: 1, np.int64(4): 0}) == (2, [])
+        assert [r["label"] for r in store.window_rows("churn", 1)] == [None, None, None, 1, 0]

@@ -246,7 +246,8 @@ class Store:
 
         with self._session() as s, s.begin():
             m = self._monitor(s, name, lock=True)
-            ids = [str(k) for k in labels]
+            labels = {str(k): int(v) for k, v in labels.items()}  # row ids are stored as text
+            ids = list(labels)
             known: set[str] = set()
             for i in range(0, len(ids), 1000):
                 known |= set(s.scalars(select(WindowRow.row_id).where(
