@@ -103,6 +103,12 @@ def test_bad_input_is_one_line_and_exit_2(files: Path, args: tuple, message: str
     assert len([x for x in r.output.splitlines() if x.strip()]) == 1
 
 
+def test_a_second_init_of_one_name_is_refused_before_any_reading(files: Path) -> None:
+    _init(files)
+    r = _tb("monitor", "init", "--db", files / "h.db", "-n", "churn", "-r", files / "nope.csv")
+    assert r.exit_code == 2 and "a monitor named 'churn' already exists" in r.output
+
+
 def test_a_database_that_is_not_one_is_refused(tmp_path: Path) -> None:
     (tmp_path / "h.db").write_bytes(b"not a database" * 50)
     r = _tb("monitor", "check", "--db", tmp_path / "h.db", "-n", "x")

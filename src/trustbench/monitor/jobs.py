@@ -78,6 +78,9 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
 
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+    if name in store.monitors():  # before reading a reference that may take minutes
+        raise InputError(f"{store.where}: a monitor named {name!r} already exists",
+                         fix="choose another name, or use that monitor")
     reference = Path(reference)
     where = str(reference)
     skip = [*proba_columns, *(c for c in (label_column, id_column) if c), *exclude]
