@@ -124,24 +124,18 @@ class _ModelClock:
 
         self.seconds, self.forward = 0.0, module.forward
         self._grad = torch.autograd.grad
-        clock = self
+        module.forward = self._timed(self.forward)
+        torch.autograd.grad = self._timed(self._grad)
 
-        def forward(*args: Any, **kwargs: Any) -> Any:
+    def _timed(self, fn: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
             t = time.perf_counter()
             try:
-                return clock.forward(*args, **kwargs)
+                return fn(*args, **kwargs)
             finally:
-                clock.seconds += time.perf_counter() - t
+                self.seconds += time.perf_counter() - t
 
-        def grad(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return clock._grad(*args, **kwargs)
-            finally:
-                clock.seconds += time.perf_counter() - t
-
-        module.forward = forward
-        torch.autograd.grad = grad
+        return run
 
     def stop(self, module: Any) -> None:
         import torch

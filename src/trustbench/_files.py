@@ -13,6 +13,7 @@ error says where.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from types import TracebackType
 
 from trustbench.errors import InputError, TrustbenchError
 
-__all__ = ["LOCK_NAME", "OutputFolder", "rescue_folder", "write_text_atomic"]
+__all__ = ["LOCK_NAME", "OutputFolder", "file_sha256", "rescue_folder", "write_text_atomic"]
 
 #: The lock file a running command holds in its output folder.
 LOCK_NAME = ".trustbench.lock"
@@ -50,6 +51,15 @@ def write_text_atomic(text: str, path: str | os.PathLike[str], *, prefix: str = 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the SHA-256 of a file's bytes as hex, read in 4 MiB blocks."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def rescue_folder() -> Path:

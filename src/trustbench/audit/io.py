@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trustbench._files import file_sha256
 from trustbench.data.builtin import BUILTIN, load_builtin
 from trustbench.data.dataset import Dataset
 from trustbench.data.tables import (
@@ -89,19 +90,11 @@ def read_table(spec: str | Path | pd.DataFrame, *, split: str = "train", seed: i
     if not path.is_file():
         raise InputError(f"{path}: not a file", fix="pass a .csv or .parquet file")
     df = read_frame(path)
-    return Table(df, name or str(path), _file_sha256(path), source=str(path))
+    return Table(df, name or str(path), "sha256:" + file_sha256(path), source=str(path))
 
 
 def _pixel_names(shape: tuple[int, ...]) -> list[str]:
     return ["px_" + "_".join(map(str, idx)) for idx in np.ndindex(*shape)]
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return "sha256:" + h.hexdigest()
 
 
 def guess_target(table: Table) -> str:

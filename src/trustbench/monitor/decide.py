@@ -178,10 +178,11 @@ def check_drift(reference: Mapping[str, Sketch], current: Mapping[str, Sketch], 
                   cur.n_missing / cur.rows if cur.rows else 0.0)
         pending.append((name, ref.kind, test, reason, result, shares, _outside(ref, cur)))
     tested = [i for i, row in enumerate(pending) if row[4] is not None]
-    significant = benjamini_hochberg([pending[i][4].p_value for i in tested], level)
+    passed = benjamini_hochberg([pending[i][4].p_value for i in tested], level)
+    significant = {i: bool(p) for i, p in zip(tested, passed, strict=True)}
     columns = []
     for i, (name, kind, test, reason, result, shares, outside) in enumerate(pending):
-        sig = bool(significant[tested.index(i)]) if i in tested else False
+        sig = significant.get(i, False)
         alarm = sig and result is not None and result.effect >= result.min_effect
         columns.append(ColumnDrift(name, kind, test, reason, result, sig, alarm, shares, outside))
     return WindowDrift(window, level, columns)

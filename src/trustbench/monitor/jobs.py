@@ -18,13 +18,14 @@ is written.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from trustbench._files import file_sha256
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.monitor.decide import check_drift
@@ -33,17 +34,10 @@ from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, PERFORMANCE
 from trustbench.scorecard import Scorecard
 
-__all__ = ["check_monitor", "ingest_batch", "ingest_labels", "init_monitor", "labels_of", "probabilities"]
+__all__ = ["WindowOutputs", "check_monitor", "ingest_batch", "ingest_labels", "init_monitor",
+           "labels_of", "probabilities", "window_drift", "window_outputs"]
 
 MAX_CALIBRATION_ROWS = 1_000_000
-
-
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _need(where: str, columns: Sequence[str], have: Sequence[Any], option: str) -> None:
@@ -89,11 +83,12 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
     labels: list[np.ndarray] = []
     for chunk in read_chunks(reference, chunk_rows=chunk_rows):
         _need(where, skip, chunk.columns, "given at init")
-        scores = (lambda c: probabilities(where, c, proba_columns)) if proba_columns else None
-        part = build_profile(chunk, kinds=kinds, exclude=skip, scores=scores, seed=seed)
+        p = probabilities(where, chunk, proba_columns) if proba_columns else None
+        part = build_profile(chunk, kinds=kinds, exclude=skip, seed=seed,
+                             scores=None if p is None else lambda _, p=p: p)
         profile = part if profile is None else profile.merge(part)
-        if proba_columns and label_column and sum(len(c) for c in conf) < MAX_CALIBRATION_ROWS:
-            conf.append(probabilities(where, chunk, proba_columns))
+        if p is not None and label_column and sum(len(c) for c in conf) < MAX_CALIBRATION_ROWS:
+            conf.append(p)
             labels.append(_labels(where, chunk[label_column], len(proba_columns)))
     if profile is None:
         raise InputError(f"{where}: no rows", fix="give a reference table with rows")
@@ -149,10 +144,10 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
               "the monitor's columns")
         if label_col and label_col in chunk.columns:
             chunk = chunk.drop(columns=[label_col])  # labels come separately, by row id
-        scores = (lambda c: probabilities(where, c, proba_cols)) if proba_cols else None
-        part = build_profile(chunk, exclude=skip, scores=scores, reference=reference)
-        profile = part if profile is None else profile.merge(part)
         p = probabilities(where, chunk, proba_cols) if proba_cols else None
+        part = build_profile(chunk, exclude=skip, reference=reference,
+                             scores=None if p is None else lambda _, p=p: p)
+        profile = part if profile is None else profile.merge(part)
         ids = (chunk[id_col].astype(str).tolist() if id_col
                else [f"{batch_id or batch.name}:{seen + i}" for i in range(len(chunk))])
         groups = chunk[group_col].astype(str).tolist() if group_col else [None] * len(chunk)
@@ -168,7 +163,7 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
     if id_col and len({r["row_id"] for r in rows}) != len(rows):
         raise InputError(f"{where}: row ids in {id_col!r} repeat",
                          fix="give every row its own id, so that labels find it")
-    return store.ingest(name, profile, rows, content_hash=_file_hash(batch), batch_id=batch_id,
+    return store.ingest(name, profile, rows, content_hash=file_sha256(batch), batch_id=batch_id,
                         version=version)
 
 
@@ -194,34 +189,26 @@ def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scor
     from trustbench.monitor.estimate import ConfidenceCalibration, estimate_accuracy
     from trustbench.monitor.performance import window_performance
 
-    windows = store.windows(name)
-    if not windows:
+    latest = store.window(name)
+    if latest is None:
         raise InputError(f"monitor {name!r} has no windows yet",
                          fix="send one with 'trustbench monitor ingest'")
-    chosen = windows[-1] if window is None else next((w for w in windows if w.seq == window), None)
+    chosen = latest if window is None or window == latest.seq else store.window(name, window)
     if chosen is None:
         raise InputError(f"monitor {name!r} has no window {window}",
-                         fix=f"windows run from 1 to {windows[-1].seq}")
+                         fix=f"windows run from 1 to {latest.seq}")
     settings = store.settings(name)
-    reference = store.profile(name)
-    # the model's outputs too: prediction and confidence drift is visible before any label
-    drift = check_drift(reference.columns, chosen.profile.columns, window=chosen.seq,
-                        alpha=float(settings.get("alpha", 0.05)),
-                        min_effects=settings.get("min_effects") or None)
+    drift = window_drift(settings, store.profile(name), chosen)
     findings = [_drift_finding(c) for c in drift.columns]
-    rows = store.window_rows(name, chosen.seq)
-    proba = [r["proba"] for r in rows]
-    if proba and all(p is not None for p in proba):
-        p = np.stack([np.frombuffer(b, dtype="<f4").astype(np.float64) for b in proba])
-        labelled = [i for i, r in enumerate(rows) if r["label"] is not None]
-        if labelled:
-            groups = ([rows[i]["group"] for i in labelled] if settings.get("group_column")
-                      else None)
-            findings += window_performance(np.array([rows[i]["label"] for i in labelled]),
-                                           p[labelled], groups=groups,
+    out = window_outputs(store, name, chosen.seq)
+    if out is not None:
+        p, labelled = out.proba, out.labelled
+        if len(labelled):
+            groups = out.groups[labelled] if settings.get("group_column") else None
+            findings += window_performance(out.labels[labelled], p[labelled], groups=groups,
                                            window=f"window {chosen.seq}")
         cal = store.calibration(name, chosen.version)
-        if cal and len(labelled) < len(rows):
+        if cal and len(labelled) < len(p):
             est = estimate_accuracy(ConfidenceCalibration.from_dict(cal), p)
             findings.append(Finding(
                 id="monitor.performance.estimated",
@@ -239,6 +226,42 @@ def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scor
     return Scorecard(findings, provenance={
         "monitor": name, "window": chosen.seq, "batch_id": chosen.batch_id,
         "version": chosen.version, "alpha_window": drift.alpha, "database": store.where})
+
+
+@dataclass(frozen=True)
+class WindowOutputs:
+    """A stored window's model outputs: (n, C) probabilities, labels so far, groups."""
+
+    proba: np.ndarray
+    labels: np.ndarray  # (n,) class index, -1 where no label has arrived
+    groups: np.ndarray  # (n,) object
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """Positions of the rows whose label has arrived."""
+        return np.flatnonzero(self.labels >= 0)
+
+
+def window_outputs(store: Store, name: str, seq: int) -> WindowOutputs | None:
+    """Return window ``seq``'s stored outputs, or ``None`` when it has no probabilities."""
+    rows = store.window_rows(name, seq)
+    if not rows or any(r["proba"] is None for r in rows):
+        return None
+    return WindowOutputs(
+        np.stack([np.frombuffer(r["proba"], dtype="<f4").astype(np.float64) for r in rows]),
+        np.array([-1 if r["label"] is None else r["label"] for r in rows], dtype=np.int64),
+        np.array([r["group"] for r in rows], dtype=object))
+
+
+def window_drift(settings: Mapping[str, Any], reference: Profile, window: Any) -> Any:
+    """Check a stored window against the reference with the monitor's settings.
+
+    The model's outputs are checked too: drift of the predicted class and confidence is
+    visible before any label.
+    """
+    return check_drift(reference.columns, window.profile.columns, window=window.seq,
+                       alpha=float(settings.get("alpha", 0.05)),
+                       min_effects=settings.get("min_effects") or None)
 
 
 def _drift_finding(c: Any) -> Finding:

@@ -22,7 +22,7 @@ import numpy as np
 
 from trustbench import plotspec
 from trustbench.findings import Finding, Metric
-from trustbench.monitor.decide import check_drift
+from trustbench.monitor.jobs import window_drift, window_outputs
 from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, FAIRNESS, PERFORMANCE
 from trustbench.scorecard import Scorecard
@@ -36,22 +36,21 @@ def _window_numbers(store: Store, name: str, seq: int, calibration: Any,
     from trustbench.monitor.estimate import estimate_accuracy
     from trustbench.monitor.performance import window_performance
 
-    rows = store.window_rows(name, seq)
-    if not rows or any(r["proba"] is None for r in rows):
+    stored = window_outputs(store, name, seq)
+    if stored is None:
         return {}
-    p = np.stack([np.frombuffer(r["proba"], dtype="<f4").astype(np.float64) for r in rows])
-    labelled = [i for i, r in enumerate(rows) if r["label"] is not None]
+    labelled = stored.labelled
     out: dict[str, Any] = {}
-    if labelled:
-        groups = [rows[i]["group"] for i in labelled] if grouped else None
-        found = window_performance(np.array([rows[i]["label"] for i in labelled]),
-                                   p[labelled], groups=groups, n_boot=200)
+    if len(labelled):
+        groups = stored.groups[labelled] if grouped else None
+        found = window_performance(stored.labels[labelled], stored.proba[labelled], groups=groups,
+                                   n_boot=200)
         out["accuracy"] = found[0].metrics["accuracy"]
         if len(found) > 1:
             out["worst_group"] = found[1].metrics["worst_group_accuracy"]
             out["dpd"] = found[1].metrics["demographic_parity_difference"]
     elif calibration is not None:
-        est = estimate_accuracy(calibration, p)
+        est = estimate_accuracy(calibration, stored.proba)
         out["estimated"] = Metric(est.value, est.ci, "fraction")
     return out
 
@@ -77,9 +76,7 @@ def history_card(store: Store, name: str) -> Scorecard:
     calibration = ConfidenceCalibration.from_dict(cal) if cal else None
     grouped = bool(settings.get("group_column"))
     for j, w in enumerate(windows):
-        drift = check_drift(reference.columns, w.profile.columns, window=w.seq,
-                            alpha=float(settings.get("alpha", 0.05)),
-                            min_effects=settings.get("min_effects") or None)
+        drift = window_drift(settings, reference, w)
         for c in drift.columns:
             if c.result is not None and c.result.min_effect > 0:
                 ratio[columns.index(c.column), j] = c.result.effect / c.result.min_effect

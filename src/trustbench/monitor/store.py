@@ -152,14 +152,8 @@ class Store:
 
     def versions(self, name: str) -> list[str]:
         """Return the model versions of monitor ``name``, oldest first."""
-        from sqlalchemy import select
-
-        from trustbench.monitor.schema import ModelVersion
-
         with self._session() as s:
-            m = self._monitor(s, name)
-            return list(s.scalars(select(ModelVersion.version).where(
-                ModelVersion.monitor_id == m.id).order_by(ModelVersion.id)))
+            return self._versions(s, self._monitor(s, name).id)
 
     # -- windows --------------------------------------------------------------------------
     def ingest(self, name: str, profile: Profile, rows: Iterable[Mapping[str, Any]], *,
@@ -206,6 +200,15 @@ class Store:
 
     def windows(self, name: str) -> list[StoredWindow]:
         """Return every window of monitor ``name``, in stream order."""
+        return self._windows(name, None)
+
+    def window(self, name: str, seq: int | None = None) -> StoredWindow | None:
+        """Return window ``seq`` of monitor ``name`` (the latest: ``None``), or ``None``."""
+        found = self._windows(name, seq if seq is not None else -1)
+        return found[0] if found else None
+
+    def _windows(self, name: str, seq: int | None) -> list[StoredWindow]:
+        """Windows in stream order: all (``None``), the latest (``-1``) or number ``seq``."""
         from sqlalchemy import select
 
         from trustbench.monitor.schema import ModelVersion, Window
@@ -214,7 +217,12 @@ class Store:
             m = self._monitor(s, name)
             q = (select(Window, ModelVersion.version)
                  .join(ModelVersion, Window.model_version_id == ModelVersion.id)
-                 .where(Window.monitor_id == m.id).order_by(Window.seq))
+                 .where(Window.monitor_id == m.id))
+            if seq == -1:
+                q = q.order_by(Window.seq.desc()).limit(1)
+            else:
+                q = (q if seq is None else q.where(Window.seq == seq)).order_by(Window.seq)
+            # only the windows asked for: each profile is parsed from JSON
             return [StoredWindow(w.seq, w.id, w.batch_id, w.received_at, w.rows, v,
                                  Profile.from_dict(json.loads(w.profile)))
                     for w, v in s.execute(q)]

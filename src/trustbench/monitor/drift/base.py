@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from trustbench.findings import finite_or_none
 from trustbench.monitor.sketch import CategoricalSketch, Sketch
 
 __all__ = ["POWER", "BinnedTest", "ColumnKind", "DriftResult", "DriftTest", "ResamplingTest",
@@ -74,15 +75,11 @@ class DriftResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form."""
-        return {"test": self.test, "statistic": _num(self.statistic),
-                "p_value": _num(self.p_value), "effect": _num(self.effect),
+        return {"test": self.test, "statistic": finite_or_none(self.statistic),
+                "p_value": finite_or_none(self.p_value), "effect": finite_or_none(self.effect),
                 "effect_name": self.effect_name, "min_effect": self.min_effect,
-                "detectable": _num(self.detectable), "n_reference": self.n_reference,
+                "detectable": finite_or_none(self.detectable), "n_reference": self.n_reference,
                 "n_current": self.n_current, "details": dict(self.details)}
-
-
-def _num(v: float) -> float | None:
-    return None if v is None or not math.isfinite(v) else float(v)
 
 
 class DriftTest:
