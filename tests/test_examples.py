@@ -10,7 +10,7 @@ import pytest
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 #: What each example prints when it worked (the scans and audits print a robust accuracy).
-SAYS = {"monitor_tabular.py": "first alert at window 2"}
+SAYS = {"monitor_tabular.py": "regression caught on region east"}
 
 
 @pytest.mark.slow

@@ -138,7 +138,7 @@ def _register_commands() -> None:
         context_settings={"help_option_names": ["-h", "--help"]})
     for name, fn in (("init", monitor.init), ("ingest", monitor.ingest),
                      ("check", monitor.check), ("report", monitor.report),
-                     ("compare", monitor.compare)):
+                     ("compare", monitor.compare), ("register", monitor.register)):
         monitor_app.command(name=name)(_guarded(fn))
     app.add_typer(monitor_app, name="monitor")
 

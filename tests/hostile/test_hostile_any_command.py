@@ -38,6 +38,7 @@ BASES: dict[str, list[str]] = {
     "monitor check": ["--db", "missing.db", "-n", "m"],
     "monitor report": ["--db", "missing.db", "-n", "m"],
     "monitor compare": ["--data", "missing-rows.csv", "--old", "p0,p1", "--new", "q0,q1"],
+    "monitor register": ["--db", "missing.db", "-n", "m", "--version", "v2"],
 }
 
 HOSTILE = ["-1", "0", "-0", "nan", "NaN", "inf", "-inf", "1e400", str(2**64), str(-(2**63) - 1),

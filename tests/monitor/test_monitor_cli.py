@@ -82,7 +82,7 @@ def test_a_stream_from_init_to_an_alert(files: Path) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (("ingest", "{d}/same.csv", "--name", "nope"), "no monitor named 'nope'"),
     (("check", "--window", "9"), "has no window 9"),
-    (("ingest", "{d}/bad.csv"), "no column 'p1'"),
+    (("ingest", "{d}/bad.csv"), "column 'p1' does not exist"),
     (("ingest", "{d}/text.csv"), "'x' is numeric in the profile, but row 2 holds 'high'"),
     (("ingest", "{d}/missing.csv"), "no such file"),
 ])
@@ -117,9 +117,13 @@ def test_a_database_that_is_not_one_is_refused(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no such database" in r.output
 
 
-def test_without_the_extra_the_command_names_it(files: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("args", [
+    ("init", "-r", "{d}/ref.csv"), ("ingest", "{d}/same.csv"), ("check",), ("report",),
+    ("register", "--version", "v2", "--model", "{d}/m.skops")])
+def test_without_the_extra_the_command_names_it(files: Path, monkeypatch, args: tuple) -> None:
     monkeypatch.setitem(sys.modules, "sqlalchemy", None)
-    r = _tb("monitor", "init", "--db", files / "h.db", "-n", "m", "-r", files / "ref.csv")
+    r = _tb("monitor", args[0], "--db", files / "h.db", "-n", "m",
+            *(a.format(d=files) for a in args[1:]))
     assert r.exit_code == 2
     assert "pip install 'trustbench[monitor]'" in r.output
 

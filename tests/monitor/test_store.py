@@ -168,3 +168,32 @@ def test_labels_find_rows_by_id_whatever_its_python_type(db_url: str) -> None:
         store.ingest("churn", w, [{"row_id": str(i)} for i in range(5)], content_hash="n")
         assert store.add_labels("churn", {3: 1, np.int64(4): 0}) == (2, [])
         assert [r["label"] for r in store.window_rows("churn", 1)] == [None, None, None, 1, 0]
+
+
+def test_a_database_of_the_first_schema_is_migrated_with_its_data(db_url: str) -> None:
+    import json
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+
+    from trustbench.monitor.store import _migrate
+
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    _migrate(engine, "0001")
+    now = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO monitors (name, created_at, settings, profile, reference_rows) "
+            "VALUES ('old', :t, '{\"alpha\": 0.05}', :p, 500)"),
+            {"t": now, "p": json.dumps(build_profile(_frame(500, 0)).to_dict())})
+        conn.execute(sa.text(
+            "INSERT INTO model_versions (monitor_id, version, registered_at, fingerprint) "
+            "SELECT id, 'v1', :t, '' FROM monitors"), {"t": now})
+    engine.dispose()
+    with open_store(db_url) as store:  # migrates to the newest schema
+        assert store.monitors() == ["old"]
+        v = store.version("old")
+        assert v["version"] == "v1" and v["model"] is None and store.comparisons("old") == []
+        store.ingest("old", build_profile(_frame(50, 1), reference=store.profile("old")),
+                     _rows("b", 50), content_hash="h", inputs=(1, b"x"))
+        assert store.window_inputs("old", 1) == b"x"

@@ -1,7 +1,8 @@
-"""``trustbench monitor init|ingest|check|report|compare``: thin commands over :mod:`trustbench.monitor`.
+"""``trustbench monitor init|ingest|check|report|compare|register``, over :mod:`trustbench.monitor`.
 
-For cron jobs and CI steps: ``check`` prints one line per alert on stdout and exits 1 when
-one fired, 0 otherwise; bad input is one line on stderr and exit 2, with nothing stored.
+For cron jobs and CI steps: ``check`` and ``register`` print one line per alert on stdout
+and exit 1 when one fired, 0 otherwise; bad input is one line on stderr and exit 2, with
+nothing stored.
 The database and SQLAlchemy load only when a monitor command runs.
 """
 
@@ -16,11 +17,16 @@ from rich.text import Text
 from trustbench.commands._console import console, names, printable
 from trustbench.errors import InputError
 
-__all__ = ["check", "compare", "ingest", "init", "report"]
+__all__ = ["check", "compare", "ingest", "init", "register", "report"]
 
 DB = Annotated[str, typer.Option(
     "--db", help="The monitoring database: a file path (SQLite) or postgresql://user@host/db.")]
 NAME = Annotated[str, typer.Option("--name", "-n", help="The monitor (one per deployed model).")]
+TRUST = Annotated[bool, typer.Option(
+    "--trust-pickle", help="Allow a pickle/joblib model file (it can run arbitrary code).")]
+FAIL_ON = Annotated[list[str] | None, typer.Option(
+    "--fail-on", help="Exit 1 when a rule holds, e.g. 'monitor.compare:negative_flip_rate "
+    "> 0.02' or 'any warn' (repeatable).")]
 
 
 def init(
@@ -30,6 +36,13 @@ def init(
         "--reference", "-r", help="Reference table (.csv/.parquet), read once in chunks.")],
     proba: Annotated[str | None, typer.Option(
         help="Columns with the model's class probabilities, comma-separated in class order.")] = None,
+    model: Annotated[Path | None, typer.Option(
+        "--model", "-m", help="The model's file (.skops, .onnx, TorchScript; a pickle with "
+        "--trust-pickle): it scores the reference and every batch without --proba columns.")] = None,
+    trust_pickle: TRUST = False,
+    features: Annotated[str | None, typer.Option(
+        help="Columns the model reads, comma-separated, when it was not fitted on a "
+        "DataFrame (default: all but the id, label, group and excluded ones).")] = None,
     label: Annotated[str | None, typer.Option(
         help="Label column (class indices): calibrates label-free estimates; later labels "
         "arrive in this column.")] = None,
@@ -41,6 +54,9 @@ def init(
     version: Annotated[str, typer.Option(help="The model version's name.")] = "v1",
     alpha: Annotated[float, typer.Option(
         help="False-alarm budget of the whole stream of windows.")] = 0.05,
+    keep_inputs: Annotated[int, typer.Option(
+        help="Input rows each window keeps (a uniform sample) so that a version registered "
+        "later can score them; 0 keeps none.", min=0)] = 100_000,
 ) -> None:
     """Build a monitor's reference profile and store it."""
     from trustbench.monitor.jobs import init_monitor
@@ -48,9 +64,11 @@ def init(
 
     with open_store(db) as store:
         profile = init_monitor(store, name, reference, version=version,
-                               proba_columns=names(proba) or [], label_column=label,
-                               id_column=id_column, group_column=group,
-                               exclude=names(exclude) or [], alpha=alpha)
+                               proba_columns=names(proba) or [], model=model,
+                               trust_pickle=trust_pickle, features=names(features),
+                               label_column=label, id_column=id_column, group_column=group,
+                               exclude=names(exclude) or [], alpha=alpha,
+                               keep_inputs=keep_inputs)
         kinds = profile.kinds
         console.print(printable(
             f"monitor {name!r}: {profile.rows} reference rows, "
@@ -70,6 +88,7 @@ def ingest(
         "content).")] = None,
     version: Annotated[str | None, typer.Option(
         help="Model version that made the predictions (default: the newest).")] = None,
+    trust_pickle: TRUST = False,
 ) -> None:
     """Store a production batch as the next window, or late labels with --labels."""
     from trustbench.monitor.jobs import ingest_batch, ingest_labels
@@ -81,7 +100,8 @@ def ingest(
             tail = f"; {len(unknown)} ids not found, e.g. {unknown[0]!r}" if unknown else ""
             console.print(printable(f"{done} rows labelled{tail}"), highlight=False)
             return
-        r = ingest_batch(store, name, table, batch_id=batch_id, version=version)
+        r = ingest_batch(store, name, table, batch_id=batch_id, version=version,
+                         trust_pickle=trust_pickle)
         what = "already stored as" if r.duplicate else "stored as"
         console.print(printable(f"{table}: {r.rows} rows {what} window {r.seq} of {name!r}"),
                       highlight=False, soft_wrap=True)
@@ -125,9 +145,7 @@ def compare(
     label: Annotated[str | None, typer.Option(
         help="Label column (class indices); without it, flips only.")] = None,
     group: Annotated[str | None, typer.Option(help="Sensitive or slice column.")] = None,
-    fail_on: Annotated[list[str] | None, typer.Option(
-        "--fail-on", help="Exit 1 when a rule holds, e.g. 'monitor.compare:negative_flip_rate "
-        "> 0.02' or 'any warn' (repeatable).")] = None,
+    fail_on: FAIL_ON = None,
     out: Annotated[Path | None, typer.Option(help="Write the scorecard (JSON) here.")] = None,
 ) -> None:
     """Compare two model versions on the same rows: flips, negative flips, per-group changes."""
@@ -186,3 +204,59 @@ def report(
     write_html(card, out / "report.html")
     console.print(printable(f"report: {out / 'report.html'} ({card.provenance['windows']} "
                             "windows)"), highlight=False, soft_wrap=True)
+
+
+def register(
+    db: DB,
+    name: NAME,
+    version: Annotated[str, typer.Option(help="The new model version's name.")],
+    model: Annotated[Path | None, typer.Option(
+        "--model", "-m", help="The new version's model file: it scores the inputs the stored "
+        "windows kept, and later batches.")] = None,
+    trust_pickle: TRUST = False,
+    outputs: Annotated[Path | None, typer.Option(
+        help="Instead of --model: the new version's probabilities logged in shadow mode on "
+        "stored rows (the monitor's id column and --proba).")] = None,
+    proba: Annotated[str | None, typer.Option(
+        help="The probability columns of --outputs (and of --reference), in class order.")] = None,
+    reference: Annotated[Path | None, typer.Option(
+        "--reference", "-r", help="Labelled reference table to calibrate the new version's "
+        "label-free estimates.")] = None,
+    fail_on: FAIL_ON = None,
+    out: Annotated[Path | None, typer.Option(help="Write the comparison (JSON) here.")] = None,
+) -> None:
+    """Register a new model version, compared with the previous one on the stored windows.
+
+    Exits 1 when the new version is significantly worse (overall or in a group) or a
+    --fail-on rule holds; the version is registered either way.
+    """
+    from trustbench.gate import apply_gate
+    from trustbench.gate.rules import parse_rule
+    from trustbench.monitor.store import open_store
+    from trustbench.monitor.versions import register_version
+    from trustbench.scorecard import Scorecard
+
+    rules = [parse_rule(r) for r in fail_on or []]  # a typo fails before any work
+    with open_store(db, create=False) as store:
+        r = register_version(store, name, version, model=model, trust_pickle=trust_pickle,
+                             outputs=outputs, proba_columns=names(proba) or [],
+                             reference=reference)
+    card = Scorecard(r.findings, provenance={"monitor": name, "version": version,
+                                             "previous": r.previous, "rows": r.rows})
+    gate = apply_gate(card, rules=rules)
+    if out is not None:
+        card.to_json(out)
+    console.print(printable(
+        f"monitor {name!r}: version {version!r} registered, compared with {r.previous!r} on "
+        f"{r.rows} stored rows" + ("" if r.calibrated else
+                                   " (no --reference: no label-free estimates for it)")),
+        highlight=False, soft_wrap=True)
+    for f in r.findings:
+        if f.severity in ("warn", "fail"):
+            typer.echo(printable(f"ALERT {f.id}: {f.title}"))
+        else:
+            console.print(printable(f"  {f.title}"), highlight=False, soft_wrap=True)
+    for g in gate.failed:
+        typer.echo(printable(f"FAILED {g.rule.text}"))
+    if r.alerts or gate.failed:
+        raise typer.Exit(1)

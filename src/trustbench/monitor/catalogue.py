@@ -18,7 +18,7 @@ MONITOR = Catalogue(
         Section("monitor-performance", "Performance and fairness over time", 13,
                 ("monitor.performance", "monitor.fairness", "monitor.history.performance",
                  "monitor.history.fairness")),
-        Section("monitor-versions", "Model versions", 14, ("monitor.compare",)),
+        Section("monitor-versions", "Model versions", 14, ("monitor.compare", "monitor.versions")),
     ),
 )
 register_catalogue(MONITOR)

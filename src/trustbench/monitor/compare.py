@@ -43,7 +43,8 @@ def _rate(k: int, n: int) -> Metric:
 
 def compare_versions(proba_a: np.ndarray, proba_b: np.ndarray, *, y_true: Any = None,
                      groups: Any = None, n_boot: int = 1000, min_group: int = 20,
-                     seed: int = 0, names: tuple[str, str] = ("a", "b")) -> Finding:
+                     seed: int = 0, names: tuple[str, str] = ("a", "b"),
+                     id: str = "monitor.compare") -> Finding:
     """Compare model ``a`` (the old) and ``b`` (the new) on the same rows.
 
     Parameters
@@ -58,6 +59,8 @@ def compare_versions(proba_a: np.ndarray, proba_b: np.ndarray, *, y_true: Any = 
         Bootstrap resamples for group intervals; smallest group compared; their seed.
     names
         The two versions' names, for the title.
+    id
+        The finding's id.
     """
     from trustbench.metrics.groups import by_group
 
@@ -120,7 +123,7 @@ def compare_versions(proba_a: np.ndarray, proba_b: np.ndarray, *, y_true: Any = 
                               "flip_rate": gm["flips"].values.tolist(),
                               "ci": gm["flips"].ci.tolist()}
     return Finding(
-        id="monitor.compare", title=title, severity=severity, metrics=metrics, tags=PERFORMANCE,
+        id=id, title=title, severity=severity, metrics=metrics, tags=PERFORMANCE,
         detail="Flip and negative-flip rates with Wilson intervals; the accuracy change with "
                "its paired interval and McNemar's exact p-value; per-group changes with "
                "stratified bootstrap intervals. Warns when the new model is significantly "

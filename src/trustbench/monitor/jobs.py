@@ -11,15 +11,20 @@
   once labels are there, or its estimated accuracy before; alarms are stored as alerts.
 
 Probabilities come as columns of the table (``proba_columns``, one per class, in class
-order) — the model's own outputs, logged by the serving code. Every bad input is an
-:class:`~trustbench.errors.InputError` naming the file and column, raised before anything
-is written.
+order) — the model's own outputs, logged by the serving code — or from the model version's
+file (``model``, see :mod:`trustbench.monitor.scoring`), which scores each batch that has
+no logged probabilities. Every bad input is an :class:`~trustbench.errors.InputError`
+naming the file and column, raised before anything is written.
+
+Each window also keeps a bounded sample of its input rows (``keep_inputs``, 100,000 by
+default; 0 keeps none), so that a model version registered later can be compared with
+the one that served it (:mod:`trustbench.monitor.versions`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +35,31 @@ from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.monitor.decide import check_drift
 from trustbench.monitor.profile import CHUNK_ROWS, Profile, build_profile, data_row, read_chunks
+from trustbench.monitor.scoring import KEEP_INPUTS, InputSample, ModelFile, Scorer
 from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, PERFORMANCE
 from trustbench.scorecard import Scorecard
 
-__all__ = ["WindowOutputs", "check_monitor", "ingest_batch", "ingest_labels", "init_monitor",
-           "labels_of", "probabilities", "window_drift", "window_outputs"]
+__all__ = ["ReferenceOutputs", "WindowOutputs", "check_monitor", "ingest_batch", "ingest_labels",
+           "init_monitor", "labels_of", "need_columns", "probabilities", "untested_outputs",
+           "window_drift", "window_outputs"]
 
 MAX_CALIBRATION_ROWS = 1_000_000
 
 
-def _need(where: str, columns: Sequence[str], have: Sequence[Any], option: str) -> None:
-    names = {str(c) for c in have}
+def need_columns(where: str, columns: Sequence[str], have: Sequence[Any], option: str) -> None:
+    """Raise ``missing_column``'s error for the first of ``columns`` not in ``have``."""
+    from trustbench.data.tables import missing_column
+
+    names = [str(c) for c in have]
     for c in columns:
         if c not in names:
-            raise InputError(f"{where}: no column {c!r} ({option})",
-                             fix=f"the columns are: {', '.join(map(str, list(have)[:20]))}")
+            raise missing_column(where, option, c, names)
 
 
 def probabilities(where: str, chunk: Any, columns: Sequence[str]) -> np.ndarray:
     """Return the (n, C) probabilities in ``columns`` of ``chunk``, checked."""
-    _need(where, columns, chunk.columns, "probability columns")
+    need_columns(where, columns, chunk.columns, "probability columns")
     p = chunk[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(p).all(1) | (p < 0).any(1) | (p > 1).any(1)
     if bad.any():
@@ -62,46 +71,93 @@ def probabilities(where: str, chunk: Any, columns: Sequence[str]) -> np.ndarray:
 
 
 def init_monitor(store: Store, name: str, reference: str | Path, *, version: str = "v1",
-                 proba_columns: Sequence[str] = (), label_column: str | None = None,
-                 id_column: str | None = None, group_column: str | None = None,
-                 exclude: Sequence[str] = (), kinds: Mapping[str, str] | None = None,
-                 alpha: float = 0.05, min_effects: Mapping[str, float] | None = None,
-                 chunk_rows: int = CHUNK_ROWS, seed: int = 0) -> Profile:
-    """Profile ``reference`` (one pass, in chunks) and store a new monitor ``name``."""
-    from trustbench.monitor.estimate import ConfidenceCalibration
+                 proba_columns: Sequence[str] = (), model: str | Path | None = None,
+                 trust_pickle: bool = False, features: Sequence[str] | None = None,
+                 label_column: str | None = None, id_column: str | None = None,
+                 group_column: str | None = None, exclude: Sequence[str] = (),
+                 kinds: Mapping[str, str] | None = None, alpha: float = 0.05,
+                 min_effects: Mapping[str, float] | None = None,
+                 keep_inputs: int = KEEP_INPUTS, chunk_rows: int = CHUNK_ROWS,
+                 seed: int = 0) -> Profile:
+    """Profile ``reference`` (one pass, in chunks) and store a new monitor ``name``.
 
+    The model's outputs on the reference come from ``proba_columns`` or from the ``model``
+    file (not both); with ``label_column`` they calibrate label-free accuracy estimates.
+    """
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+    if keep_inputs < 0:
+        raise InputError(f"--keep-inputs must be 0 or more, got {keep_inputs}")
+    if model is not None and proba_columns:
+        raise InputError("--model and --proba both give the model's outputs",
+                         fix="give --proba when the probabilities are logged as columns, "
+                         "--model when trustbench should compute them")
     if name in store.monitors():  # before reading a reference that may take minutes
         raise InputError(f"{store.where}: a monitor named {name!r} already exists",
                          fix="choose another name, or use that monitor")
-    reference = Path(reference)
     where = str(reference)
     skip = [*proba_columns, *(c for c in (label_column, id_column) if c), *exclude]
+    seen = ReferenceOutputs(where, proba_columns, label_column)
     profile: Profile | None = None
-    conf: list[np.ndarray] = []
-    labels: list[np.ndarray] = []
+    file: ModelFile | None = None
+    scorer: Scorer | None = None
     for chunk in read_chunks(reference, chunk_rows=chunk_rows):
-        _need(where, skip, chunk.columns, "given at init")
-        p = probabilities(where, chunk, proba_columns) if proba_columns else None
+        need_columns(where, skip, chunk.columns, "given at init")
+        if model is not None and scorer is None:
+            file, scorer = ModelFile.register(
+                model, list(chunk.columns), trust_pickle=trust_pickle, features=features,
+                skip=[*skip, *(c for c in (group_column,) if c)])
+        p = seen.add(chunk, scorer)
         part = build_profile(chunk, kinds=kinds, exclude=skip, seed=seed,
                              scores=None if p is None else lambda _, p=p: p)
         profile = part if profile is None else profile.merge(part)
-        if p is not None and label_column and sum(len(c) for c in conf) < MAX_CALIBRATION_ROWS:
-            conf.append(p)
-            labels.append(_labels(where, chunk[label_column], len(proba_columns)))
     if profile is None:
         raise InputError(f"{where}: no rows", fix="give a reference table with rows")
-    calibration = None
-    if conf:
-        calibration = ConfidenceCalibration.fit(np.concatenate(labels), np.concatenate(conf),
-                                                seed=seed).to_dict()
+    if file is not None and scorer is not None:
+        file = replace(file, classes=int(scorer.classes or 0))
     settings = {"proba_columns": list(proba_columns), "label_column": label_column,
                 "id_column": id_column, "group_column": group_column, "exclude": list(exclude),
-                "alpha": alpha, "min_effects": dict(min_effects or {})}
+                "alpha": alpha, "min_effects": dict(min_effects or {}),
+                "keep_inputs": keep_inputs, "classes": seen.classes}
     store.create_monitor(name, profile, version=version, settings=settings,
-                         calibration=calibration)
+                         calibration=seen.calibration(seed),
+                         fingerprint=file.sha256 if file else "",
+                         model=file.to_dict() if file else None)
     return profile
+
+
+class ReferenceOutputs:
+    """A reference's model outputs, chunk by chunk: for the profile and the calibration."""
+
+    def __init__(self, where: str, proba_columns: Sequence[str], label_column: str | None) -> None:
+        self.where, self.proba_columns, self.label_column = where, list(proba_columns), label_column
+        self.conf: list[np.ndarray] = []
+        self.labels: list[np.ndarray] = []
+        self.classes: int | None = len(proba_columns) or None
+
+    def add(self, chunk: Any, scorer: Scorer | None) -> np.ndarray | None:
+        """Return the chunk's probabilities (logged, or computed by ``scorer``), or None."""
+        if scorer is not None:
+            p = scorer(self.where, chunk)
+        elif self.proba_columns:
+            p = probabilities(self.where, chunk, self.proba_columns)
+        else:
+            return None
+        self.classes = p.shape[1]
+        if self.label_column and sum(len(c) for c in self.conf) < MAX_CALIBRATION_ROWS:
+            need_columns(self.where, [self.label_column], chunk.columns, "--label")
+            self.conf.append(p)
+            self.labels.append(_labels(self.where, chunk[self.label_column], p.shape[1]))
+        return p
+
+    def calibration(self, seed: int) -> dict[str, Any] | None:
+        """Return the confidence calibration fitted on the labelled outputs, or None."""
+        from trustbench.monitor.estimate import ConfidenceCalibration
+
+        if not self.conf:
+            return None
+        return ConfidenceCalibration.fit(np.concatenate(self.labels), np.concatenate(self.conf),
+                                         seed=seed).to_dict()
 
 
 def _labels(where: str, column: Any, classes: int) -> np.ndarray:
@@ -121,35 +177,53 @@ def _labels(where: str, column: Any, classes: int) -> np.ndarray:
 
 def labels_of(where: str, frame: Any, column: str, classes: int) -> np.ndarray:
     """Return the class indices in ``frame[column]``, checked."""
-    _need(where, [column], frame.columns, "--label")
+    need_columns(where, [column], frame.columns, "--label")
     return _labels(where, frame[column], classes)
 
 
 def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | None = None,
-                 version: str | None = None, chunk_rows: int = CHUNK_ROWS) -> Any:
-    """Store the table ``batch`` as monitor ``name``'s next window (once, whatever retries)."""
+                 version: str | None = None, trust_pickle: bool = False,
+                 chunk_rows: int = CHUNK_ROWS) -> Any:
+    """Store the table ``batch`` as monitor ``name``'s next window (once, whatever retries).
+
+    The probabilities are the batch's logged columns when it has them, else computed by
+    the file of the model version that served the batch (``version``, the newest by
+    default), when that version has one.
+    """
     batch = Path(batch)
     where = str(batch)
     settings = store.settings(name)
     reference = store.profile(name)
+    served = store.version(name, version)
     proba_cols = settings.get("proba_columns") or []
     id_col, group_col = settings.get("id_column"), settings.get("group_column")
     label_col = settings.get("label_column")
     skip = [*proba_cols, *(c for c in (id_col,) if c), *settings.get("exclude", [])]
+    kept = InputSample(int(settings.get("keep_inputs", KEEP_INPUTS)))
+    scorer: Scorer | None = None
+    logged: bool | None = None
     profile: Profile | None = None
     rows: list[dict[str, Any]] = []
     seen = 0
     for chunk in read_chunks(batch, chunk_rows=chunk_rows):
-        _need(where, [*proba_cols, *(c for c in (id_col, group_col) if c)], chunk.columns,
+        if logged is None:  # the first chunk decides where the probabilities come from
+            logged = bool(proba_cols) and all(c in chunk.columns for c in proba_cols)
+            if not logged and served["model"]:
+                scorer = ModelFile.from_dict(served["model"]).load(
+                    trust_pickle=trust_pickle, version=served["version"])
+        need_columns(where, [*(proba_cols if logged or scorer is None else []),
+                      *(c for c in (id_col, group_col) if c)], chunk.columns,
               "the monitor's columns")
         if label_col and label_col in chunk.columns:
             chunk = chunk.drop(columns=[label_col])  # labels come separately, by row id
-        p = probabilities(where, chunk, proba_cols) if proba_cols else None
+        p = (probabilities(where, chunk, proba_cols) if logged
+             else scorer(where, chunk) if scorer is not None else None)
         part = build_profile(chunk, exclude=skip, reference=reference,
                              scores=None if p is None else lambda _, p=p: p)
         profile = part if profile is None else profile.merge(part)
         ids = (chunk[id_col].astype(str).tolist() if id_col
                else [f"{batch_id or batch.name}:{seen + i}" for i in range(len(chunk))])
+        kept.add(ids, chunk.drop(columns=proba_cols if logged else []))
         groups = chunk[group_col].astype(str).tolist() if group_col else [None] * len(chunk)
         for i in range(len(chunk)):
             row: dict[str, Any] = {"row_id": ids[i], "group": groups[i]}
@@ -164,7 +238,7 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
         raise InputError(f"{where}: row ids in {id_col!r} repeat",
                          fix="give every row its own id, so that labels find it")
     return store.ingest(name, profile, rows, content_hash=file_sha256(batch), batch_id=batch_id,
-                        version=version)
+                        version=served["version"], inputs=kept.to_bytes())
 
 
 def ingest_labels(store: Store, name: str, labels: str | Path) -> tuple[int, list[str]]:
@@ -175,10 +249,10 @@ def ingest_labels(store: Store, name: str, labels: str | Path) -> tuple[int, lis
     if not id_col or not label_col:
         raise InputError(f"monitor {name!r} was created without --id and --label columns",
                          fix="create the monitor with --id and --label to take late labels")
-    classes = len(settings.get("proba_columns") or []) or 2**31
+    classes = int(settings.get("classes") or len(settings.get("proba_columns") or []) or 2**31)
     out: dict[str, int] = {}
     for chunk in read_chunks(labels):
-        _need(where, [id_col, label_col], chunk.columns, "--id and --label of the monitor")
+        need_columns(where, [id_col, label_col], chunk.columns, "--id and --label of the monitor")
         ys = _labels(where, chunk[label_col], classes)
         out.update(zip(chunk[id_col].astype(str), ys.tolist(), strict=True))
     return store.add_labels(name, out)
@@ -198,8 +272,9 @@ def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scor
         raise InputError(f"monitor {name!r} has no window {window}",
                          fix=f"windows run from 1 to {latest.seq}")
     settings = store.settings(name)
-    drift = window_drift(settings, store.profile(name), chosen)
-    findings = [_drift_finding(c) for c in drift.columns]
+    served = store.version(name, chosen.version)
+    drift = window_drift(settings, store.profile(name), chosen, served["outputs"])
+    findings = [_drift_finding(c) for c in drift.columns] + untested_outputs(chosen, served)
     out = window_outputs(store, name, chosen.seq)
     if out is not None:
         p, labelled = out.proba, out.labelled
@@ -207,7 +282,7 @@ def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scor
             groups = out.groups[labelled] if settings.get("group_column") else None
             findings += window_performance(out.labels[labelled], p[labelled], groups=groups,
                                            window=f"window {chosen.seq}")
-        cal = store.calibration(name, chosen.version)
+        cal = served["calibration"]
         if cal and len(labelled) < len(p):
             est = estimate_accuracy(ConfidenceCalibration.from_dict(cal), p)
             findings.append(Finding(
@@ -230,11 +305,12 @@ def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scor
 
 @dataclass(frozen=True)
 class WindowOutputs:
-    """A stored window's model outputs: (n, C) probabilities, labels so far, groups."""
+    """A stored window's model outputs: (n, C) probabilities, labels so far, groups, ids."""
 
     proba: np.ndarray
     labels: np.ndarray  # (n,) class index, -1 where no label has arrived
     groups: np.ndarray  # (n,) object
+    row_ids: np.ndarray  # (n,) object: text
 
     @property
     def labelled(self) -> np.ndarray:
@@ -250,18 +326,35 @@ def window_outputs(store: Store, name: str, seq: int) -> WindowOutputs | None:
     return WindowOutputs(
         np.stack([np.frombuffer(r["proba"], dtype="<f4").astype(np.float64) for r in rows]),
         np.array([-1 if r["label"] is None else r["label"] for r in rows], dtype=np.int64),
-        np.array([r["group"] for r in rows], dtype=object))
+        np.array([r["group"] for r in rows], dtype=object),
+        np.array([r["row_id"] for r in rows], dtype=object))
 
 
-def window_drift(settings: Mapping[str, Any], reference: Profile, window: Any) -> Any:
+def window_drift(settings: Mapping[str, Any], reference: Profile, window: Any,
+                 outputs: Mapping[str, Any] | None) -> Any:
     """Check a stored window against the reference with the monitor's settings.
 
-    The model's outputs are checked too: drift of the predicted class and confidence is
-    visible before any label.
+    The model's outputs are checked too — drift of the predicted class and confidence is
+    visible before any label — against ``outputs``, the sketches of the serving version's
+    outputs on the reference (:meth:`Store.version`); ``None``: the version has none, and
+    its outputs are not tested.
     """
-    return check_drift(reference.columns, window.profile.columns, window=window.seq,
+    columns = {**reference.features,
+               **{k: v for k, v in (outputs or {}).items() if k in window.profile.columns}}
+    return check_drift(columns, window.profile.columns, window=window.seq,
                        alpha=float(settings.get("alpha", 0.05)),
                        min_effects=settings.get("min_effects") or None)
+
+
+def untested_outputs(window: Any, served: Mapping[str, Any]) -> list[Finding]:
+    """Return info findings for window outputs its version has no reference sketch of."""
+    known = served.get("outputs") or {}
+    return [Finding(
+        id=f"monitor.drift.{c}", severity="info", metrics={}, tags=DRIFT,
+        title=f"{c}: not tested (version {served['version']!r} has no outputs on the reference)",
+        detail="The version was registered without --reference, so there is nothing to "
+               "compare its outputs with; register the next one with --reference.",
+        evidence={"column": c}) for c in window.profile.outputs if c not in known]
 
 
 def _drift_finding(c: Any) -> Finding:

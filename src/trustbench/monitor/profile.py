@@ -66,6 +66,11 @@ class Profile:
         """The data's own columns (without the model's outputs)."""
         return {k: s for k, s in self.columns.items() if k not in (PREDICTION, CONFIDENCE)}
 
+    @property
+    def outputs(self) -> dict[str, Sketch]:
+        """The model's outputs: predicted class and confidence, when profiled."""
+        return {k: s for k, s in self.columns.items() if k in (PREDICTION, CONFIDENCE)}
+
     def merge(self, other: Profile) -> Profile:
         """Return the profile of both tables' rows; their columns and types must agree."""
         if self.kinds != other.kinds:

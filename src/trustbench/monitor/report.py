@@ -9,6 +9,9 @@ alerts again) and adds, as findings with plot specifications (:mod:`trustbench.p
   band, and the estimated accuracy of windows still unlabelled (marked as estimates);
 * ``monitor.history.fairness`` — worst-group accuracy and demographic parity difference
   per labelled window, with bands;
+* ``monitor.versions.<new>.compare[.shadow]`` — each registered version against the one
+  before it on the stored windows, as computed at registration
+  (:mod:`trustbench.monitor.versions`): flips per window, negative flips, per-group changes;
 * ``monitor.alerts`` — every alert stored so far.
 
 The HTML page comes from the existing renderer (:func:`trustbench.report.html.write_html`).
@@ -16,6 +19,7 @@ The HTML page comes from the existing renderer (:func:`trustbench.report.html.wr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -72,16 +76,19 @@ def history_card(store: Store, name: str) -> Scorecard:
     ratio = np.full((len(columns), len(windows)), np.nan)
     alarmed: list[int] = []
     numbers: list[tuple[int, dict[str, Any]]] = []
-    cal = store.calibration(name)
-    calibration = ConfidenceCalibration.from_dict(cal) if cal else None
     grouped = bool(settings.get("group_column"))
+    served: dict[str, dict[str, Any]] = {}
     for j, w in enumerate(windows):
-        drift = window_drift(settings, reference, w)
+        if w.version not in served:
+            served[w.version] = store.version(name, w.version)
+        drift = window_drift(settings, reference, w, served[w.version]["outputs"])
         for c in drift.columns:
             if c.result is not None and c.result.min_effect > 0:
                 ratio[columns.index(c.column), j] = c.result.effect / c.result.min_effect
         if drift.alarms:
             alarmed.append(w.seq)
+        cal = served[w.version]["calibration"]  # the serving version's own
+        calibration = ConfidenceCalibration.from_dict(cal) if cal else None
         numbers.append((w.seq, _window_numbers(store, name, w.seq, calibration, grouped)))
     labels = [f"w{w.seq}" for w in windows]
     findings = [Finding(
@@ -132,6 +139,10 @@ def history_card(store: Store, name: str) -> Scorecard:
                 [_series("worst-group accuracy", xs, [d["worst_group"] for _, d in fair]),
                  _series("demographic parity difference", xs, [d["dpd"] for _, d in fair])],
                 x_label="window", y_label="fraction", y_range=(0.0, 1.0))]}))
+    for c in store.comparisons(name):
+        for d in c["findings"]:
+            f = Finding.from_dict(d)
+            findings.append(replace(f, id=f"monitor.versions.{c['new']}.{f.id.removeprefix('monitor.')}"))
     alerts = store.alerts(name)
     findings.append(Finding(
         id="monitor.alerts", title=f"{len(alerts)} alerts stored",

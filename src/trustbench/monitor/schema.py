@@ -10,7 +10,11 @@ is declared here, and every later change to these tables comes with a migration.
   profile.
 * ``window_rows`` — the rows of a window that later labels refer to: row id, predicted
   class, confidence, probabilities, group, and the label once it arrives.
+* ``window_inputs`` — a window's input rows (a bounded, uniform sample of them) as
+  Parquet bytes, so that a model version registered later can score the stored windows.
 * ``alerts`` — what a check raised, when and why.
+* ``comparisons`` — a new model version against the previous one on the stored windows,
+  computed when the new one was registered (its findings, as JSON).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Alert", "Base", "ModelVersion", "Monitor", "Window", "WindowRow"]
+__all__ = ["Alert", "Base", "Comparison", "ModelVersion", "Monitor", "Window", "WindowInputs",
+           "WindowRow"]
 
 
 class Base(DeclarativeBase):
@@ -63,6 +68,10 @@ class ModelVersion(Base):
     registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     fingerprint: Mapped[str] = mapped_column(String(128), default="")
     calibration: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    model: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # its file: path, sha256
+    # its outputs' sketches on the reference (Profile JSON); the first version's are in the
+    # monitor's profile
+    outputs: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Window(Base):
@@ -102,6 +111,17 @@ class WindowRow(Base):
     label: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class WindowInputs(Base):
+    """A window's input rows (up to the monitor's ``keep_inputs``), as Parquet bytes."""
+
+    __tablename__ = "window_inputs"
+
+    window_id: Mapped[int] = mapped_column(ForeignKey("windows.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Alert(Base):
     """An alert a check raised."""
 
@@ -115,3 +135,16 @@ class Alert(Base):
     subject: Mapped[str] = mapped_column(String(200))  # the column, metric or version pair
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(JSON)
+
+
+class Comparison(Base):
+    """A model version against the previous one on the stored windows."""
+
+    __tablename__ = "comparisons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    old_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    new_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    findings: Mapped[str] = mapped_column(Text)  # JSON list of Finding.to_dict() (NaN kept)

@@ -42,6 +42,17 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _jsonable(o: Any) -> Any:
+    """``json.dumps`` default for the numpy values a finding's evidence may hold."""
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
 def database_url(db: str | Path) -> str:
     """Return the SQLAlchemy URL of ``db``: a URL as given, a path as a SQLite file."""
     text = str(db)
@@ -97,7 +108,7 @@ class Store:
     def create_monitor(self, name: str, profile: Profile, *, version: str,
                        settings: Mapping[str, Any] | None = None,
                        calibration: Mapping[str, Any] | None = None,
-                       fingerprint: str = "") -> None:
+                       fingerprint: str = "", model: Mapping[str, Any] | None = None) -> None:
         """Store a new monitor with its reference profile and first model version."""
         from sqlalchemy import select
 
@@ -112,7 +123,8 @@ class Store:
             s.add(m)
             s.flush()
             s.add(ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
-                               fingerprint=fingerprint, calibration=dict(calibration or {})))
+                               fingerprint=fingerprint, calibration=dict(calibration or {}),
+                               model=dict(model) if model else None))
 
     def monitors(self) -> list[str]:
         """Return the monitors' names."""
@@ -134,21 +146,102 @@ class Store:
             return dict(self._monitor(s, name).settings)
 
     def add_version(self, name: str, version: str, *, fingerprint: str = "",
-                    calibration: Mapping[str, Any] | None = None) -> None:
-        """Register another model version of monitor ``name``."""
+                    calibration: Mapping[str, Any] | None = None,
+                    model: Mapping[str, Any] | None = None, outputs: Profile | None = None,
+                    comparison: tuple[str, list[dict[str, Any]]] | None = None,
+                    alerts: Iterable[Mapping[str, Any]] = ()) -> None:
+        """Register another model version of monitor ``name``, in one transaction.
+
+        ``outputs`` is the profile of its outputs on the reference (the drift of later
+        windows' predictions is measured against it). ``comparison`` is ``(previous
+        version, findings as dicts)``: how the new version did against the previous one on
+        the stored windows; ``alerts`` are stored with it.
+        """
         from sqlalchemy import select
+
+        from trustbench.monitor.schema import Alert, Comparison, ModelVersion
+
+        with self._session() as s, s.begin():
+            m = self._monitor(s, name, lock=True)
+            self._new_version_name(s, m, version)
+            v = ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
+                             fingerprint=fingerprint, calibration=dict(calibration or {}),
+                             model=dict(model) if model else None,
+                             outputs=None if outputs is None else json.dumps(outputs.to_dict()))
+            s.add(v)
+            s.flush()
+            if comparison is not None:
+                old = s.scalar(select(ModelVersion.id).where(
+                    ModelVersion.monitor_id == m.id, ModelVersion.version == comparison[0]))
+                if old is None:
+                    raise InputError(f"{self.where}: monitor {name!r} has no model version "
+                                     f"{comparison[0]!r}")
+                s.add(Comparison(monitor_id=m.id, old_version_id=old, new_version_id=v.id,
+                                 created_at=_now(), findings=json.dumps(comparison[1],
+                                                                         default=_jsonable)))
+            for a in alerts:
+                s.add(Alert(monitor_id=m.id, window_id=None, raised_at=_now(), kind=a["kind"],
+                            subject=a["subject"], message=a["message"],
+                            details=dict(a.get("details", {}))))
+
+    def check_new_version(self, name: str, version: str) -> None:
+        """Raise an InputError when monitor ``name`` has a version ``version`` already."""
+        with self._session() as s:
+            self._new_version_name(s, self._monitor(s, name), version)
+
+    def _new_version_name(self, s: Any, m: Any, version: str) -> None:
+        if version in self._versions(s, m.id):
+            raise InputError(f"{self.where}: monitor {m.name!r} already has a version "
+                             f"{version!r}", fix="give the new model another version name")
+
+    def version(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """Return a model version (the newest: ``None``).
+
+        A dict: ``version``, ``model`` (its file, or None), ``calibration``, ``outputs``
+        (the sketches of its outputs on the reference: the monitor's profile's for the first
+        version, None when a later one was registered without a reference).
+        """
+        from sqlalchemy import func, select
 
         from trustbench.monitor.schema import ModelVersion
 
-        with self._session() as s, s.begin():
+        with self._session() as s:
             m = self._monitor(s, name)
-            known = s.scalar(select(ModelVersion.id).where(
-                ModelVersion.monitor_id == m.id, ModelVersion.version == version))
-            if known is not None:
-                raise InputError(f"{self.where}: monitor {name!r} already has a version "
-                                 f"{version!r}", fix="give the new model another version name")
-            s.add(ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
-                               fingerprint=fingerprint, calibration=dict(calibration or {})))
+            q = select(ModelVersion).where(ModelVersion.monitor_id == m.id)
+            q = (q.order_by(ModelVersion.id.desc()).limit(1) if version is None
+                 else q.where(ModelVersion.version == version))
+            v = s.scalar(q)
+            if v is None:
+                raise InputError(f"{self.where}: monitor {name!r} has no model version "
+                                 f"{version!r}",
+                                 fix=f"use one of: {', '.join(self._versions(s, m.id))}")
+            first = s.scalar(select(func.min(ModelVersion.id)).where(
+                ModelVersion.monitor_id == m.id))
+            if v.id == first:
+                outputs = Profile.from_dict(json.loads(m.profile)).outputs
+            else:
+                outputs = (None if v.outputs is None
+                           else Profile.from_dict(json.loads(v.outputs)).outputs)
+            return {"version": v.version, "model": dict(v.model) if v.model else None,
+                    "calibration": dict(v.calibration or {}), "registered_at": v.registered_at,
+                    "outputs": outputs}
+
+    def comparisons(self, name: str) -> list[dict[str, Any]]:
+        """Return the stored version comparisons of monitor ``name``, oldest first."""
+        from sqlalchemy import select
+        from sqlalchemy.orm import aliased
+
+        from trustbench.monitor.schema import Comparison, ModelVersion
+
+        old, new = aliased(ModelVersion), aliased(ModelVersion)
+        with self._session() as s:
+            m = self._monitor(s, name)
+            q = (select(Comparison, old.version, new.version)
+                 .join(old, Comparison.old_version_id == old.id)
+                 .join(new, Comparison.new_version_id == new.id)
+                 .where(Comparison.monitor_id == m.id).order_by(Comparison.id))
+            return [{"old": a, "new": b, "created_at": c.created_at,
+                     "findings": json.loads(c.findings)} for c, a, b in s.execute(q)]
 
     def versions(self, name: str) -> list[str]:
         """Return the model versions of monitor ``name``, oldest first."""
@@ -158,16 +251,18 @@ class Store:
     # -- windows --------------------------------------------------------------------------
     def ingest(self, name: str, profile: Profile, rows: Iterable[Mapping[str, Any]], *,
                content_hash: str, batch_id: str | None = None,
-               version: str | None = None) -> IngestResult:
+               version: str | None = None,
+               inputs: tuple[int, bytes] | None = None) -> IngestResult:
         """Store one window, whole or not at all; a batch sent again is stored once.
 
         ``rows`` are dicts with ``row_id`` and optionally ``prediction``, ``confidence``,
         ``proba`` (bytes), ``group``, ``label``. ``batch_id`` defaults to the content hash.
-        ``version`` defaults to the newest registered version.
+        ``version`` defaults to the newest registered version. ``inputs`` is ``(rows,
+        Parquet bytes)`` of the window's kept input rows.
         """
         from sqlalchemy import func, insert, select
 
-        from trustbench.monitor.schema import ModelVersion, Window, WindowRow
+        from trustbench.monitor.schema import ModelVersion, Window, WindowInputs, WindowRow
 
         batch_id = batch_id or content_hash
         rows = list(rows)
@@ -196,6 +291,8 @@ class Store:
             if rows:
                 s.execute(insert(WindowRow), [{"window_id": w.id, "monitor_id": m.id, **r}
                                               for r in rows])
+            if inputs is not None:
+                s.add(WindowInputs(window_id=w.id, rows=inputs[0], data=inputs[1]))
             return IngestResult(seq, w.id, False, len(rows))
 
     def windows(self, name: str) -> list[StoredWindow]:
@@ -242,6 +339,18 @@ class Store:
             return [{"row_id": r.row_id, "prediction": r.prediction, "confidence": r.confidence,
                      "proba": r.proba, "group": r.group, "label": r.label}
                     for r in s.scalars(q)]
+
+    def window_inputs(self, name: str, seq: int) -> bytes | None:
+        """Return window ``seq``'s kept input rows (Parquet bytes), or ``None``."""
+        from sqlalchemy import select
+
+        from trustbench.monitor.schema import Window, WindowInputs
+
+        with self._session() as s:
+            m = self._monitor(s, name)
+            return s.scalar(select(WindowInputs.data).join(
+                Window, WindowInputs.window_id == Window.id).where(
+                Window.monitor_id == m.id, Window.seq == seq))
 
     def add_labels(self, name: str, labels: Mapping[str, int]) -> tuple[int, list[str]]:
         """Attach labels to stored rows by row id, in one transaction.
@@ -301,17 +410,7 @@ class Store:
 
     def calibration(self, name: str, version: str | None = None) -> dict[str, Any]:
         """Return the stored confidence calibration of a model version (the newest: ``None``)."""
-        from sqlalchemy import select
-
-        from trustbench.monitor.schema import ModelVersion
-
-        with self._session() as s:
-            m = self._monitor(s, name)
-            q = select(ModelVersion).where(ModelVersion.monitor_id == m.id)
-            q = (q.order_by(ModelVersion.id.desc()).limit(1) if version is None
-                 else q.where(ModelVersion.version == version))
-            v = s.scalar(q)
-            return dict(v.calibration or {}) if v is not None else {}
+        return self.version(name, version)["calibration"]
 
     # -- plumbing -------------------------------------------------------------------------
     def _session(self) -> Any:
@@ -426,7 +525,7 @@ def open_store(db: str | Path, *, create: bool = True) -> Store:
     return Store(engine, url)
 
 
-def _migrate(engine: Any) -> None:
+def _migrate(engine: Any, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -434,4 +533,4 @@ def _migrate(engine: Any) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
