@@ -1,9 +1,11 @@
-"""Peak memory of profiling and checking 10M x 50 rows read from Parquet in chunks.
+"""Peak memory of profiling, checking and ingesting 10M x 50 rows read from Parquet in chunks.
 
 Writes a 10,000,000-row, 50-column Parquet file (40 numeric, 10 categorical columns) in
-row groups, then, each in a fresh process: builds the reference profile from it, and
-sketches it as a window against that profile and checks it. Reports wall time and peak RSS
-(the target of issue 13: under 2 GB whatever the file's length).
+row groups, then, each in a fresh process: builds the reference profile from it; sketches
+it as a window against that profile and checks it; and ingests it as one window into a
+SQLite monitoring database (what ``trustbench monitor ingest`` does: its profile, a row
+per input row, and 100,000 kept input rows). Reports wall time and peak RSS (the target
+of issue 13: under 2 GB whatever the file's length).
 
     .venv/bin/python benchmarks/monitor_memory.py [--rows 10000000] [--folder DIR]
 """
@@ -31,10 +33,19 @@ if step == "profile":
     p = build_profile(path)
     Path(sys.argv[3]).write_text(json.dumps(p.to_dict()))
     extra = {"rows": p.rows}
-else:
+elif step == "check":
     ref = Profile.from_dict(json.loads(Path(sys.argv[3]).read_text()))
     window = build_profile(path, reference=ref)
     extra = {"alarms": len(check_drift(ref.features, window.features).alarms)}
+else:
+    from trustbench.monitor.jobs import ingest_batch
+    from trustbench.monitor.store import open_store
+    with open_store(path.parent / "history.db") as store:
+        ref = Profile.from_dict(json.loads(Path(sys.argv[3]).read_text()))
+        store.create_monitor("m", ref, version="v1", settings={"alpha": 0.05})
+        t = time.perf_counter()
+        r = ingest_batch(store, "m", path)
+        extra = {"rows": r.rows, "database_mib": (path.parent / "history.db").stat().st_size / 2**20}
 print(json.dumps({"step": step, "seconds": time.perf_counter() - t,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   **extra}))
@@ -61,7 +72,7 @@ def write(path: Path, rows: int, *, group: int = 500_000) -> None:
 
 
 def main() -> None:
-    """Write the file, run both steps in fresh processes, print a Markdown table."""
+    """Write the file, run each step in a fresh process, print a Markdown table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--folder", type=Path, default=None)
@@ -74,7 +85,7 @@ def main() -> None:
         print(f"wrote {args.rows:,} x 50 rows ({data.stat().st_size / 2**30:.1f} GiB) in "
               f"{time.perf_counter() - t:.0f} s", file=sys.stderr)
         results = []
-        for step in ("profile", "check"):
+        for step in ("profile", "check", "ingest"):
             done = subprocess.run([sys.executable, "-c", CHILD, str(data), step, str(profile)],
                                   capture_output=True, text=True, check=True)
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))

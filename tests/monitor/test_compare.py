@@ -71,3 +71,38 @@ def test_the_command_gates_on_negative_flips(tmp_path) -> None:
     assert r.exit_code == 0
     r = runner.invoke(app, [*base[:-4], "--new", "n0", "--old", "o0,o1"])
     assert r.exit_code == 2 and "--old names 2 columns and --new 1" in r.output
+
+
+def _slice_case(n: int, *, broken: bool, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    city = rng.choice(["a", "b"], n)
+    y = rng.integers(0, 2, n)
+    right_a = rng.random(n) < 0.85
+    right_b = right_a.copy()
+    region = (x > 1.0) if broken else np.zeros(n, bool)
+    right_b[region & right_a & (rng.random(n) < 0.4)] = False  # newly wrong in the region
+    swap = rng.random(n) < 0.03  # a little churn everywhere, in both directions
+    right_b[swap] = ~right_b[swap]
+
+    def proba(right):
+        pred = np.where(right, y, 1 - y)
+        return np.stack([1.0 - pred, pred.astype(float)], 1) * 0.8 + 0.1
+
+    return proba(right_a), proba(right_b), y, pd.DataFrame({"x": x, "z": z, "city": city})
+
+
+def test_a_regression_in_a_region_no_group_names_is_found_on_held_out_rows() -> None:
+    pa, pb, y, features = _slice_case(4000, broken=True)
+    f = compare_versions(pa, pb, y_true=y, features=features)
+    worse = [s for s in f.evidence["slices"] if s["worse"]]
+    assert f.severity == "warn" and worse and "x >" in worse[0]["rule"]
+    assert worse[0]["ci"][1] < 0 and worse[0]["n"] < 2000  # measured on the held-out half
+    assert "where x >" in f.title
+
+
+def test_churn_without_a_regression_names_no_slice() -> None:
+    for seed in range(5):
+        pa, pb, y, features = _slice_case(4000, broken=False, seed=seed)
+        f = compare_versions(pa, pb, y_true=y, features=features, seed=seed)
+        assert not any(s["worse"] for s in f.evidence["slices"]), f.evidence["slices"]

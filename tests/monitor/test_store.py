@@ -197,3 +197,13 @@ def test_a_database_of_the_first_schema_is_migrated_with_its_data(db_url: str) -
         store.ingest("old", build_profile(_frame(50, 1), reference=store.profile("old")),
                      _rows("b", 50), content_hash="h", inputs=(1, b"x"))
         assert store.window_inputs("old", 1) == b"x"
+
+
+def test_a_window_checked_twice_raises_its_alarms_once(db_url: str) -> None:
+    with _store_with_monitor(db_url) as store:
+        store.ingest("churn", build_profile(_frame(50, 1), reference=store.profile("churn")),
+                     _rows("b", 50), content_hash="h")
+        alarm = {"kind": "drift", "subject": "a", "message": "a: drifted"}
+        assert store.add_alerts("churn", 1, [alarm, alarm]) == 1
+        assert store.add_alerts("churn", 1, [alarm, {**alarm, "subject": "c"}]) == 1
+        assert [a["subject"] for a in store.alerts("churn")] == ["a", "c"]

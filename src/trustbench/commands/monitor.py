@@ -145,16 +145,19 @@ def compare(
     label: Annotated[str | None, typer.Option(
         help="Label column (class indices); without it, flips only.")] = None,
     group: Annotated[str | None, typer.Option(help="Sensitive or slice column.")] = None,
+    exclude: Annotated[str | None, typer.Option(
+        help="Columns that are not features (ids, timestamps), comma-separated: the other "
+        "columns are searched for slices where the new model is worse.")] = None,
     fail_on: FAIL_ON = None,
     out: Annotated[Path | None, typer.Option(help="Write the scorecard (JSON) here.")] = None,
 ) -> None:
-    """Compare two model versions on the same rows: flips, negative flips, per-group changes."""
+    """Compare two model versions on the same rows: flips, negative flips, groups, slices."""
     import pandas as pd
 
     from trustbench.gate import apply_gate
     from trustbench.gate.rules import parse_rule
     from trustbench.monitor.compare import compare_versions
-    from trustbench.monitor.jobs import labels_of, probabilities
+    from trustbench.monitor.jobs import labels_of, need_columns, probabilities
     from trustbench.monitor.profile import read_chunks
     from trustbench.scorecard import Scorecard
 
@@ -167,11 +170,13 @@ def compare(
                          fix="give both models' probabilities for the same classes")
     pa, pb = probabilities(where, frame, old_cols), probabilities(where, frame, new_cols)
     y = labels_of(where, frame, label, len(old_cols)) if label else None
-    if group and group not in frame.columns:
-        raise InputError(f"{where}: no column {group!r} (--group)")
+    need_columns(where, [c for c in (group,) if c] + (names(exclude) or []), frame.columns,
+                 "--group/--exclude")
+    features = frame.drop(columns=[*old_cols, *new_cols, *(c for c in (label,) if c),
+                                   *(names(exclude) or [])])
     finding = compare_versions(pa, pb, y_true=y,
                                groups=frame[group].astype(str).to_numpy() if group else None,
-                               names=(old, new))
+                               features=features, names=(old, new))
     card = Scorecard([finding], provenance={"data": where, "old": old_cols, "new": new_cols})
     gate = apply_gate(card, rules=rules)
     if out is not None:

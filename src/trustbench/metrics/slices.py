@@ -44,6 +44,9 @@ class Slice:
         ``p_value < alpha``.
     n_discover, accuracy_discover
         The same numbers on the half the tree was fitted on (optimistic: for comparison).
+    rows
+        Positions (in ``x``) of the slice's held-out points: other numbers measured on them
+        are free of the selection bias too.
     """
 
     rule: str
@@ -56,6 +59,8 @@ class Slice:
     significant: bool
     n_discover: int
     accuracy_discover: float
+    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False,
+                             compare=False)
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,8 @@ def weakest_slices(x: np.ndarray, correct: np.ndarray, *,
         conds = _conditions(path, names, categories or {})
         leaves.append(Slice(_rule(conds), conds, n, acc, wilson_interval(ok, n), overall - acc,
                             p, p < alpha, nd,
-                            float(correct[disc][in_d].mean()) if nd else float("nan")))
+                            float(correct[disc][in_d].mean()) if nd else float("nan"),
+                            ev[in_e]))
     leaves.sort(key=lambda s: (math.isnan(s.accuracy), s.accuracy))
     weakest = [s for s in leaves if s.significant][:k]
     return SliceReport(weakest, leaves, **report)

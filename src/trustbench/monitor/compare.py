@@ -11,7 +11,11 @@ old (``a``) and new (``b``) model's probabilities on the same rows and returns a
   Wilson interval; the accuracy change with its paired interval and McNemar's exact test
   (:func:`trustbench.metrics.paired_difference`);
 * with groups: the accuracy change per group, with stratified bootstrap intervals
-  (:func:`trustbench.metrics.groups.by_group`), and the group that lost most.
+  (:func:`trustbench.metrics.groups.by_group`), and the group that lost most;
+* with the rows' features: the slices where negative flips concentrate
+  (:func:`trustbench.metrics.weakest_slices` learns them on a seeded half of the rows and
+  tests them on the other), each with its accuracy change, paired interval and McNemar
+  p-value measured on the held-out half — a regression in a region no group names.
 
 ``--fail-on`` rules like the scan's gate apply to it (``monitor.compare:negative_flip_rate >
 0.02``; ``any fail``).
@@ -34,7 +38,7 @@ from trustbench.findings import Finding, Metric
 from trustbench.metrics import paired_difference, wilson_interval
 from trustbench.monitor.tags import PERFORMANCE
 
-__all__ = ["compare_versions"]
+__all__ = ["compare_versions", "encode_features", "slice_changes"]
 
 
 def _rate(k: int, n: int) -> Metric:
@@ -42,7 +46,8 @@ def _rate(k: int, n: int) -> Metric:
 
 
 def compare_versions(proba_a: np.ndarray, proba_b: np.ndarray, *, y_true: Any = None,
-                     groups: Any = None, n_boot: int = 1000, min_group: int = 20,
+                     groups: Any = None, features: Any = None, n_boot: int = 1000,
+                     min_group: int = 20,
                      seed: int = 0, names: tuple[str, str] = ("a", "b"),
                      id: str = "monitor.compare") -> Finding:
     """Compare model ``a`` (the old) and ``b`` (the new) on the same rows.
@@ -55,6 +60,9 @@ def compare_versions(proba_a: np.ndarray, proba_b: np.ndarray, *, y_true: Any = 
         (n,) class indices, or ``None`` (shadow mode: flips only).
     groups
         (n,) group of each row, or ``None``.
+    features
+        A DataFrame of the rows' features (numeric or categorical columns), or ``None``:
+        with labels, the slices where negative flips concentrate are looked for in it.
     n_boot, min_group, seed
         Bootstrap resamples for group intervals; smallest group compared; their seed.
     names
@@ -116,6 +124,15 @@ def compare_versions(proba_a: np.ndarray, proba_b: np.ndarray, *, y_true: Any = 
                 if ch.ci[worst][1] < 0:
                     severity = "warn"  # a group significantly worse, whatever the headline
                     title += f"; group {gm.groups[worst]!r} {ch.values[worst]:+.1%}"
+        if features is not None:
+            slices = slice_changes(features, right_a, right_b, seed=seed)
+            evidence["slices"] = slices
+            worse = [c for c in slices if c["worse"]]
+            if worse:
+                severity = "warn"  # a region significantly worse on rows it was not found on
+                title += f"; where {worse[0]['rule']}: {worse[0]['accuracy_change']:+.1%}"
+                metrics["worst_slice_change"] = Metric(worse[0]["accuracy_change"],
+                                                       tuple(worse[0]["ci"]), "fraction")
     elif groups is not None:  # shadow mode: where do the flips concentrate?
         gm = by_group({"flips": flips.astype(float)}, None, None, groups, n_boot=n_boot,
                       min_size=min_group, seed=seed)
@@ -126,6 +143,58 @@ def compare_versions(proba_a: np.ndarray, proba_b: np.ndarray, *, y_true: Any = 
         id=id, title=title, severity=severity, metrics=metrics, tags=PERFORMANCE,
         detail="Flip and negative-flip rates with Wilson intervals; the accuracy change with "
                "its paired interval and McNemar's exact p-value; per-group changes with "
-               "stratified bootstrap intervals. Warns when the new model is significantly "
-               "worse overall or in a group.",
+               "stratified bootstrap intervals; slices where negative flips concentrate, "
+               "found on one half of the rows and measured on the other. Warns when the new "
+               "model is significantly worse overall, in a group or in a slice.",
         evidence=evidence)
+
+
+def encode_features(frame: Any) -> tuple[np.ndarray, list[str], dict[int, list[Any]]]:
+    """``(x, names, categories)`` of a DataFrame for :func:`~trustbench.metrics.weakest_slices`.
+
+    Numeric and bool columns as floats; any other column as the codes of its sorted values
+    (missing values as NaN), with ``categories`` mapping the column to those values.
+    """
+    import pandas as pd
+
+    cols, cats = [], {}
+    for j, c in enumerate(frame.columns):
+        s = frame[c]
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            cols.append(s.to_numpy(np.float64, na_value=np.nan))
+            continue
+        codes, values = pd.factorize(s.astype("string"), sort=True)
+        cols.append(np.where(codes < 0, np.nan, codes).astype(np.float64))
+        cats[j] = [str(v) for v in values]
+    x = np.stack(cols, axis=1) if cols else np.zeros((len(frame), 0))
+    return x, [str(c) for c in frame.columns], cats
+
+
+def slice_changes(features: Any, right_a: np.ndarray, right_b: np.ndarray, *, k: int = 3,
+                  alpha: float = 0.05, seed: int = 0) -> list[dict[str, Any]]:
+    """Return the slices where the new model's negative flips concentrate, and its change there.
+
+    :func:`~trustbench.metrics.weakest_slices` finds up to ``k`` regions of ``features``
+    where "right before, wrong now" is significantly more common (tree on a seeded half,
+    Fisher's test on the other); each is measured on its held-out rows: the accuracy
+    change, its paired interval and McNemar's p-value. ``worse`` marks a change below zero
+    with ``p < alpha / k`` (Bonferroni over the slices looked at).
+    """
+    from trustbench.metrics import weakest_slices
+
+    right_a, right_b = np.asarray(right_a, bool), np.asarray(right_b, bool)
+    x, names, cats = encode_features(features)
+    if x.shape[1] == 0:
+        return []
+    negative = right_a & ~right_b
+    report = weakest_slices(x, ~negative, feature_names=names, categories=cats, k=k,
+                            alpha=alpha, seed=seed)
+    out = []
+    for sl in report.weakest:
+        a, b = right_a[sl.rows], right_b[sl.rows]
+        ci, p = paired_difference(a, b)
+        change = float(b.mean() - a.mean()) if len(a) else float("nan")
+        out.append({"rule": sl.rule, "n": len(a), "negative_flip_rate": 1 - sl.accuracy,
+                    "accuracy_change": change, "ci": [float(ci[0]), float(ci[1])],
+                    "mcnemar_p": p, "worse": bool(change < 0 and p < alpha / k)})
+    return out

@@ -34,7 +34,14 @@ from trustbench._files import file_sha256
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.monitor.decide import check_drift
-from trustbench.monitor.profile import CHUNK_ROWS, Profile, build_profile, data_row, read_chunks
+from trustbench.monitor.profile import (
+    CHUNK_ROWS,
+    Profile,
+    build_profile,
+    data_row,
+    read_chunks,
+    table_file,
+)
 from trustbench.monitor.scoring import KEEP_INPUTS, InputSample, ModelFile, Scorer
 from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, PERFORMANCE
@@ -190,7 +197,7 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
     the file of the model version that served the batch (``version``, the newest by
     default), when that version has one.
     """
-    batch = Path(batch)
+    batch = table_file(batch)
     where = str(batch)
     settings = store.settings(name)
     reference = store.profile(name)
@@ -203,42 +210,49 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
     scorer: Scorer | None = None
     logged: bool | None = None
     profile: Profile | None = None
-    rows: list[dict[str, Any]] = []
     seen = 0
-    for chunk in read_chunks(batch, chunk_rows=chunk_rows):
-        if logged is None:  # the first chunk decides where the probabilities come from
-            logged = bool(proba_cols) and all(c in chunk.columns for c in proba_cols)
-            if not logged and served["model"]:
-                scorer = ModelFile.from_dict(served["model"]).load(
-                    trust_pickle=trust_pickle, version=served["version"])
-        need_columns(where, [*(proba_cols if logged or scorer is None else []),
-                      *(c for c in (id_col, group_col) if c)], chunk.columns,
-              "the monitor's columns")
-        if label_col and label_col in chunk.columns:
-            chunk = chunk.drop(columns=[label_col])  # labels come separately, by row id
-        p = (probabilities(where, chunk, proba_cols) if logged
-             else scorer(where, chunk) if scorer is not None else None)
-        part = build_profile(chunk, exclude=skip, reference=reference,
-                             scores=None if p is None else lambda _, p=p: p)
-        profile = part if profile is None else profile.merge(part)
-        ids = (chunk[id_col].astype(str).tolist() if id_col
-               else [f"{batch_id or batch.name}:{seen + i}" for i in range(len(chunk))])
-        kept.add(ids, chunk.drop(columns=proba_cols if logged else []))
-        groups = chunk[group_col].astype(str).tolist() if group_col else [None] * len(chunk)
-        for i in range(len(chunk)):
-            row: dict[str, Any] = {"row_id": ids[i], "group": groups[i]}
-            if p is not None:
-                row.update(prediction=int(p[i].argmax()), confidence=float(p[i].max()),
-                           proba=p[i].astype("<f4").tobytes())
-            rows.append(row)
-        seen += len(chunk)
-    if profile is None:
-        raise InputError(f"{where}: no rows", fix="send a batch with at least one row")
-    if id_col and len({r["row_id"] for r in rows}) != len(rows):
-        raise InputError(f"{where}: row ids in {id_col!r} repeat",
-                         fix="give every row its own id, so that labels find it")
-    return store.ingest(name, profile, rows, content_hash=file_sha256(batch), batch_id=batch_id,
-                        version=served["version"], inputs=kept.to_bytes())
+    # rows go into the database chunk by chunk, in the one transaction of this window: a
+    # batch of any length takes a chunk's memory, and a failure stores none of it
+    with store.ingesting(name, content_hash=file_sha256(batch), batch_id=batch_id,
+                         version=served["version"]) as writer:
+        if writer.duplicate is not None:
+            return writer.duplicate  # sent before: not even read again
+        for chunk in read_chunks(batch, chunk_rows=chunk_rows):
+            if logged is None:  # the first chunk decides where the probabilities come from
+                logged = bool(proba_cols) and all(c in chunk.columns for c in proba_cols)
+                if not logged and served["model"]:
+                    scorer = ModelFile.from_dict(served["model"]).load(
+                        trust_pickle=trust_pickle, version=served["version"])
+            need_columns(where, [*(proba_cols if logged or scorer is None else []),
+                                 *(c for c in (id_col, group_col) if c)], chunk.columns,
+                         "the monitor's columns")
+            if label_col and label_col in chunk.columns:
+                chunk = chunk.drop(columns=[label_col])  # labels come separately, by row id
+            p = (probabilities(where, chunk, proba_cols) if logged
+                 else scorer(where, chunk) if scorer is not None else None)
+            part = build_profile(chunk, exclude=skip, reference=reference,
+                                 scores=None if p is None else lambda _, p=p: p)
+            profile = part if profile is None else profile.merge(part)
+            ids = (chunk[id_col].astype(str).tolist() if id_col
+                   else [f"{batch_id or batch.name}:{seen + i}" for i in range(len(chunk))])
+            kept.add(ids, chunk.drop(columns=proba_cols if logged else []))
+            groups = chunk[group_col].astype(str).tolist() if group_col else [None] * len(chunk)
+            rows: list[dict[str, Any]] = []
+            for i in range(len(chunk)):
+                row: dict[str, Any] = {"row_id": ids[i], "group": groups[i]}
+                if p is not None:
+                    row.update(prediction=int(p[i].argmax()), confidence=float(p[i].max()),
+                               proba=p[i].astype("<f4").tobytes())
+                rows.append(row)
+            try:
+                writer.add_rows(rows)
+            except InputError:
+                raise InputError(f"{where}: row ids in {id_col!r} repeat",
+                                 fix="give every row its own id, so that labels find it") from None
+            seen += len(chunk)
+        if profile is None:
+            raise InputError(f"{where}: no rows", fix="send a batch with at least one row")
+        return writer.finish(profile, kept.to_bytes())
 
 
 def ingest_labels(store: Store, name: str, labels: str | Path) -> tuple[int, list[str]]:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["CONFIDENCE", "PREDICTION", "Profile", "build_profile", "column_kinds", "data_row",
-           "read_chunks"]
+           "read_chunks", "table_file"]
 
 PREDICTION, CONFIDENCE = "__prediction__", "__confidence__"
 CHUNK_ROWS = 100_000
@@ -95,13 +95,19 @@ class Profile:
                    int(d["seed"]), int(d["sample_size"]))
 
 
+def table_file(path: str | Path) -> Path:
+    """Return ``path`` as a Path, or raise the InputError for a table that is not there."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file", fix="give the path of a CSV or Parquet file")
+    return path
+
+
 def read_chunks(path: str | Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """Yield a CSV or Parquet file as DataFrames of at most ``chunk_rows`` rows."""
     import pandas as pd
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file", fix="give the path of a CSV or Parquet file")
+    path = table_file(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 

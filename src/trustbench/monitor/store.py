@@ -19,7 +19,8 @@ are :class:`~trustbench.errors.InputError` naming the database (never its passwo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +33,7 @@ from trustbench.monitor.profile import Profile
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-__all__ = ["IngestResult", "Store", "StoredWindow", "open_store"]
+__all__ = ["IngestResult", "Store", "StoredWindow", "WindowWriter", "open_store"]
 
 WHAT = "trustbench monitor"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -90,6 +91,45 @@ class StoredWindow:
     rows: int
     version: str
     profile: Profile
+
+
+class WindowWriter:
+    """A window being ingested (from :meth:`Store.ingesting`): its rows, then its profile."""
+
+    def __init__(self, session: Any, window: Any, monitor_id: int,
+                 duplicate: IngestResult | None) -> None:
+        self._s, self._w, self._monitor_id = session, window, monitor_id
+        self.duplicate = duplicate
+        self.rows = 0
+        self.finished = False
+
+    def add_rows(self, rows: list[Mapping[str, Any]]) -> None:
+        """Insert rows (dicts as :meth:`Store.ingest` takes) into the open transaction."""
+        from sqlalchemy import exc, insert
+
+        from trustbench.monitor.schema import WindowRow
+
+        if not rows:
+            return
+        try:
+            self._s.execute(insert(WindowRow), [
+                {"window_id": self._w.id, "monitor_id": self._monitor_id, **r} for r in rows])
+        except exc.IntegrityError:
+            raise InputError("the batch's row ids repeat",
+                             fix="give every row its own id, so that labels find it") from None
+        self.rows += len(rows)
+
+    def finish(self, profile: Profile, inputs: tuple[int, bytes] | None = None) -> IngestResult:
+        """Store the window's profile (and kept inputs); the transaction then commits."""
+        from trustbench.monitor.schema import WindowInputs
+
+        self._w.rows = self.rows
+        self._w.profile = json.dumps(profile.to_dict())
+        if inputs is not None:
+            self._s.add(WindowInputs(window_id=self._w.id, rows=inputs[0], data=inputs[1]))
+        self._s.flush()
+        self.finished = True
+        return IngestResult(self._w.seq, self._w.id, False, self.rows)
 
 
 class Store:
@@ -258,21 +298,39 @@ class Store:
         ``rows`` are dicts with ``row_id`` and optionally ``prediction``, ``confidence``,
         ``proba`` (bytes), ``group``, ``label``. ``batch_id`` defaults to the content hash.
         ``version`` defaults to the newest registered version. ``inputs`` is ``(rows,
-        Parquet bytes)`` of the window's kept input rows.
+        Parquet bytes)`` of the window's kept input rows. :meth:`ingesting` does the same
+        for rows that arrive chunk by chunk.
         """
-        from sqlalchemy import func, insert, select
+        with self.ingesting(name, content_hash=content_hash, batch_id=batch_id,
+                            version=version) as w:
+            if w.duplicate is not None:
+                return w.duplicate
+            w.add_rows(list(rows))
+            return w.finish(profile, inputs)
 
-        from trustbench.monitor.schema import ModelVersion, Window, WindowInputs, WindowRow
+    @contextmanager
+    def ingesting(self, name: str, *, content_hash: str, batch_id: str | None = None,
+                  version: str | None = None) -> Iterator[WindowWriter]:
+        """Open one window's ingest: rows go in chunk by chunk, in one transaction.
+
+        The writer's ``duplicate`` is the stored window when the batch was sent before
+        (nothing is to be written); otherwise call :meth:`WindowWriter.add_rows` per chunk
+        and :meth:`WindowWriter.finish` with the profile. An exception, or leaving without
+        ``finish``, rolls everything back: the window is stored whole or not at all.
+        """
+        from sqlalchemy import func, select
+
+        from trustbench.monitor.schema import ModelVersion, Window
 
         batch_id = batch_id or content_hash
-        rows = list(rows)
         with self._session() as s, s.begin():
             m = self._monitor(s, name, lock=True)  # serialises this monitor's ingests
             same = s.execute(select(Window.seq, Window.id, Window.rows).where(
                 Window.monitor_id == m.id,
                 (Window.batch_id == batch_id) | (Window.content_hash == content_hash))).first()
             if same is not None:
-                return IngestResult(same.seq, same.id, True, same.rows)
+                yield WindowWriter(s, None, m.id, IngestResult(same.seq, same.id, True, same.rows))
+                return
             q = select(ModelVersion.id).where(ModelVersion.monitor_id == m.id)
             if version is None:
                 version_id = s.scalar(q.order_by(ModelVersion.id.desc()).limit(1))
@@ -284,16 +342,13 @@ class Store:
                                      fix=f"use one of: {', '.join(self._versions(s, m.id))}")
             seq = (s.scalar(select(func.max(Window.seq)).where(Window.monitor_id == m.id)) or 0) + 1
             w = Window(monitor_id=m.id, model_version_id=version_id, seq=seq, batch_id=batch_id,
-                       content_hash=content_hash, received_at=_now(), rows=len(rows),
-                       profile=json.dumps(profile.to_dict()))
+                       content_hash=content_hash, received_at=_now(), rows=0, profile="{}")
             s.add(w)
             s.flush()
-            if rows:
-                s.execute(insert(WindowRow), [{"window_id": w.id, "monitor_id": m.id, **r}
-                                              for r in rows])
-            if inputs is not None:
-                s.add(WindowInputs(window_id=w.id, rows=inputs[0], data=inputs[1]))
-            return IngestResult(seq, w.id, False, len(rows))
+            writer = WindowWriter(s, w, m.id, None)
+            yield writer
+            if not writer.finished:
+                raise RuntimeError("the ingest was left without finish(): nothing is stored")
 
     def windows(self, name: str) -> list[StoredWindow]:
         """Return every window of monitor ``name``, in stream order."""
@@ -379,21 +434,33 @@ class Store:
             return len(todo), [r for r in ids if r not in known]
 
     def add_alerts(self, name: str, seq: int | None, alerts: Iterable[Mapping[str, Any]]) -> int:
-        """Store alerts (``kind``, ``subject``, ``message``, ``details``) of window ``seq``."""
+        """Store alerts (``kind``, ``subject``, ``message``, ``details``) of window ``seq``.
+
+        An alert of the same window, kind and subject as a stored one is not stored again
+        (a window checked twice raises its alarms once). Returns how many were new.
+        """
         from sqlalchemy import select
 
         from trustbench.monitor.schema import Alert, Window
 
         alerts = list(alerts)
         with self._session() as s, s.begin():
-            m = self._monitor(s, name)
+            m = self._monitor(s, name, lock=True)
             wid = None if seq is None else s.scalar(
                 select(Window.id).where(Window.monitor_id == m.id, Window.seq == seq))
+            known = set(s.execute(select(Alert.kind, Alert.subject).where(
+                Alert.monitor_id == m.id,
+                Alert.window_id.is_(None) if wid is None else Alert.window_id == wid)).all())
+            new = 0
             for a in alerts:
+                if (a["kind"], a["subject"]) in known:
+                    continue
+                known.add((a["kind"], a["subject"]))
                 s.add(Alert(monitor_id=m.id, window_id=wid, raised_at=_now(), kind=a["kind"],
                             subject=a["subject"], message=a["message"],
                             details=dict(a.get("details", {}))))
-        return len(alerts)
+                new += 1
+        return new
 
     def alerts(self, name: str) -> list[dict[str, Any]]:
         """Return the alerts of monitor ``name``, oldest first."""

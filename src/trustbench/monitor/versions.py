@@ -68,6 +68,7 @@ class _Matched:
     new: list[np.ndarray] = field(default_factory=list)
     labels: list[np.ndarray] = field(default_factory=list)
     groups: list[np.ndarray] = field(default_factory=list)
+    features: list[Any] | None = field(default_factory=list)  # None: some rows kept none
     per_window: list[tuple[int, int, int]] = field(default_factory=list)  # seq, flips, rows
 
 
@@ -122,12 +123,11 @@ def register_version(store: Store, name: str, version: str, *, model: str | Path
         new = np.full_like(stored.proba, np.nan)
         if logged is not None:
             _fill(new, stored.row_ids, logged)
-        if scorer is not None:
-            data = store.window_inputs(name, w.seq)
-            if data is not None:
-                rows = read_inputs(data)
-                p = scorer(f"window {w.seq}'s kept inputs", rows.drop(columns=ROW_ID))
-                _fill(new, stored.row_ids, dict(zip(rows[ROW_ID].astype(str), p, strict=True)))
+        data = store.window_inputs(name, w.seq)
+        kept = None if data is None else read_inputs(data)
+        if scorer is not None and kept is not None:
+            p = scorer(f"window {w.seq}'s kept inputs", kept.drop(columns=ROW_ID))
+            _fill(new, stored.row_ids, dict(zip(kept[ROW_ID].astype(str), p, strict=True)))
         have = np.isfinite(new).all(1)
         if not have.any():
             continue
@@ -136,6 +136,14 @@ def register_version(store: Store, name: str, version: str, *, model: str | Path
         matched.new.append(new_p)
         matched.labels.append(stored.labels[have])
         matched.groups.append(stored.groups[have])
+        if matched.features is not None and kept is not None:
+            rows = kept.assign(**{ROW_ID: kept[ROW_ID].astype(str)}).set_index(ROW_ID)
+            rows = rows.reindex(stored.row_ids[have])
+            drop = [c for c in (settings.get("id_column"), *settings.get("exclude", []))
+                    if c in rows.columns]
+            matched.features.append(rows.drop(columns=drop).reset_index(drop=True))
+        else:
+            matched.features = None
         matched.per_window.append((w.seq, int((old_p.argmax(1) != new_p.argmax(1)).sum()),
                                    int(have.sum())))
     findings = _findings(matched, previous, version, grouped=bool(settings.get("group_column")),
@@ -219,9 +227,16 @@ def _findings(m: _Matched, previous: str, version: str, *, grouped: bool,
     found = [shadow]
     labelled = labels >= 0
     if labelled.any():
+        features = None
+        if m.features:
+            import pandas as pd
+
+            features = pd.concat(m.features, ignore_index=True)[labelled]
+            features = None if features.isna().all(axis=1).any() else features
         found.insert(0, compare_versions(
             old[labelled], new[labelled], y_true=labels[labelled],
-            groups=groups[labelled] if grouped else None, names=names, seed=seed))
+            groups=groups[labelled] if grouped else None, features=features, names=names,
+            seed=seed))
     return found
 
 
