@@ -138,8 +138,16 @@ def _register_commands() -> None:
         context_settings={"help_option_names": ["-h", "--help"]})
     for name, fn in (("init", monitor.init), ("ingest", monitor.ingest),
                      ("check", monitor.check), ("report", monitor.report),
-                     ("compare", monitor.compare), ("register", monitor.register)):
+                     ("compare", monitor.compare), ("register", monitor.register),
+                     ("serve", monitor.serve)):
         monitor_app.command(name=name)(_guarded(fn))
+    key_app = typer.Typer(help="API keys of 'trustbench monitor serve' (shown once, stored "
+                          "as salted hashes).", no_args_is_help=True,
+                          context_settings={"help_option_names": ["-h", "--help"]})
+    for name, fn in (("create", monitor.key_create), ("revoke", monitor.key_revoke),
+                     ("list", monitor.key_list)):
+        key_app.command(name=name)(_guarded(fn))
+    monitor_app.add_typer(key_app, name="key")
     app.add_typer(monitor_app, name="monitor")
 
 

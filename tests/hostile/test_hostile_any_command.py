@@ -39,6 +39,8 @@ BASES: dict[str, list[str]] = {
     "monitor report": ["--db", "missing.db", "-n", "m"],
     "monitor compare": ["--data", "missing-rows.csv", "--old", "p0,p1", "--new", "q0,q1"],
     "monitor register": ["--db", "missing.db", "-n", "m", "--version", "v2"],
+    "monitor serve": ["--db", "missing.db"],
+    "monitor key create": ["--db", "missing.db", "-n", "k"],
 }
 
 HOSTILE = ["-1", "0", "-0", "nan", "NaN", "inf", "-inf", "1e400", str(2**64), str(-(2**63) - 1),
@@ -55,7 +57,7 @@ VALUES = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=10))
 def _options(command: str) -> list[tuple[str, bool]]:
     """Return the command's options as (flag as typed, is a boolean flag), base ones left out."""
     group = typer.main.get_command(app)
-    for word in command.split():  # "monitor init": the init command of the monitor group
+    for word in command.split():  # "monitor key create": a command of a nested group
         group = group.commands[word]  # type: ignore[attr-defined]
     params = group.params
     base = set(BASES[command])

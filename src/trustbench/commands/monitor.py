@@ -1,4 +1,6 @@
-"""``trustbench monitor init|ingest|check|report|compare|register``, over :mod:`trustbench.monitor`.
+"""``trustbench monitor init|ingest|check|report|compare|register|serve|key``.
+
+Thin commands over :mod:`trustbench.monitor`.
 
 For cron jobs and CI steps: ``check`` and ``register`` print one line per alert on stdout
 and exit 1 when one fired, 0 otherwise; bad input is one line on stderr and exit 2, with
@@ -14,10 +16,11 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from trustbench.commands._console import console, names, printable
+from trustbench.commands._console import console, err_console, names, printable
 from trustbench.errors import InputError
 
-__all__ = ["check", "compare", "ingest", "init", "register", "report"]
+__all__ = ["check", "compare", "ingest", "init", "key_create", "key_list", "key_revoke",
+           "register", "report", "serve"]
 
 DB = Annotated[str, typer.Option(
     "--db", help="The monitoring database: a file path (SQLite) or postgresql://user@host/db.")]
@@ -265,3 +268,116 @@ def register(
         typer.echo(printable(f"FAILED {g.rule.text}"))
     if r.alerts or gate.failed:
         raise typer.Exit(1)
+
+
+def serve(
+    db: DB,
+    host: Annotated[str, typer.Option(
+        help="Address to listen on; loopback unless you say otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    open_dashboard: Annotated[bool, typer.Option(
+        "--open-dashboard", help="Serve reads (the dashboard) without a key; writes always "
+        "need one.")] = False,
+    webhook: Annotated[list[str] | None, typer.Option(
+        "--webhook", help="POST every new alert as JSON to this URL (repeatable); retried "
+        "with back-off, never blocking ingest.")] = None,
+    max_body_mb: Annotated[float, typer.Option(
+        help="Largest request body, in MiB (413 above).", min=0.001)] = 64.0,
+    trust_pickle: TRUST = False,
+) -> None:
+    """Serve the ingest API and the live dashboard over a monitoring database."""
+    import logging
+    from urllib.parse import urlparse
+
+    from trustbench.extras import require_extra
+    from trustbench.monitor.serve.app import create_app
+    from trustbench.monitor.store import open_store
+
+    uvicorn = require_extra("uvicorn", "monitor", what="trustbench monitor serve")
+    require_extra("fastapi", "monitor", what="trustbench monitor serve")
+    for url in webhook or []:
+        if urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
+            raise InputError(f"--webhook {url!r} is not an http(s) URL",
+                             fix="give e.g. --webhook https://hooks.example.com/trustbench")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    served_log = logging.getLogger("trustbench.monitor.serve")
+    served_log.addHandler(handler)
+    served_log.setLevel(logging.INFO)
+    served_log.propagate = False
+    _check_port(host, port)
+    store = open_store(db, create=False)
+    app = create_app(store, open_reads=open_dashboard, webhooks=webhook or [],
+                     max_body=int(max_body_mb * 2**20), trust_pickle=trust_pickle)
+    shown = f"[{host}]" if ":" in host else host
+    console.print(printable(f"trustbench monitor: http://{shown}:{port}/ over {store.where}"
+                            + ("" if host in ("127.0.0.1", "localhost", "::1") else
+                               f" -- listening on {host}, not only loopback")),
+                  highlight=False, soft_wrap=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        store.close()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line when ``host:port`` cannot be listened on (taken, or no such address)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        raise InputError(f"--host {host}: not an address of this machine",
+                         fix="use 127.0.0.1 (loopback), or an address this machine has") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as e:
+            raise InputError(f"cannot listen on {host}:{port} ({e.strerror})",
+                             fix="choose another --port, or stop what uses it") from None
+
+
+def key_create(
+    db: DB,
+    name: Annotated[str, typer.Option("--name", "-n", help="Who or what uses the key.")],
+) -> None:
+    """Create an API key; it is printed once and only its salted hash is stored."""
+    from trustbench.monitor.keys import create_key
+    from trustbench.monitor.store import open_store
+
+    with open_store(db, create=False) as store:
+        key_id, key = create_key(store, name)
+    typer.echo(key)
+    err_console.print(printable(f"key {key_id} ({name}): copy it now, it is not stored"),
+                      highlight=False, soft_wrap=True)
+
+
+def key_revoke(
+    db: DB,
+    key_id: Annotated[str, typer.Argument(help="The key's id (from 'key list').")],
+) -> None:
+    """Revoke an API key: requests with it get 403 from then on."""
+    from trustbench.monitor.keys import revoke_key
+    from trustbench.monitor.store import open_store
+
+    with open_store(db, create=False) as store:
+        done = revoke_key(store, key_id)
+    console.print(printable(f"key {key_id} {'revoked' if done else 'was revoked already'}"),
+                  highlight=False)
+
+
+def key_list(db: DB) -> None:
+    """List the API keys: id, name, created, revoked (never the keys themselves)."""
+    from trustbench.monitor.keys import list_keys
+    from trustbench.monitor.store import open_store
+
+    with open_store(db, create=False) as store:
+        keys = list_keys(store)
+    if not keys:
+        console.print("no API keys yet: create one with 'trustbench monitor key create'",
+                      highlight=False)
+    for k in keys:
+        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+        typer.echo(printable(f"{k.key_id}  {k.name}  created {k.created_at:%Y-%m-%d %H:%M}  {state}"))

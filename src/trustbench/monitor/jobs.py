@@ -190,15 +190,16 @@ def labels_of(where: str, frame: Any, column: str, classes: int) -> np.ndarray:
 
 def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | None = None,
                  version: str | None = None, trust_pickle: bool = False,
-                 chunk_rows: int = CHUNK_ROWS) -> Any:
+                 chunk_rows: int = CHUNK_ROWS, where: str | None = None) -> Any:
     """Store the table ``batch`` as monitor ``name``'s next window (once, whatever retries).
 
     The probabilities are the batch's logged columns when it has them, else computed by
     the file of the model version that served the batch (``version``, the newest by
-    default), when that version has one.
+    default), when that version has one. ``where`` names the batch in messages (default:
+    its path).
     """
     batch = table_file(batch)
-    where = str(batch)
+    where = where or str(batch)
     settings = store.settings(name)
     reference = store.profile(name)
     served = store.version(name, version)
@@ -213,7 +214,8 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
     seen = 0
     # rows go into the database chunk by chunk, in the one transaction of this window: a
     # batch of any length takes a chunk's memory, and a failure stores none of it
-    with store.ingesting(name, content_hash=file_sha256(batch), batch_id=batch_id,
+    digest = file_sha256(batch)
+    with store.ingesting(name, content_hash=digest, batch_id=batch_id,
                          version=served["version"]) as writer:
         if writer.duplicate is not None:
             return writer.duplicate  # sent before: not even read again
@@ -234,7 +236,7 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
                                  scores=None if p is None else lambda _, p=p: p)
             profile = part if profile is None else profile.merge(part)
             ids = (chunk[id_col].astype(str).tolist() if id_col
-                   else [f"{batch_id or batch.name}:{seen + i}" for i in range(len(chunk))])
+                   else [f"{batch_id or digest[:16]}:{seen + i}" for i in range(len(chunk))])
             kept.add(ids, chunk.drop(columns=proba_cols if logged else []))
             groups = chunk[group_col].astype(str).tolist() if group_col else [None] * len(chunk)
             rows: list[dict[str, Any]] = []
@@ -255,11 +257,12 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
         return writer.finish(profile, kept.to_bytes())
 
 
-def ingest_labels(store: Store, name: str, labels: str | Path) -> tuple[int, list[str]]:
+def ingest_labels(store: Store, name: str, labels: str | Path, *,
+                  where: str | None = None) -> tuple[int, list[str]]:
     """Attach the labels in ``labels`` (the monitor's id and label columns) to stored rows."""
     settings = store.settings(name)
     id_col, label_col = settings.get("id_column"), settings.get("label_column")
-    where = str(labels)
+    where = where or str(labels)
     if not id_col or not label_col:
         raise InputError(f"monitor {name!r} was created without --id and --label columns",
                          fix="create the monitor with --id and --label to take late labels")

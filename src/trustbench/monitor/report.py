@@ -19,7 +19,7 @@ The HTML page comes from the existing renderer (:func:`trustbench.report.html.wr
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, FAIRNESS, PERFORMANCE
 from trustbench.scorecard import Scorecard
 
-__all__ = ["history_card"]
+__all__ = ["History", "history_card", "window_history"]
 
 
 def _window_numbers(store: Store, name: str, seq: int, calibration: Any,
@@ -65,8 +65,26 @@ def _series(label: str, xs: list[int], ms: list[Metric]) -> dict[str, Any]:
             "hi": [m.ci[1] if m.ci else m.value for m in ms]}
 
 
-def history_card(store: Store, name: str) -> Scorecard:
-    """Every window of monitor ``name``: drift, performance and fairness over time, alerts."""
+@dataclass
+class History:
+    """A monitor's windows re-checked: drift per column and window, numbers, alerts."""
+
+    windows: list[Any]  # StoredWindow, in stream order
+    columns: list[str]
+    ratio: np.ndarray  # (columns, windows): effect / minimum effect, NaN where untested
+    alarm: np.ndarray  # (columns, windows) bool
+    numbers: list[tuple[int, dict[str, Any]]]  # (seq, accuracy / estimated / worst_group / dpd)
+    alerts: list[dict[str, Any]]
+    comparisons: list[dict[str, Any]]
+
+    @property
+    def alarmed(self) -> list[int]:
+        """The windows with at least one alarm."""
+        return [w.seq for j, w in enumerate(self.windows) if self.alarm[:, j].any()]
+
+
+def window_history(store: Store, name: str) -> History:
+    """Re-check every window of monitor ``name`` (no alert is stored) and gather its numbers."""
     from trustbench.monitor.estimate import ConfidenceCalibration
 
     settings = store.settings(name)
@@ -74,7 +92,7 @@ def history_card(store: Store, name: str) -> Scorecard:
     windows = store.windows(name)
     columns = list(reference.columns)
     ratio = np.full((len(columns), len(windows)), np.nan)
-    alarmed: list[int] = []
+    alarm = np.zeros((len(columns), len(windows)), bool)
     numbers: list[tuple[int, dict[str, Any]]] = []
     grouped = bool(settings.get("group_column"))
     served: dict[str, dict[str, Any]] = {}
@@ -83,13 +101,22 @@ def history_card(store: Store, name: str) -> Scorecard:
             served[w.version] = store.version(name, w.version)
         drift = window_drift(settings, reference, w, served[w.version]["outputs"])
         for c in drift.columns:
+            i = columns.index(c.column)
             if c.result is not None and c.result.min_effect > 0:
-                ratio[columns.index(c.column), j] = c.result.effect / c.result.min_effect
-        if drift.alarms:
-            alarmed.append(w.seq)
+                ratio[i, j] = c.result.effect / c.result.min_effect
+            alarm[i, j] = c.alarm
         cal = served[w.version]["calibration"]  # the serving version's own
         calibration = ConfidenceCalibration.from_dict(cal) if cal else None
         numbers.append((w.seq, _window_numbers(store, name, w.seq, calibration, grouped)))
+    return History(windows, columns, ratio, alarm, numbers, store.alerts(name),
+                   store.comparisons(name))
+
+
+def history_card(store: Store, name: str, history: History | None = None) -> Scorecard:
+    """Every window of monitor ``name``: drift, performance and fairness over time, alerts."""
+    h = history or window_history(store, name)
+    windows, columns, ratio, numbers = h.windows, h.columns, h.ratio, h.numbers
+    alarmed = h.alarmed
     labels = [f"w{w.seq}" for w in windows]
     findings = [Finding(
         id="monitor.history.drift",
@@ -139,11 +166,11 @@ def history_card(store: Store, name: str) -> Scorecard:
                 [_series("worst-group accuracy", xs, [d["worst_group"] for _, d in fair]),
                  _series("demographic parity difference", xs, [d["dpd"] for _, d in fair])],
                 x_label="window", y_label="fraction", y_range=(0.0, 1.0))]}))
-    for c in store.comparisons(name):
+    for c in h.comparisons:
         for d in c["findings"]:
             f = Finding.from_dict(d)
             findings.append(replace(f, id=f"monitor.versions.{c['new']}.{f.id.removeprefix('monitor.')}"))
-    alerts = store.alerts(name)
+    alerts = h.alerts
     findings.append(Finding(
         id="monitor.alerts", title=f"{len(alerts)} alerts stored",
         severity="warn" if alerts else "info", tags=DRIFT,

@@ -15,6 +15,12 @@ is declared here, and every later change to these tables comes with a migration.
 * ``alerts`` — what a check raised, when and why.
 * ``comparisons`` — a new model version against the previous one on the stored windows,
   computed when the new one was registered (its findings, as JSON).
+* ``api_keys`` — the keys of ``trustbench monitor serve``: an id, a name, and the salted
+  SHA-256 digest of the secret (never the secret).
+* ``deliveries`` — webhook notifications of alerts, an outbox: pending until a POST
+  succeeds, retried with back-off.
+
+``monitors.revision`` counts the writes to a monitor (a dashboard polls it).
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Alert", "Base", "Comparison", "ModelVersion", "Monitor", "Window", "WindowInputs",
-           "WindowRow"]
+__all__ = ["Alert", "ApiKey", "Base", "Comparison", "Delivery", "ModelVersion", "Monitor",
+           "Window", "WindowInputs", "WindowRow"]
 
 
 class Base(DeclarativeBase):
@@ -54,6 +60,7 @@ class Monitor(Base):
     settings: Mapped[dict] = mapped_column(JSON)
     profile: Mapped[str] = mapped_column(Text)  # Profile.to_dict() as JSON text
     reference_rows: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ModelVersion(Base):
@@ -135,6 +142,7 @@ class Alert(Base):
     subject: Mapped[str] = mapped_column(String(200))  # the column, metric or version pair
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict] = mapped_column(JSON)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Comparison(Base):
@@ -148,3 +156,33 @@ class Comparison(Base):
     new_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     findings: Mapped[str] = mapped_column(Text)  # JSON list of Finding.to_dict() (NaN kept)
+
+
+class ApiKey(Base):
+    """An API key of the monitoring service: only a salted digest of its secret is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    salt: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Delivery(Base):
+    """One webhook notification of an alert, pending until a POST succeeds."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

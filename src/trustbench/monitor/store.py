@@ -96,9 +96,10 @@ class StoredWindow:
 class WindowWriter:
     """A window being ingested (from :meth:`Store.ingesting`): its rows, then its profile."""
 
-    def __init__(self, session: Any, window: Any, monitor_id: int,
+    def __init__(self, session: Any, window: Any, monitor: Any,
                  duplicate: IngestResult | None) -> None:
-        self._s, self._w, self._monitor_id = session, window, monitor_id
+        self._s, self._w, self._m = session, window, monitor
+        self._monitor_id = monitor.id
         self.duplicate = duplicate
         self.rows = 0
         self.finished = False
@@ -125,6 +126,7 @@ class WindowWriter:
 
         self._w.rows = self.rows
         self._w.profile = json.dumps(profile.to_dict())
+        self._m.revision = (self._m.revision or 0) + 1
         if inputs is not None:
             self._s.add(WindowInputs(window_id=self._w.id, rows=inputs[0], data=inputs[1]))
         self._s.flush()
@@ -154,7 +156,7 @@ class Store:
 
         from trustbench.monitor.schema import ModelVersion, Monitor
 
-        with self._session() as s, s.begin():
+        with self.session() as s, s.begin():
             if s.scalar(select(Monitor.id).where(Monitor.name == name)) is not None:
                 raise InputError(f"{self.where}: a monitor named {name!r} already exists",
                                  fix="choose another name, or use that monitor")
@@ -172,17 +174,17 @@ class Store:
 
         from trustbench.monitor.schema import Monitor
 
-        with self._session() as s:
+        with self.session() as s:
             return list(s.scalars(select(Monitor.name).order_by(Monitor.name)))
 
     def profile(self, name: str) -> Profile:
         """Return the reference profile of monitor ``name``."""
-        with self._session() as s:
+        with self.session() as s:
             return Profile.from_dict(json.loads(self._monitor(s, name).profile))
 
     def settings(self, name: str) -> dict[str, Any]:
         """Return the settings of monitor ``name``."""
-        with self._session() as s:
+        with self.session() as s:
             return dict(self._monitor(s, name).settings)
 
     def add_version(self, name: str, version: str, *, fingerprint: str = "",
@@ -201,7 +203,7 @@ class Store:
 
         from trustbench.monitor.schema import Alert, Comparison, ModelVersion
 
-        with self._session() as s, s.begin():
+        with self.session() as s, s.begin():
             m = self._monitor(s, name, lock=True)
             self._new_version_name(s, m, version)
             v = ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
@@ -209,6 +211,7 @@ class Store:
                              model=dict(model) if model else None,
                              outputs=None if outputs is None else json.dumps(outputs.to_dict()))
             s.add(v)
+            m.revision = (m.revision or 0) + 1
             s.flush()
             if comparison is not None:
                 old = s.scalar(select(ModelVersion.id).where(
@@ -226,7 +229,7 @@ class Store:
 
     def check_new_version(self, name: str, version: str) -> None:
         """Raise an InputError when monitor ``name`` has a version ``version`` already."""
-        with self._session() as s:
+        with self.session() as s:
             self._new_version_name(s, self._monitor(s, name), version)
 
     def _new_version_name(self, s: Any, m: Any, version: str) -> None:
@@ -245,7 +248,7 @@ class Store:
 
         from trustbench.monitor.schema import ModelVersion
 
-        with self._session() as s:
+        with self.session() as s:
             m = self._monitor(s, name)
             q = select(ModelVersion).where(ModelVersion.monitor_id == m.id)
             q = (q.order_by(ModelVersion.id.desc()).limit(1) if version is None
@@ -274,7 +277,7 @@ class Store:
         from trustbench.monitor.schema import Comparison, ModelVersion
 
         old, new = aliased(ModelVersion), aliased(ModelVersion)
-        with self._session() as s:
+        with self.session() as s:
             m = self._monitor(s, name)
             q = (select(Comparison, old.version, new.version)
                  .join(old, Comparison.old_version_id == old.id)
@@ -285,8 +288,21 @@ class Store:
 
     def versions(self, name: str) -> list[str]:
         """Return the model versions of monitor ``name``, oldest first."""
-        with self._session() as s:
+        with self.session() as s:
             return self._versions(s, self._monitor(s, name).id)
+
+    def revision(self, name: str | None = None) -> str:
+        """Return a token that changes with every write to monitor ``name`` (any: ``None``)."""
+        from sqlalchemy import func, select
+
+        from trustbench.monitor.schema import Monitor
+
+        with self.session() as s:
+            if name is not None:
+                return str(self._monitor(s, name).revision or 0)
+            n, total = s.execute(select(func.count(Monitor.id),
+                                        func.coalesce(func.sum(Monitor.revision), 0))).one()
+            return f"{n}-{total}"
 
     # -- windows --------------------------------------------------------------------------
     def ingest(self, name: str, profile: Profile, rows: Iterable[Mapping[str, Any]], *,
@@ -323,13 +339,13 @@ class Store:
         from trustbench.monitor.schema import ModelVersion, Window
 
         batch_id = batch_id or content_hash
-        with self._session() as s, s.begin():
+        with self.session() as s, s.begin():
             m = self._monitor(s, name, lock=True)  # serialises this monitor's ingests
             same = s.execute(select(Window.seq, Window.id, Window.rows).where(
                 Window.monitor_id == m.id,
                 (Window.batch_id == batch_id) | (Window.content_hash == content_hash))).first()
             if same is not None:
-                yield WindowWriter(s, None, m.id, IngestResult(same.seq, same.id, True, same.rows))
+                yield WindowWriter(s, None, m, IngestResult(same.seq, same.id, True, same.rows))
                 return
             q = select(ModelVersion.id).where(ModelVersion.monitor_id == m.id)
             if version is None:
@@ -345,7 +361,7 @@ class Store:
                        content_hash=content_hash, received_at=_now(), rows=0, profile="{}")
             s.add(w)
             s.flush()
-            writer = WindowWriter(s, w, m.id, None)
+            writer = WindowWriter(s, w, m, None)
             yield writer
             if not writer.finished:
                 raise RuntimeError("the ingest was left without finish(): nothing is stored")
@@ -365,7 +381,7 @@ class Store:
 
         from trustbench.monitor.schema import ModelVersion, Window
 
-        with self._session() as s:
+        with self.session() as s:
             m = self._monitor(s, name)
             q = (select(Window, ModelVersion.version)
                  .join(ModelVersion, Window.model_version_id == ModelVersion.id)
@@ -385,7 +401,7 @@ class Store:
 
         from trustbench.monitor.schema import Window, WindowRow
 
-        with self._session() as s:
+        with self.session() as s:
             m = self._monitor(s, name)
             wid = s.scalar(select(Window.id).where(Window.monitor_id == m.id, Window.seq == seq))
             if wid is None:
@@ -401,7 +417,7 @@ class Store:
 
         from trustbench.monitor.schema import Window, WindowInputs
 
-        with self._session() as s:
+        with self.session() as s:
             m = self._monitor(s, name)
             return s.scalar(select(WindowInputs.data).join(
                 Window, WindowInputs.window_id == Window.id).where(
@@ -416,7 +432,7 @@ class Store:
 
         from trustbench.monitor.schema import WindowRow
 
-        with self._session() as s, s.begin():
+        with self.session() as s, s.begin():
             m = self._monitor(s, name, lock=True)
             labels = {str(k): int(v) for k, v in labels.items()}  # row ids are stored as text
             ids = list(labels)
@@ -431,6 +447,7 @@ class Store:
                                WindowRow.row_id == bindparam("r"))
                         .values(label=bindparam("l")))
                 s.connection().execute(stmt, todo)
+                m.revision = (m.revision or 0) + 1
             return len(todo), [r for r in ids if r not in known]
 
     def add_alerts(self, name: str, seq: int | None, alerts: Iterable[Mapping[str, Any]]) -> int:
@@ -444,7 +461,7 @@ class Store:
         from trustbench.monitor.schema import Alert, Window
 
         alerts = list(alerts)
-        with self._session() as s, s.begin():
+        with self.session() as s, s.begin():
             m = self._monitor(s, name, lock=True)
             wid = None if seq is None else s.scalar(
                 select(Window.id).where(Window.monitor_id == m.id, Window.seq == seq))
@@ -460,6 +477,8 @@ class Store:
                             subject=a["subject"], message=a["message"],
                             details=dict(a.get("details", {}))))
                 new += 1
+            if new:
+                m.revision = (m.revision or 0) + 1
         return new
 
     def alerts(self, name: str) -> list[dict[str, Any]]:
@@ -468,7 +487,7 @@ class Store:
 
         from trustbench.monitor.schema import Alert, Window
 
-        with self._session() as s:
+        with self.session() as s:
             m = self._monitor(s, name)
             q = (select(Alert, Window.seq).outerjoin(Window, Alert.window_id == Window.id)
                  .where(Alert.monitor_id == m.id).order_by(Alert.id))
@@ -480,7 +499,8 @@ class Store:
         return self.version(name, version)["calibration"]
 
     # -- plumbing -------------------------------------------------------------------------
-    def _session(self) -> Any:
+    def session(self) -> Any:
+        """Return a new ORM session (for the package's other modules: keys, deliveries)."""
         from sqlalchemy.orm import Session
 
         return Session(self.engine, expire_on_commit=False)
@@ -521,7 +541,8 @@ class Store:
 
 
 def _sqlite_engine(sa: Any, url: str) -> Any:
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    # threads of one server share the pool; SQLite's own locks keep writes apart
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
