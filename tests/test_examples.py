@@ -10,7 +10,8 @@ import pytest
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 #: What each example prints when it worked (the scans and audits print a robust accuracy).
-SAYS = {"monitor_tabular.py": "regression caught on region east"}
+SAYS = {"monitor_tabular.py": "regression caught on region east",
+        "monitor_serving.py": "first alert at batch"}
 
 
 @pytest.mark.slow

@@ -33,6 +33,7 @@
 
   function noteError(what) {
     errors.push(String(what));
+    if (errors.length > 20) errors.shift();  // a payload that fails every poll must not grow forever
     $('render-errors').textContent = errors.join('\n');
     body.dataset.renderStatus = 'error';
   }
@@ -163,6 +164,8 @@
     dot.dataset.state = state;
     dot.textContent = { live: 'live', down: 'reconnecting', key: 'needs a key' }[state];
     dot.title = 'last checked ' + clock(new Date());
+    const waiting = main.querySelector('.loading');  // only before the first render
+    if (waiting) waiting.textContent = { live: 'Loading…', down: 'Waiting for the server…', key: 'Waiting for an API key.' }[state];
   }
 
   // Swap the page content, keeping the scroll position and the focused link or control.
@@ -317,6 +320,7 @@
     const cw = (W - left - right) / seqs.length;
     const H = top + cols.length * cellH + 32;
     const gap = cw > 6 ? 1 : 0;
+    const dots = cw >= 9;
     const parts = [];
     cols.forEach((name, r) => {
       const y = top + r * cellH;
@@ -326,11 +330,13 @@
       seqs.forEach((seq, c) => {
         const v = ratio[r][c], on = Boolean(alarm[r][c]), x = left + c * cw;
         const tip = `${name}, window ${seq}: ratio ${isNum(v) ? v.toFixed(2) : 'no value'}${on ? ' — ALARM' : ''}`;
-        parts.push(svg('rect', { x, y, width: Math.max(cw - gap, 0.5), height: cellH - 1, fill: colour(v),
+        // Without a gap, cells overlap by half a unit so no hairline seams show between them.
+        parts.push(svg('rect', { x, y, width: gap ? cw - gap : cw + 0.5, height: cellH - 1, fill: colour(v),
           class: on ? 'cell alarm' : 'cell', 'data-alarm': on ? 'true' : null }, svg('title', {}, tip)));
-        if (on) {
-          parts.push(svg('circle', { cx: x + (cw - gap) / 2, cy: y + (cellH - 1) / 2, r: Math.max(1.6, Math.min(cw, cellH) * 0.2),
-            class: 'alarm-dot' }, svg('title', {}, tip)));
+        if (on && dots) {
+          parts.push(svg('circle', { cx: x + (cw - gap) / 2, cy: y + (cellH - 1) / 2, r: Math.min(cw, cellH) * 0.2, class: 'alarm-dot' }));
+        } else if (on) {  // cells too narrow for a dot: a dark bar along the cell's foot
+          parts.push(svg('rect', { x, y: y + cellH - 5, width: cw + 0.5, height: 4, class: 'alarm-bar' }));
         }
       });
     });
@@ -348,7 +354,7 @@
     const legend = el('div', { class: 'legend', 'aria-hidden': 'true' },
       el('span', { class: 'ramp' }, el('span', { class: 'ramp-bar' }),
         el('span', { class: 'ramp-labels' }, el('span', {}, '0'), el('span', {}, '1 = minimum effect'), el('span', {}, '≥ 2'))),
-      el('span', { class: 'key' }, el('span', { class: 'dot' }), 'alarm (significant, ratio ≥ 1)'),
+      el('span', { class: 'key' }, el('span', { class: dots ? 'dot' : 'bar' }), 'alarm (significant, ratio ≥ 1)'),
       el('span', { class: 'key' }, el('span', { class: 'swatch none' }), 'no value'));
     return [el('p', { class: 'lead' + (last.length ? ' bad' : '') }, summary[0].toUpperCase() + summary.slice(1) + '.'),
       chart, legend, el('p', { class: 'note' }, 'Colour: effect over the minimum effect worth an alarm, capped at 2.')];
@@ -420,9 +426,10 @@
           parts.push(svg('polyline', { points: seg.map(([x, p]) => `${sx(x)},${sy(p.value)}`).join(' '), fill: 'none',
             stroke: s.colour, 'stroke-width': 2, 'stroke-dasharray': s.estimate ? '6 4' : null, class: 'line' }));
         }
-        for (const [x, p] of seg) {
-          parts.push(svg('circle', { cx: sx(x), cy: sy(p.value), r: 2.8, fill: s.estimate ? '#fff' : s.colour,
-            stroke: s.colour, 'stroke-width': 1.5 },
+        for (const [x, p] of seg) {  // many windows: points stay as invisible hover targets
+          const dense = xs.length > 60;
+          parts.push(svg('circle', { cx: sx(x), cy: sy(p.value), r: dense ? 3 : 2.8, fill: dense ? 'transparent' : s.estimate ? '#fff' : s.colour,
+            stroke: dense ? 'none' : s.colour, 'stroke-width': 1.5 },
           svg('title', {}, `window ${x}: ${s.name} ${fix(p.value, 3)}${ci(p, (v) => fix(v, 3))}`)));
         }
       }
