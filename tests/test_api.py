@@ -262,6 +262,7 @@ PINNED: dict[str, list[str]] = {
         "window_alpha",
         "window_performance",
     ],
+    "trustbench.monitor.serve": [],
     "trustbench.monitor.drift": [
         "DRIFT_TESTS",
         "DriftResult",

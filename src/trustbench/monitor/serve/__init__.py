@@ -7,3 +7,5 @@
 
 FastAPI and uvicorn come with the ``[monitor]`` extra and load only when the service starts.
 """
+
+__all__: list[str] = []  # the modules are the face: serve.app.create_app and the others
