@@ -131,7 +131,7 @@ class Scorecard:
 
         self.flag_non_finite()
         d = _finite(self.to_dict(), "", [])
-        text = json.dumps(d, indent=2, allow_nan=False, default=_jsonable) + "\n"
+        text = json.dumps(d, indent=2, allow_nan=False, default=json_default) + "\n"
         return write_text_atomic(text, path, prefix="scorecard")
 
     def flag_non_finite(self) -> Finding | None:
@@ -295,7 +295,8 @@ def _finite(o: Any, where: str, found: list[str]) -> Any:
     return o
 
 
-def _jsonable(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """``json.dumps`` default for the numpy values and paths findings may hold."""
     import numpy as np
 
     if isinstance(o, np.generic):

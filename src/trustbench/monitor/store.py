@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from trustbench.errors import InputError
 from trustbench.extras import require_extra
 from trustbench.monitor.profile import Profile
+from trustbench.scorecard import json_default
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -41,17 +42,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _jsonable(o: Any) -> Any:
-    """``json.dumps`` default for the numpy values a finding's evidence may hold."""
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    return str(o)
 
 
 def database_url(db: str | Path) -> str:
@@ -164,9 +154,11 @@ class Store:
                         profile=json.dumps(profile.to_dict()), reference_rows=profile.rows)
             s.add(m)
             s.flush()
+            outputs = Profile(profile.outputs, profile.rows, profile.seed, profile.sample_size)
             s.add(ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
                                fingerprint=fingerprint, calibration=dict(calibration or {}),
-                               model=dict(model) if model else None))
+                               model=dict(model) if model else None,
+                               outputs=json.dumps(outputs.to_dict())))
 
     def monitors(self) -> list[str]:
         """Return the monitors' names."""
@@ -221,7 +213,7 @@ class Store:
                                      f"{comparison[0]!r}")
                 s.add(Comparison(monitor_id=m.id, old_version_id=old, new_version_id=v.id,
                                  created_at=_now(), findings=json.dumps(comparison[1],
-                                                                         default=_jsonable)))
+                                                                         default=json_default)))
             for a in alerts:
                 s.add(Alert(monitor_id=m.id, window_id=None, raised_at=_now(), kind=a["kind"],
                             subject=a["subject"], message=a["message"],
@@ -258,13 +250,13 @@ class Store:
                 raise InputError(f"{self.where}: monitor {name!r} has no model version "
                                  f"{version!r}",
                                  fix=f"use one of: {', '.join(self._versions(s, m.id))}")
-            first = s.scalar(select(func.min(ModelVersion.id)).where(
-                ModelVersion.monitor_id == m.id))
-            if v.id == first:
+            if v.outputs is not None:
+                outputs = Profile.from_dict(json.loads(v.outputs)).outputs
+            elif v.id == s.scalar(select(func.min(ModelVersion.id)).where(
+                    ModelVersion.monitor_id == m.id)):  # a monitor created before 0002
                 outputs = Profile.from_dict(json.loads(m.profile)).outputs
             else:
-                outputs = (None if v.outputs is None
-                           else Profile.from_dict(json.loads(v.outputs)).outputs)
+                outputs = None
             return {"version": v.version, "model": dict(v.model) if v.model else None,
                     "calibration": dict(v.calibration or {}), "registered_at": v.registered_at,
                     "outputs": outputs}

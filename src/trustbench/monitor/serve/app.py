@@ -398,9 +398,8 @@ def create_app(store: Store, *, open_reads: bool = False, webhooks: Sequence[str
     def monitor(name: str) -> dict:
         """Return one monitor's state, settings and versions."""
         known(name)
-        row = next(m for m in overview(store) if m["name"] == name)
-        settings = {k: v for k, v in store.settings(name).items()}
-        return {**row, "settings": settings, "token": store.revision(name)}
+        (row,) = overview(store, [name])
+        return {**row, "settings": store.settings(name), "token": store.revision(name)}
 
     @app.get("/api/monitors/{name}/token", dependencies=[Depends(reader)], tags=["read"],
              responses={404: {"description": "No such monitor"}})

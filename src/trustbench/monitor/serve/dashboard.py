@@ -72,10 +72,10 @@ def monitor_dashboard(store: Store, name: str) -> dict[str, Any]:
     }
 
 
-def overview(store: Store) -> list[dict[str, Any]]:
-    """Each monitor: windows, the latest one, its state and open alerts, its versions."""
+def overview(store: Store, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each monitor (of ``names``; all: ``None``): windows, the latest, state, open alerts."""
     out = []
-    for name in store.monitors():
+    for name in store.monitors() if names is None else names:
         latest = store.window(name)
         versions = store.versions(name)
         # open: the latest window's alarms, and a regression of the version now serving
