@@ -220,3 +220,15 @@ def test_a_port_in_use_is_one_line_and_exit_2(served: Server) -> None:
     assert len(done.stderr.strip().splitlines()) <= 3
     with httpx.Client(base_url=served.url) as c:
         assert c.get("/api/health").status_code == 200
+
+
+@pytest.mark.parametrize("host", ["\x80", "no.such.host.invalid", "a" * 300])
+def test_a_host_that_is_no_address_is_one_line_and_exit_2(tmp_path: Path, host: str) -> None:
+    from typer.testing import CliRunner
+
+    from trustbench.cli import app
+
+    make_monitor(str(tmp_path / "h.db"), tmp_path)
+    r = CliRunner().invoke(app, ["monitor", "serve", "--db", str(tmp_path / "h.db"),
+                                 "--host", host])
+    assert r.exit_code == 2 and "not an address of this machine" in r.output, r.output

@@ -326,8 +326,8 @@ def _check_port(host: str, port: int) -> None:
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        raise InputError(f"--host {host}: not an address of this machine",
+    except (OSError, ValueError):  # ValueError: NUL bytes; UnicodeError: not IDNA-encodable
+        raise InputError(f"--host {host!r}: not an address of this machine",
                          fix="use 127.0.0.1 (loopback), or an address this machine has") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as s:
