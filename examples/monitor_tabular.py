@@ -103,7 +103,9 @@ def main() -> None:
             if pending and pending[0][0] <= w - 3:  # labels arrive three windows late
                 _, labels = pending.pop(0)
                 labels.to_csv(out / "labels.csv", index=False)
-                ingest_labels(store, "loans", out / "labels.csv")
+                got = ingest_labels(store, "loans", out / "labels.csv")
+                for seq, f in got.alarms:  # a fall in accuracy, overall or in a region
+                    print(f"  labels of window {seq}: ALERT {f.title}")
             card = check_monitor(store, "loans")
             alerts = [f.id.removeprefix("monitor.drift.") for f in card.findings
                       if f.severity == "fail"]

@@ -51,7 +51,7 @@ def test_a_batch_is_stored_once_and_labels_arrive_later(db_url: str) -> None:
         assert (first.seq, first.duplicate, second.seq) == (1, False, 2)
         assert again.duplicate and again.seq == 1 and same_content.seq == 1
         assert [w.rows for w in store.windows("churn")] == [100, 50]
-        labelled, unknown = store.add_labels("churn", {"b1-3": 1, "b2-0": 0, "nope": 1})
+        labelled, unknown, _ = store.add_labels("churn", {"b1-3": 1, "b2-0": 0, "nope": 1})
         assert labelled == 2 and unknown == ["nope"]
         rows = {r["row_id"]: r["label"] for r in store.window_rows("churn", 1)}
         assert rows["b1-3"] == 1 and rows["b1-4"] is None
@@ -166,7 +166,7 @@ def test_labels_find_rows_by_id_whatever_its_python_type(db_url: str) -> None:
     with _store_with_monitor(db_url) as store:
         w = build_profile(_frame(5, 1), reference=store.profile("churn"))
         store.ingest("churn", w, [{"row_id": str(i)} for i in range(5)], content_hash="n")
-        assert store.add_labels("churn", {3: 1, np.int64(4): 0}) == (2, [])
+        assert store.add_labels("churn", {3: 1, np.int64(4): 0})[:2] == (2, [])
         assert [r["label"] for r in store.window_rows("churn", 1)] == [None, None, None, 1, 0]
 
 

@@ -57,6 +57,9 @@ def init(
     version: Annotated[str, typer.Option(help="The model version's name.")] = "v1",
     alpha: Annotated[float, typer.Option(
         help="False-alarm budget of the whole stream of windows.")] = 0.05,
+    min_drop: Annotated[float, typer.Option(
+        help="Smallest fall in accuracy (overall, or of a --group) from the reference's that "
+        "alarms once labels arrive; needs --label.")] = 0.05,
     keep_inputs: Annotated[int, typer.Option(
         help="Input rows each window keeps (a uniform sample) so that a version registered "
         "later can score them; 0 keeps none.", min=0)] = 100_000,
@@ -71,7 +74,7 @@ def init(
                                trust_pickle=trust_pickle, features=names(features),
                                label_column=label, id_column=id_column, group_column=group,
                                exclude=names(exclude) or [], alpha=alpha,
-                               keep_inputs=keep_inputs)
+                               min_drop=min_drop, keep_inputs=keep_inputs)
         kinds = profile.kinds
         console.print(printable(
             f"monitor {name!r}: {profile.rows} reference rows, "
@@ -93,15 +96,24 @@ def ingest(
         help="Model version that made the predictions (default: the newest).")] = None,
     trust_pickle: TRUST = False,
 ) -> None:
-    """Store a production batch as the next window, or late labels with --labels."""
+    """Store a production batch as the next window, or late labels with --labels.
+
+    Labels re-check the windows they belong to: a fall in accuracy, overall or in a group,
+    is stored as an alert and printed as an ALERT line (exit 0: 'check' is the gate).
+    """
     from trustbench.monitor.jobs import ingest_batch, ingest_labels
     from trustbench.monitor.store import open_store
 
     with open_store(db, create=False) as store:
         if labels:
-            done, unknown = ingest_labels(store, name, table)
-            tail = f"; {len(unknown)} ids not found, e.g. {unknown[0]!r}" if unknown else ""
-            console.print(printable(f"{done} rows labelled{tail}"), highlight=False)
+            r = ingest_labels(store, name, table)
+            tail = f"; {len(r.unknown)} ids not found, e.g. {r.unknown[0]!r}" if r.unknown else ""
+            shown = ", ".join(map(str, r.windows[:10])) + (", ..." if len(r.windows) > 10 else "")
+            where = f" in window{'s' if len(r.windows) > 1 else ''} {shown}" if r.windows else ""
+            console.print(printable(f"{r.labelled} rows labelled{where}{tail}"), highlight=False,
+                          soft_wrap=True)
+            for seq, f in r.alarms:
+                typer.echo(printable(f"ALERT window {seq} {f.id}: {f.title}"))
             return
         r = ingest_batch(store, name, table, batch_id=batch_id, version=version,
                          trust_pickle=trust_pickle)

@@ -5,7 +5,9 @@
   label-free estimates), and store a new monitor.
 * :func:`ingest_batch` — store a production batch as the monitor's next window (its
   profile, and the rows later labels refer to); idempotent by content.
-* :func:`ingest_labels` — attach labels to stored rows by row id.
+* :func:`ingest_labels` — attach labels to stored rows by row id, and check the windows
+  they belong to again: a window whose accuracy, or a group's, fell from the reference's
+  raises a performance or fairness alert (:mod:`trustbench.monitor.performance`).
 * :func:`check_monitor` — test a window against the reference: a Scorecard with one finding
   per column (``monitor.drift.<column>``), the window's realised performance and fairness
   once labels are there, or its estimated accuracy before; alarms are stored as alerts.
@@ -34,6 +36,7 @@ from trustbench._files import file_sha256
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.monitor.decide import check_drift
+from trustbench.monitor.performance import MIN_DROP
 from trustbench.monitor.profile import (
     CHUNK_ROWS,
     Profile,
@@ -47,9 +50,9 @@ from trustbench.monitor.store import Store
 from trustbench.monitor.tags import DRIFT, PERFORMANCE
 from trustbench.scorecard import Scorecard
 
-__all__ = ["ReferenceOutputs", "WindowOutputs", "check_monitor", "ingest_batch", "ingest_labels",
-           "init_monitor", "labels_of", "need_columns", "probabilities", "untested_outputs",
-           "window_drift", "window_outputs"]
+__all__ = ["LabelsResult", "ReferenceOutputs", "WindowOutputs", "check_labels", "check_monitor",
+           "ingest_batch", "ingest_labels", "init_monitor", "labels_of", "need_columns",
+           "probabilities", "untested_outputs", "window_drift", "window_outputs"]
 
 MAX_CALIBRATION_ROWS = 1_000_000
 
@@ -83,16 +86,21 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
                  label_column: str | None = None, id_column: str | None = None,
                  group_column: str | None = None, exclude: Sequence[str] = (),
                  kinds: Mapping[str, str] | None = None, alpha: float = 0.05,
-                 min_effects: Mapping[str, float] | None = None,
+                 min_effects: Mapping[str, float] | None = None, min_drop: float = MIN_DROP,
                  keep_inputs: int = KEEP_INPUTS, chunk_rows: int = CHUNK_ROWS,
                  seed: int = 0) -> Profile:
     """Profile ``reference`` (one pass, in chunks) and store a new monitor ``name``.
 
     The model's outputs on the reference come from ``proba_columns`` or from the ``model``
-    file (not both); with ``label_column`` they calibrate label-free accuracy estimates.
+    file (not both); with ``label_column`` they calibrate label-free accuracy estimates and
+    give the accuracy (overall and per group) that labelled windows are compared with: a
+    fall of ``min_drop`` or more that is significant alarms.
     """
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+    if not 0 < min_drop < 1:
+        raise InputError(f"--min-drop must be in (0, 1), got {min_drop}",
+                         fix="give the smallest fall in accuracy that should alarm, e.g. 0.05")
     if keep_inputs < 0:
         raise InputError(f"--keep-inputs must be 0 or more, got {keep_inputs}")
     if model is not None and proba_columns:
@@ -104,7 +112,7 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
                          fix="choose another name, or use that monitor")
     where = str(reference)
     skip = [*proba_columns, *(c for c in (label_column, id_column) if c), *exclude]
-    seen = ReferenceOutputs(where, proba_columns, label_column)
+    seen = ReferenceOutputs(where, proba_columns, label_column, group_column)
     profile: Profile | None = None
     file: ModelFile | None = None
     scorer: Scorer | None = None
@@ -124,23 +132,29 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
         file = replace(file, classes=int(scorer.classes or 0))
     settings = {"proba_columns": list(proba_columns), "label_column": label_column,
                 "id_column": id_column, "group_column": group_column, "exclude": list(exclude),
-                "alpha": alpha, "min_effects": dict(min_effects or {}),
+                "alpha": alpha, "min_effects": dict(min_effects or {}), "min_drop": min_drop,
                 "keep_inputs": keep_inputs, "classes": seen.classes}
     store.create_monitor(name, profile, version=version, settings=settings,
-                         calibration=seen.calibration(seed),
+                         calibration=seen.calibration(seed), baseline=seen.baseline(),
                          fingerprint=file.sha256 if file else "",
                          model=file.to_dict() if file else None)
     return profile
 
 
 class ReferenceOutputs:
-    """A reference's model outputs, chunk by chunk: for the profile and the calibration."""
+    """A reference's model outputs, chunk by chunk: for the profile, calibration and baseline.
 
-    def __init__(self, where: str, proba_columns: Sequence[str], label_column: str | None) -> None:
+    The baseline is the accuracy overall and per group, counted on every labelled row.
+    """
+
+    def __init__(self, where: str, proba_columns: Sequence[str], label_column: str | None,
+                 group_column: str | None = None) -> None:
         self.where, self.proba_columns, self.label_column = where, list(proba_columns), label_column
+        self.group_column = group_column
         self.conf: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         self.classes: int | None = len(proba_columns) or None
+        self.counts: dict[str, Any] | None = None
 
     def add(self, chunk: Any, scorer: Scorer | None) -> np.ndarray | None:
         """Return the chunk's probabilities (logged, or computed by ``scorer``), or None."""
@@ -151,11 +165,23 @@ class ReferenceOutputs:
         else:
             return None
         self.classes = p.shape[1]
-        if self.label_column and sum(len(c) for c in self.conf) < MAX_CALIBRATION_ROWS:
+        if self.label_column:
+            from trustbench.monitor.performance import reference_baseline
+
             need_columns(self.where, [self.label_column], chunk.columns, "--label")
-            self.conf.append(p)
-            self.labels.append(_labels(self.where, chunk[self.label_column], p.shape[1]))
+            y = _labels(self.where, chunk[self.label_column], p.shape[1])
+            if sum(len(c) for c in self.conf) < MAX_CALIBRATION_ROWS:
+                self.conf.append(p)
+                self.labels.append(y)
+            groups = None
+            if self.group_column and self.group_column in chunk.columns:
+                groups = chunk[self.group_column].astype(str).to_numpy(dtype=object)
+            self.counts = _add_counts(self.counts, reference_baseline(y, p, groups))
         return p
+
+    def baseline(self) -> dict[str, Any] | None:
+        """Return the counts labelled windows are compared with, or None without labels."""
+        return self.counts
 
     def calibration(self, seed: int) -> dict[str, Any] | None:
         """Return the confidence calibration fitted on the labelled outputs, or None."""
@@ -165,6 +191,20 @@ class ReferenceOutputs:
             return None
         return ConfidenceCalibration.fit(np.concatenate(self.labels), np.concatenate(self.conf),
                                          seed=seed).to_dict()
+
+
+def _add_counts(a: dict[str, Any] | None, b: dict[str, Any]) -> dict[str, Any]:
+    """Merge two :func:`~trustbench.monitor.performance.reference_baseline` counts."""
+    if a is None:
+        return b
+    out = {"n": a["n"] + b["n"], "correct": a["correct"] + b["correct"]}
+    if "groups" in a or "groups" in b:
+        groups = {g: list(v) for g, v in a.get("groups", {}).items()}
+        for g, (n, k) in b.get("groups", {}).items():
+            n0, k0 = groups.get(g, (0, 0))
+            groups[g] = [n0 + n, k0 + k]
+        out["groups"] = groups
+    return out
 
 
 def _labels(where: str, column: Any, classes: int) -> np.ndarray:
@@ -257,9 +297,27 @@ def ingest_batch(store: Store, name: str, batch: str | Path, *, batch_id: str | 
         return writer.finish(profile, kept.to_bytes())
 
 
-def ingest_labels(store: Store, name: str, labels: str | Path, *,
-                  where: str | None = None) -> tuple[int, list[str]]:
-    """Attach the labels in ``labels`` (the monitor's id and label columns) to stored rows."""
+@dataclass(frozen=True)
+class LabelsResult:
+    """What :func:`ingest_labels` did.
+
+    Rows labelled, ids not found, windows checked again, and the performance and fairness
+    alarms those checks raised (failing findings).
+    """
+
+    labelled: int
+    unknown: list[str]
+    windows: list[int]
+    alarms: list[tuple[int, Finding]]
+
+
+def ingest_labels(store: Store, name: str, labels: str | Path, *, where: str | None = None,
+                  check: bool = True) -> LabelsResult:
+    """Attach the labels in ``labels`` (the monitor's id and label columns) to stored rows.
+
+    With ``check`` the windows that got labels are checked again for a fall in accuracy,
+    overall or in a group (:func:`check_labels`); their alarms are stored as alerts.
+    """
     settings = store.settings(name)
     id_col, label_col = settings.get("id_column"), settings.get("label_column")
     where = where or str(labels)
@@ -272,14 +330,73 @@ def ingest_labels(store: Store, name: str, labels: str | Path, *,
         need_columns(where, [id_col, label_col], chunk.columns, "--id and --label of the monitor")
         ys = _labels(where, chunk[label_col], classes)
         out.update(zip(chunk[id_col].astype(str), ys.tolist(), strict=True))
-    return store.add_labels(name, out)
+    done, unknown, windows = store.add_labels(name, out)
+    alarms = check_labels(store, name, windows) if check and done else []
+    return LabelsResult(done, unknown, windows, alarms)
+
+
+def check_labels(store: Store, name: str, windows: Sequence[int]) -> list[tuple[int, Finding]]:
+    """Check the labelled rows of ``windows`` for a fall in accuracy, overall or in a group.
+
+    Returns ``(window, failing finding)`` pairs, which are also stored as alerts (once per
+    window and kind: a window re-checked as more labels arrive does not alarm twice).
+    """
+    settings = store.settings(name)
+    out: list[tuple[int, Finding]] = []
+    for seq in windows:
+        w = store.window(name, seq)
+        if w is None:
+            continue
+        found = [f for f in _performance(store, name, settings, w) if f.severity == "fail"]
+        _store_alarms(store, name, seq, found)
+        out += [(seq, f) for f in found]
+    return out
+
+
+def _performance(store: Store, name: str, settings: Mapping[str, Any], window: Any,
+                 ) -> list[Finding]:
+    """Return the realised performance and fairness of ``window``'s labelled rows, or its estimate."""
+    from trustbench.monitor.estimate import ConfidenceCalibration, estimate_accuracy
+    from trustbench.monitor.performance import window_performance
+
+    out = window_outputs(store, name, window.seq)
+    if out is None:
+        return []
+    served = store.version(name, window.version)
+    findings: list[Finding] = []
+    p, labelled = out.proba, out.labelled
+    if len(labelled):
+        groups = out.groups[labelled] if settings.get("group_column") else None
+        findings += window_performance(out.labels[labelled], p[labelled], groups=groups,
+                                       window=f"window {window.seq}",
+                                       baseline=served.get("baseline"),
+                                       min_drop=float(settings.get("min_drop", MIN_DROP)))
+    cal = served["calibration"]
+    if cal and len(labelled) < len(p):
+        est = estimate_accuracy(ConfidenceCalibration.from_dict(cal), p)
+        findings.append(Finding(
+            id="monitor.performance.estimated",
+            title=f"Estimated accuracy {est.value:.1%} (not yet labelled: an estimate)",
+            severity="info",
+            metrics={"accuracy": Metric(est.value, est.ci, "fraction"),
+                     "n": Metric(est.n, unit="count")},
+            tags=PERFORMANCE,
+            detail="Confidence-based estimate from the reference's calibration; the "
+                   "interval is for the accuracy the window will have once labelled."))
+    return findings
+
+
+def _store_alarms(store: Store, name: str, seq: int, alarms: Sequence[Finding]) -> None:
+    """Store failing findings as alerts: kind from the finding's family, subject what fell."""
+    subjects = {"monitor.performance": "accuracy", "monitor.fairness": "group accuracy"}
+    store.add_alerts(name, seq, [
+        {"kind": f.id.split(".")[1],
+         "subject": str(f.evidence.get("column", subjects.get(f.id, f.id))),
+         "message": f.title, "details": f.evidence} for f in alarms])
 
 
 def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scorecard:
     """Test window ``window`` (the latest: ``None``) of monitor ``name``; alarms become alerts."""
-    from trustbench.monitor.estimate import ConfidenceCalibration, estimate_accuracy
-    from trustbench.monitor.performance import window_performance
-
     latest = store.window(name)
     if latest is None:
         raise InputError(f"monitor {name!r} has no windows yet",
@@ -292,29 +409,8 @@ def check_monitor(store: Store, name: str, *, window: int | None = None) -> Scor
     served = store.version(name, chosen.version)
     drift = window_drift(settings, store.profile(name), chosen, served["outputs"])
     findings = [_drift_finding(c) for c in drift.columns] + untested_outputs(chosen, served)
-    out = window_outputs(store, name, chosen.seq)
-    if out is not None:
-        p, labelled = out.proba, out.labelled
-        if len(labelled):
-            groups = out.groups[labelled] if settings.get("group_column") else None
-            findings += window_performance(out.labels[labelled], p[labelled], groups=groups,
-                                           window=f"window {chosen.seq}")
-        cal = served["calibration"]
-        if cal and len(labelled) < len(p):
-            est = estimate_accuracy(ConfidenceCalibration.from_dict(cal), p)
-            findings.append(Finding(
-                id="monitor.performance.estimated",
-                title=f"Estimated accuracy {est.value:.1%} (not yet labelled: an estimate)",
-                severity="info",
-                metrics={"accuracy": Metric(est.value, est.ci, "fraction"),
-                         "n": Metric(est.n, unit="count")},
-                tags=PERFORMANCE,
-                detail="Confidence-based estimate from the reference's calibration; the "
-                       "interval is for the accuracy the window will have once labelled."))
-    alarms = [f for f in findings if f.severity == "fail"]
-    store.add_alerts(name, chosen.seq, [{"kind": "drift", "subject": f.id.rsplit(".", 1)[-1],
-                                         "message": f.title, "details": f.evidence}
-                                        for f in alarms])
+    findings += _performance(store, name, settings, chosen)
+    _store_alarms(store, name, chosen.seq, [f for f in findings if f.severity == "fail"])
     return Scorecard(findings, provenance={
         "monitor": name, "window": chosen.seq, "batch_id": chosen.batch_id,
         "version": chosen.version, "alpha_window": drift.alpha, "database": store.where})

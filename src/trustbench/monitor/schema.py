@@ -79,6 +79,9 @@ class ModelVersion(Base):
     # its outputs' sketches on the reference (Profile JSON); the first version's are in the
     # monitor's profile
     outputs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # its counts on the labelled reference ({"n", "correct", "groups"}): what performance and
+    # fairness alarms compare a labelled window with (None: no labels at init)
+    baseline: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class Window(Base):

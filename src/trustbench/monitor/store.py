@@ -140,7 +140,8 @@ class Store:
     def create_monitor(self, name: str, profile: Profile, *, version: str,
                        settings: Mapping[str, Any] | None = None,
                        calibration: Mapping[str, Any] | None = None,
-                       fingerprint: str = "", model: Mapping[str, Any] | None = None) -> None:
+                       fingerprint: str = "", model: Mapping[str, Any] | None = None,
+                       baseline: Mapping[str, Any] | None = None) -> None:
         """Store a new monitor with its reference profile and first model version."""
         from sqlalchemy import select
 
@@ -158,7 +159,8 @@ class Store:
             s.add(ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
                                fingerprint=fingerprint, calibration=dict(calibration or {}),
                                model=dict(model) if model else None,
-                               outputs=json.dumps(outputs.to_dict())))
+                               outputs=json.dumps(outputs.to_dict()),
+                               baseline=dict(baseline) if baseline else None))
 
     def monitors(self) -> list[str]:
         """Return the monitors' names."""
@@ -182,6 +184,7 @@ class Store:
     def add_version(self, name: str, version: str, *, fingerprint: str = "",
                     calibration: Mapping[str, Any] | None = None,
                     model: Mapping[str, Any] | None = None, outputs: Profile | None = None,
+                    baseline: Mapping[str, Any] | None = None,
                     comparison: tuple[str, list[dict[str, Any]]] | None = None,
                     alerts: Iterable[Mapping[str, Any]] = ()) -> None:
         """Register another model version of monitor ``name``, in one transaction.
@@ -189,7 +192,8 @@ class Store:
         ``outputs`` is the profile of its outputs on the reference (the drift of later
         windows' predictions is measured against it). ``comparison`` is ``(previous
         version, findings as dicts)``: how the new version did against the previous one on
-        the stored windows; ``alerts`` are stored with it.
+        the stored windows; ``alerts`` are stored with it. ``baseline``: its counts on the
+        labelled reference (:func:`~trustbench.monitor.performance.reference_baseline`).
         """
         from sqlalchemy import select
 
@@ -201,7 +205,8 @@ class Store:
             v = ModelVersion(monitor_id=m.id, version=version, registered_at=_now(),
                              fingerprint=fingerprint, calibration=dict(calibration or {}),
                              model=dict(model) if model else None,
-                             outputs=None if outputs is None else json.dumps(outputs.to_dict()))
+                             outputs=None if outputs is None else json.dumps(outputs.to_dict()),
+                             baseline=dict(baseline) if baseline else None)
             s.add(v)
             m.revision = (m.revision or 0) + 1
             s.flush()
@@ -234,7 +239,8 @@ class Store:
 
         A dict: ``version``, ``model`` (its file, or None), ``calibration``, ``outputs``
         (the sketches of its outputs on the reference: the monitor's profile's for the first
-        version, None when a later one was registered without a reference).
+        version, None when a later one was registered without a reference), ``baseline``
+        (its counts on the labelled reference, or None).
         """
         from sqlalchemy import func, select
 
@@ -259,7 +265,7 @@ class Store:
                 outputs = None
             return {"version": v.version, "model": dict(v.model) if v.model else None,
                     "calibration": dict(v.calibration or {}), "registered_at": v.registered_at,
-                    "outputs": outputs}
+                    "outputs": outputs, "baseline": dict(v.baseline) if v.baseline else None}
 
     def comparisons(self, name: str) -> list[dict[str, Any]]:
         """Return the stored version comparisons of monitor ``name``, oldest first."""
@@ -415,23 +421,29 @@ class Store:
                 Window, WindowInputs.window_id == Window.id).where(
                 Window.monitor_id == m.id, Window.seq == seq))
 
-    def add_labels(self, name: str, labels: Mapping[str, int]) -> tuple[int, list[str]]:
+    def add_labels(self, name: str, labels: Mapping[str, int]) -> tuple[int, list[str], list[int]]:
         """Attach labels to stored rows by row id, in one transaction.
 
-        Returns ``(rows labelled, row ids not found)``.
+        Returns ``(rows labelled, row ids not found, windows whose rows got labels)``.
         """
         from sqlalchemy import bindparam, select, update
 
-        from trustbench.monitor.schema import WindowRow
+        from trustbench.monitor.schema import Window, WindowRow
 
         with self.session() as s, s.begin():
             m = self._monitor(s, name, lock=True)
             labels = {str(k): int(v) for k, v in labels.items()}  # row ids are stored as text
             ids = list(labels)
             known: set[str] = set()
+            windows: set[int] = set()
             for i in range(0, len(ids), 1000):
-                known |= set(s.scalars(select(WindowRow.row_id).where(
-                    WindowRow.monitor_id == m.id, WindowRow.row_id.in_(ids[i : i + 1000]))))
+                for row_id, seq in s.execute(
+                        select(WindowRow.row_id, Window.seq)
+                        .join(Window, Window.id == WindowRow.window_id)
+                        .where(WindowRow.monitor_id == m.id,
+                               WindowRow.row_id.in_(ids[i : i + 1000]))):
+                    known.add(row_id)
+                    windows.add(int(seq))
             todo = [{"m": m.id, "r": r, "l": int(labels[r])} for r in ids if r in known]
             if todo:
                 stmt = (update(WindowRow)
@@ -440,7 +452,7 @@ class Store:
                         .values(label=bindparam("l")))
                 s.connection().execute(stmt, todo)
                 m.revision = (m.revision or 0) + 1
-            return len(todo), [r for r in ids if r not in known]
+            return len(todo), [r for r in ids if r not in known], sorted(windows)
 
     def add_alerts(self, name: str, seq: int | None, alerts: Iterable[Mapping[str, Any]]) -> int:
         """Store alerts (``kind``, ``subject``, ``message``, ``details``) of window ``seq``.

@@ -150,15 +150,15 @@ def register_version(store: Store, name: str, version: str, *, model: str | Path
                          seed=seed)
     if file is not None:
         file = replace(file, classes=int(classes or scorer.classes or 0))  # type: ignore[union-attr]
-    calibration, outputs = None, None
+    calibration, outputs, baseline = None, None, None
     if reference is not None:
-        calibration, outputs = _calibrate(settings, reference, scorer, proba_columns,
-                                          chunk_rows, seed)
+        calibration, outputs, baseline = _calibrate(settings, reference, scorer, proba_columns,
+                                                    chunk_rows, seed)
     alerts = [{"kind": "regression", "subject": f"{previous}->{version}", "message": f.title,
                "details": {"finding": f.id}} for f in findings if f.severity in ("warn", "fail")]
     store.add_version(name, version, fingerprint=file.sha256 if file else "",
                       calibration=calibration, model=file.to_dict() if file else None,
-                      outputs=outputs,
+                      outputs=outputs, baseline=baseline,
                       comparison=(previous, [f.to_dict() for f in findings]), alerts=alerts)
     return Registration(version, previous, findings, sum(n for _, _, n in matched.per_window),
                         calibration is not None, alerts)
@@ -242,13 +242,17 @@ def _findings(m: _Matched, previous: str, version: str, *, grouped: bool,
 
 def _calibrate(settings: dict[str, Any], reference: str | Path, scorer: Scorer | None,
                proba_columns: Sequence[str], chunk_rows: int,
-               seed: int) -> tuple[dict[str, Any] | None, Profile]:
-    """Return the new version's calibration (None without labels) and its outputs' profile."""
+               seed: int) -> tuple[dict[str, Any] | None, Profile, dict[str, Any] | None]:
+    """Return the new version's calibration, outputs' profile and baseline counts.
+
+    The calibration and the baseline are None without labels.
+    """
     label = settings.get("label_column")
     if scorer is None and not proba_columns:
         raise InputError("--reference needs the new version's --model or --proba columns")
     where = str(reference)
-    seen = ReferenceOutputs(where, [] if scorer is not None else proba_columns, label)
+    seen = ReferenceOutputs(where, [] if scorer is not None else proba_columns, label,
+                            settings.get("group_column"))
     profile: Profile | None = None
     for chunk in read_chunks(reference, chunk_rows=chunk_rows):
         p = seen.add(chunk, scorer)
@@ -257,4 +261,4 @@ def _calibrate(settings: dict[str, Any], reference: str | Path, scorer: Scorer |
         profile = part if profile is None else profile.merge(part)
     if profile is None:
         raise InputError(f"{where}: no rows", fix="give a reference table with rows")
-    return seen.calibration(seed), profile
+    return seen.calibration(seed), profile, seen.baseline()
