@@ -59,11 +59,14 @@ def test_a_batch_is_stored_checked_and_sent_again_is_stored_once(served: Server)
                   table(400, start=10_000)[["id", "y"]].itertuples(index=False)]
         r = c.post("/api/monitors/churn/labels", json={"labels": [*labels, {"id": "x", "label": 0}]})
         assert r.json() == {"monitor": "churn", "labelled": 400, "unknown": ["x"],
-                            "unknown_count": 1}
+                            "unknown_count": 1, "windows": [1], "alerts": []}
         dash = c.get("/api/monitors/churn/dashboard").json()
         assert [w["rows"] for w in dash["windows"]] == [400, 300, 300]
         assert dash["performance"]["accuracy"][0]["lo"] < dash["performance"]["accuracy"][0]["hi"]
         assert dash["performance"]["estimated"][0] is None  # labelled: realised, not estimated
+        ref = dash["performance"]["reference"]  # per window: the serving version's reference
+        assert len(ref) == 3 and len(set(ref)) == 1 and 0.5 < ref[0] < 1
+        assert dash["performance"]["min_drop"] == 0.05
         assert 0.5 < dash["performance"]["estimated"][1]["value"] < 1  # not yet labelled
         spec = c.get("/openapi.json").json()
         assert "/api/monitors/{name}/batches" in spec["paths"]
@@ -232,3 +235,45 @@ def test_a_host_that_is_no_address_is_one_line_and_exit_2(tmp_path: Path, host: 
     r = CliRunner().invoke(app, ["monitor", "serve", "--db", str(tmp_path / "h.db"),
                                  "--host", host])
     assert r.exit_code == 2 and "not an address of this machine" in r.output, r.output
+
+
+def test_labels_through_the_api_raise_a_performance_alert_and_reach_the_webhook(
+        db_url: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    make_monitor(db_url, tmp_path)
+    hook = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received, _Hook.fail_first = [], 0
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    served = start_server(db_url, tmp_path, "--webhook", f"http://127.0.0.1:{hook.server_port}/h")
+    try:
+        with served.client() as c:
+            rows = table(800, start=50_000, seed=5)
+            r = c.post("/api/monitors/churn/batches",
+                       json={"batch_id": "w1", "rows": rows.drop(columns=["y"]).to_dict("records")})
+            assert r.status_code == 201 and r.json()["alerts"] == [], r.text
+            # labels that contradict the model on 40% of the rows: its accuracy falls
+            y = rows.y.to_numpy().copy()
+            flip = np.random.default_rng(0).random(len(y)) < 0.4
+            y[flip] = (rows.p1.to_numpy()[flip] < 0.5).astype(int)
+            body = {"labels": [{"id": int(i), "label": int(v)}
+                               for i, v in zip(rows.id, y, strict=True)]}
+            r = c.post("/api/monitors/churn/labels", json=body)
+            assert r.status_code == 200, r.text
+            got = r.json()
+            assert got["windows"] == [1] and got["alerts"][0]["kind"] == "performance", got
+            stored = c.get("/api/monitors/churn/alerts").json()["alerts"]
+            assert [(a["window"], a["kind"]) for a in stored][:1] == [(1, "performance")]
+            again = c.post("/api/monitors/churn/labels", json=body).json()
+            assert again["labelled"] == 800
+            assert len(c.get("/api/monitors/churn/alerts").json()["alerts"]) == len(stored)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+                m["kind"] == "performance" for m in _Hook.received):
+            time.sleep(0.2)
+        sent = [m for m in _Hook.received if m["kind"] == "performance"]
+        assert len(sent) == 1 and sent[0]["window"] == 1 and sent[0]["subject"] == "accuracy"
+    finally:
+        served.stop()
+        hook.shutdown()
+        hook.server_close()

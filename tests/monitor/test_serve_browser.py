@@ -130,6 +130,9 @@ def test_the_dashboard_renders_every_panel_and_updates_live(browser: object, liv
     assert svg >= 8 * 5  # a cell per column and window
     text = d.execute_script("return document.body.innerText")  # type: ignore[attr-defined]
     assert "estimate" in text.lower() and "v2" in text
+    # the accuracy the labelled windows are compared with, drawn as a line
+    assert d.execute_script(  # type: ignore[attr-defined]
+        "return document.querySelectorAll('[data-panel=\"performance\"] .reference-line').length") == 1
     shots = Path(os.environ.get("TRUSTBENCH_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     d.save_screenshot(str(shots / "dashboard.png"))  # type: ignore[attr-defined]

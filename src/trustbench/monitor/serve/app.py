@@ -14,7 +14,9 @@ API (the OpenAPI spec is at ``/openapi.json``):
   200 when the batch was stored before (idempotent by batch id or content), 422 naming the
   column and row of bad input, 404 for an unknown monitor, 413 above the body limit.
 * ``POST /api/monitors/{name}/labels`` — late labels: ``{"labels": [{"id", "label"}]}``
-  or a CSV/Parquet body with the monitor's id and label columns.
+  or a CSV/Parquet body with the monitor's id and label columns. The windows that got
+  labels are checked again: the answer lists them and any performance or fairness alert
+  (a fall in accuracy, overall or in a group, from the reference's).
 * ``GET /api/monitors``, ``/api/monitors/{name}``, ``/api/monitors/{name}/dashboard``,
   ``/api/monitors/{name}/alerts``, ``/api/token``, ``/api/monitors/{name}/token`` — reads;
   a token changes with every write, so the page polls it and refetches only then.
@@ -369,13 +371,15 @@ def create_app(store: Store, *, open_reads: bool = False, webhooks: Sequence[str
             else:
                 path = _table_body(await request.body(), ctype, "labels", folder)
 
-            def work() -> tuple[int, list[str]]:
+            def work() -> Any:
                 with lock_of(name):
                     return ingest_labels(store, name, path, where="labels")
 
-            done, unknown = await run_in_threadpool(work)
-        return {"monitor": name, "labelled": done, "unknown": unknown[:20],
-                "unknown_count": len(unknown)}
+            r = await run_in_threadpool(work)
+        return {"monitor": name, "labelled": r.labelled, "unknown": r.unknown[:20],
+                "unknown_count": len(r.unknown), "windows": r.windows,
+                "alerts": [{"window": seq, "kind": f.id.split(".")[1], "message": f.title}
+                           for seq, f in r.alarms]}
 
     @app.get("/api/health", tags=["read"])
     def health() -> dict:

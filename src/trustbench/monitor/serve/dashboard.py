@@ -62,7 +62,8 @@ def monitor_dashboard(store: Store, name: str) -> dict[str, Any]:
                   "ratio": [[_num(v) for v in row] for row in h.ratio.tolist()],
                   "alarm": h.alarm.tolist()},
         "performance": {"windows": seqs, "accuracy": series("accuracy"),
-                        "estimated": series("estimated")},
+                        "estimated": series("estimated"),
+                        **_reference(store, name, [w.version for w in h.windows])},
         "fairness": {"windows": seqs, "worst_group": series("worst_group"),
                      "dpd": series("dpd")},
         "alerts": [{"window": a["window"], "kind": a["kind"], "subject": a["subject"],
@@ -70,6 +71,21 @@ def monitor_dashboard(store: Store, name: str) -> dict[str, Any]:
                    for a in h.alerts[-500:]],
         "versions": versions,
     }
+
+
+def _reference(store: Store, name: str, served: list[str]) -> dict[str, Any]:
+    """Per window, the accuracy its serving version had on its labelled reference.
+
+    What the window is compared with (None without one), and the fall that alarms.
+    """
+    from trustbench.monitor.performance import MIN_DROP
+
+    accuracy: dict[str, float | None] = {}
+    for v in dict.fromkeys(served):
+        base = store.version(name, v)["baseline"] or {}
+        accuracy[v] = base["correct"] / base["n"] if base.get("n") else None
+    return {"reference": [accuracy[v] for v in served],
+            "min_drop": float(store.settings(name).get("min_drop", MIN_DROP))}
 
 
 def overview(store: Store, names: list[str] | None = None) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@
   const MAX_WINDOWS = 120;  // charts show the latest windows; `trustbench monitor report` has all
   const MAX_ALERTS = 50;
   // Okabe–Ito colours (and Tol's purple, darker than Okabe–Ito's pink): told apart with every common colour-vision deficiency.
-  const C = { realised: '#0072B2', estimate: '#D55E00', worst: '#009E73', dpd: '#AA3377' };
+  const C = { realised: '#0072B2', estimate: '#D55E00', worst: '#009E73', dpd: '#AA3377', reference: '#57606a' };
   // Drift ratio -> colour: a sequential ramp (lightness falls monotonically), capped at 2.
   const RAMP = [[0, '#fff7ec'], [0.5, '#fdd49e'], [1, '#fc8d59'], [1.5, '#d7301f'], [2, '#7f0000']];
 
@@ -383,9 +383,10 @@
   /* One chart: x = window number, y = a fraction with its interval band.
    * series: [{name, values: [null | {value, lo, hi}], colour, estimate}] aligned with xs.
    * Estimates are dashed with a hatched band so they never read as measured numbers. */
-  function lineChart(xs, series, { label, height = 210, floor = null }) {
+  function lineChart(xs, series, { label, height = 210, floor = null, reference = null }) {
     const W = 640, H = height, m = { l: 46, r: 14, t: 10, b: 34 };
-    const all = series.flatMap((s) => s.values.filter(Boolean).flatMap((p) => [p.value, p.lo, p.hi])).filter(isNum);
+    const all = series.flatMap((s) => s.values.filter(Boolean).flatMap((p) => [p.value, p.lo, p.hi]))
+      .concat(reference ? reference.values : []).filter(isNum);
     let lo = Math.min(...all), hi = Math.max(...all);
     const pad = Math.max((hi - lo) * 0.12, 0.02);
     lo = floor != null ? Math.min(floor, lo) : Math.max(0, lo - pad);
@@ -409,6 +410,26 @@
     }
     parts.push(svg('line', { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b, class: 'axis' }),
       svg('text', { x: m.l + (W - m.l - m.r) / 2, y: H - 3, 'text-anchor': 'middle', class: 'axis-title' }, 'window'));
+    if (reference) {  // what each labelled window is compared with: its version's reference
+      const half = xs.length > 1 ? (sx(x1) - sx(x0)) / (xs.length - 1) / 2 : 8;
+      const runs = [];
+      xs.forEach((x, i) => {
+        const v = reference.values[i];
+        const last = runs[runs.length - 1];
+        if (!isNum(v)) return;
+        if (last && last.v === v && last.to === xs[i - 1]) last.to = x;
+        else runs.push({ v, from: x, to: x });
+      });
+      runs.forEach((r, i) => {
+        parts.push(svg('line', { x1: Math.max(m.l, sx(r.from) - half), x2: Math.min(W - m.r, sx(r.to) + half),
+          y1: sy(r.v), y2: sy(r.v), stroke: C.reference, 'stroke-width': 1.5, 'stroke-dasharray': '2 3', class: 'reference-line' },
+        svg('title', {}, `${reference.name} ${fix(r.v, 3)} (windows ${r.from}-${r.to})`)));
+        if (i === runs.length - 1) {
+          parts.push(svg('text', { x: Math.min(W - m.r, sx(r.to) + half) - 4, y: sy(r.v) - 4, 'text-anchor': 'end', class: 'tick' },
+            `${reference.name} ${fix(r.v)}`));
+        }
+      });
+    }
     for (const s of series) {
       let fillBand = s.colour;
       if (s.estimate) {
@@ -476,6 +497,7 @@
     const xs = tail(pf && pf.windows, MAX_WINDOWS);
     const acc = tail(pf && pf.accuracy, MAX_WINDOWS), est = tail(pf && pf.estimated, MAX_WINDOWS);
     const lastAcc = lastPoint(xs, acc), lastEst = lastPoint(xs, est);
+    const ref = tail(pf && pf.reference, MAX_WINDOWS) || [], hasRef = ref.some(isNum);
     if (!xs.length || (!lastAcc && !lastEst)) return 'No labelled windows yet: accuracy appears when labels arrive.';
     const series = [];
     if (lastAcc) series.push({ name: 'accuracy', values: acc, colour: C.realised, legend: 'accuracy on labelled rows, 95% band' });
@@ -484,7 +506,10 @@
       + (lastEst ? `; estimated ${fix(lastEst[1].value)} for window ${lastEst[0]}, no labels yet` : '');
     return [el('div', { class: 'stats' }, stat('accuracy', lastAcc, C.realised),
       stat('estimated', lastEst, C.estimate, 'no labels yet')),
-    lineChart(xs, series, { label }), legend(series),
+    lineChart(xs, series, { label, reference: hasRef ? { values: ref, name: 'reference' } : null }),
+    legend(series),
+    hasRef ? el('p', { class: 'note' }, `Dotted: accuracy on the labelled reference of the version serving each window. A labelled window alarms when it `
+      + `falls ${fix(pf.min_drop)} or more below it, significantly; a group alarms the same way against its own.`) : null,
     lastAcc ? null : el('p', { class: 'note' }, 'No labelled windows yet: accuracy appears when labels arrive.')];
   }
 
