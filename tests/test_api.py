@@ -263,6 +263,8 @@ PINNED: dict[str, list[str]] = {
         "window_performance",
     ],
     "trustbench.monitor.serve": [],
+    "trustbench.security": ["FileReport", "inspect_file", "inspect_path", "inspection_card"],
+    "trustbench.security.files": [],
     "trustbench.monitor.drift": [
         "DRIFT_TESTS",
         "DriftResult",

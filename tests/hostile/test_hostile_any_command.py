@@ -33,6 +33,7 @@ BASES: dict[str, list[str]] = {
     "harden": ["--arch", "trustbench.demo:DemoCNN", "--data", "missing-train.npz"],
     "compress": ["--model", "missing-model.safetensors", "--data", "digits"],
     "init": [],
+    "inspect": ["missing-model.pt"],
     "monitor init": ["--db", "missing-folder/h.db", "-n", "m", "-r", "missing-ref.csv"],
     "monitor ingest": ["--db", "missing.db", "-n", "m", "missing-batch.csv"],
     "monitor check": ["--db", "missing.db", "-n", "m"],
