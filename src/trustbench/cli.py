@@ -111,8 +111,8 @@ def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         _refuse_undecodable(kwargs, labels)
         try:
             return fn(*args, **kwargs)
-        except TrustbenchError as e:
-            raise fail(str(e)) from None
+        except TrustbenchError as e:  # a refused pickle says why (commands._console)
+            raise fail(e) from None
         except KeyboardInterrupt:
             raise interrupted() from None
 

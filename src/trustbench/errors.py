@@ -39,7 +39,15 @@ class InputError(TrustbenchError, ValueError):
 
 
 class UnsafeModelError(InputError):
-    """A model file would be loaded through pickle, which can run arbitrary code."""
+    """A model file would be loaded through pickle, which can run arbitrary code.
+
+    ``path`` is the refused file: the CLI adds what ``trustbench inspect`` finds in it.
+    """
+
+    def __init__(self, message: str, *, fix: str | None = None,
+                 path: str | Path | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.path = path
 
 
 def read_json(path: str | Path, *, what: str = "file") -> Any:

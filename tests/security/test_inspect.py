@@ -227,3 +227,21 @@ def test_the_command_exit_codes_json_and_scorecard(tmp_path: Path, marker: Path)
     assert runner.invoke(app, ["inspect", str(tmp_path / "cut.pkl")]).exit_code == 2
     missing = runner.invoke(app, ["inspect", str(tmp_path / "nope.pt")])
     assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_skops_types_are_audited_from_the_schema(tmp_path: Path) -> None:
+    sio = pytest.importorskip("skops.io")
+    from sklearn.preprocessing import FunctionTransformer
+
+    sio.dump(FunctionTransformer(np.log1p), tmp_path / "ok.skops")
+    assert inspect_file(tmp_path / "ok.skops").verdict == "safe"
+    with zipfile.ZipFile(tmp_path / "ok.skops") as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(members["schema.json"])
+    schema["content"]["content"]["func"].update({"__module__": "os", "__class__": "system"})
+    members["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(tmp_path / "evil.skops", "w") as z:
+        for n, b in members.items():
+            z.writestr(n, b)
+    r = inspect_file(tmp_path / "evil.skops")
+    assert r.format == "skops" and r.verdict == "unsafe" and "os.system" in r.why()

@@ -31,8 +31,25 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` as one unwrapped line (no rich markup: it may hold brackets)."""
+def error_text(e: BaseException) -> str:
+    """Return an error's one line; a refused pickle also says what ``inspect`` finds in it."""
+    from trustbench.errors import UnsafeModelError
+
+    if not isinstance(e, UnsafeModelError) or e.path is None:
+        return str(e)
+    from trustbench.security.files.findings import inspection_note
+
+    note = inspection_note(e.path)
+    return f"{e.problem}{note} -- {e.fix}" if e.fix else f"{e.problem}{note}"
+
+
+def fail(message: str | BaseException) -> typer.Exit:
+    """Print ``message`` (or an error's :func:`error_text`) as one unwrapped line.
+
+    No rich markup: the message may hold brackets.
+    """
+    if isinstance(message, BaseException):
+        message = error_text(message)
     err_console.print(Text.assemble(("error: ", "bold red"), printable(message)),
                       soft_wrap=True, highlight=False)
     return typer.Exit(2)

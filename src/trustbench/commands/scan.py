@@ -340,7 +340,7 @@ def scan(
                            formats=sf.output.formats, audit=d_cfg.audit,
                            allow_mismatch=allow_mismatch)
     except TrustbenchError as e:
-        raise fail(str(e)) from None
+        raise fail(e) from None
     if failed:
         raise typer.Exit(1)
 
@@ -397,6 +397,6 @@ def demo(
                            quiet, baseline=baseline, fail_on=fail_on,
                            allow_mismatch=allow_mismatch)
     except TrustbenchError as e:
-        raise fail(str(e)) from None
+        raise fail(e) from None
     if failed:
         raise typer.Exit(1)

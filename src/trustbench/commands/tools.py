@@ -62,7 +62,7 @@ def compare(
         gate = apply_gate(cur, baseline=base, rules=fail_on or [], allow_mismatch=allow_mismatch,
                           what=f"{baseline} vs {current}")
     except TrustbenchError as e:
-        raise fail(str(e)) from None
+        raise fail(e) from None
     assert gate.comparison is not None
     render_comparison_terminal(gate.comparison, console, all_metrics=all_metrics)
     for r in gate.results:

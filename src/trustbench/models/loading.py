@@ -177,11 +177,10 @@ def _load_torch(path: Path, arch_ref: tuple[str, str, bool] | None, arch_kwargs:
             if not trust_pickle:
                 raise UnsafeModelError(
                     f"{path}: this file holds pickled Python objects (code), and loading a "
-                    f"pickle can run arbitrary code; it was not loaded or run"
-                    f"{inspection_note(path)}",
+                    "pickle can run arbitrary code; it was not loaded or run",
                     fix="save a state_dict (torch.save(model.state_dict()) or safetensors) and "
                     "pass --arch package.module:Class, or export TorchScript/ONNX; only if you "
-                    "trust the file's author, pass --trust-pickle",
+                    "trust the file's author, pass --trust-pickle", path=path,
                 ) from None
             try:
                 return torch.load(str(path), map_location="cpu", weights_only=False)
@@ -214,26 +213,13 @@ def _is_torchscript(path: Path) -> bool:
         return False
 
 
-def inspection_note(path: Path) -> str:
-    """Return what ``trustbench inspect`` finds in ``path``, as a clause for a refusal."""
-    from trustbench.security.files.inspect import inspect_file
-
-    r = inspect_file(path)
-    if r.verdict == "unsafe":
-        return f"; trustbench inspect finds that it {r.why()}"
-    if r.verdict == "unreadable":
-        return f"; trustbench inspect could not read it to its end ({r.errors[0]})"
-    return (f"; trustbench inspect finds only allowed imports ({len(r.imports)}), but a "
-            "pickle is still refused without --trust-pickle")
-
-
 def _load_pickle(path: Path, trust_pickle: bool) -> Any:
     if not trust_pickle:
         raise UnsafeModelError(
             f"{path}: refusing to load a pickle/joblib file, because loading a pickle can run "
-            f"arbitrary code{inspection_note(path)}",
+            "arbitrary code",
             fix="save scikit-learn models with skops (.skops) or export to ONNX; only if you "
-            "trust the file's author, pass --trust-pickle",
+            "trust the file's author, pass --trust-pickle", path=path,
         )
     import joblib
 

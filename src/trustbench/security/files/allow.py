@@ -86,7 +86,7 @@ DANGER = {
     "builtins.exec": "executes Python code", "builtins.eval": "evaluates Python code",
     "builtins.compile": "compiles Python code", "builtins.__import__": "imports a module",
     "builtins.getattr": "reaches any attribute of an object",
-    "builtins.open": "opens a file", "importlib.import_module": "imports a module",
+    "builtins.open": "opens a file", "io.open": "opens a file", "importlib.import_module": "imports a module",
     "runpy._run_code": "executes Python code", "runpy.run_path": "runs a Python file",
     "runpy.run_module": "runs a Python module", "pip.main": "installs packages",
     "pip._internal.main": "installs packages", "shutil.rmtree": "deletes files",

@@ -9,14 +9,15 @@ MANAGE 3.2 and GOVERN 6.1: third-party models are a supply-chain risk.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from trustbench.findings import Finding, Metric
 from trustbench.nist import Tags
 from trustbench.scorecard import Scorecard
-from trustbench.security.files.inspect import FileReport
+from trustbench.security.files.inspect import FileReport, inspect_file
 
-__all__ = ["FILE_SAFETY", "inspection_card", "inspection_finding"]
+__all__ = ["FILE_SAFETY", "inspection_card", "inspection_finding", "inspection_note"]
 
 FILE_SAFETY = Tags(("secure and resilient",), ("MEASURE 2.7", "MANAGE 3.2", "GOVERN 6.1"))
 
@@ -46,3 +47,14 @@ def inspection_finding(report: FileReport) -> Finding:
 def inspection_card(reports: Sequence[FileReport], **provenance: Any) -> Scorecard:
     """Return the reports of :func:`~.inspect.inspect_path` as a Scorecard."""
     return Scorecard([inspection_finding(r) for r in reports], provenance=dict(provenance))
+
+
+def inspection_note(path: str | Path) -> str:
+    """Return what ``trustbench inspect`` finds in ``path``, as a clause for a refusal."""
+    r = inspect_file(path)
+    if r.verdict == "unsafe":
+        return f"; trustbench inspect finds that it {r.why()}"
+    if r.verdict == "unreadable":
+        return f"; trustbench inspect could not read it to its end ({r.errors[0]})"
+    return (f"; trustbench inspect finds only allowed imports ({len(r.imports)}), but a "
+            "pickle is still refused without --trust-pickle")

@@ -155,7 +155,7 @@ class _Inspector:
     def judge(self, rep: PickleReport, where: str, depth: int) -> None:
         for imp in rep.imports:
             how = imp.how
-            allowed = (is_allowed(imp.qualname, how, extra=self.allow) or _numpy_ufunc(imp, how)
+            allowed = (is_allowed(imp.qualname, how, extra=self.allow) or _numpy_ufunc(imp.qualname, how)
                        or (self.torchscript and imp.qualname.startswith(_TORCHSCRIPT_NAMES)))
             self.r.imports.append({"name": imp.qualname, "how": how, "pos": imp.pos,
                                    "opcode": imp.opcode, "where": where, "allowed": allowed,
@@ -267,8 +267,9 @@ class _Inspector:
                 mod, cls = node.get("__module__"), node.get("__class__")
                 if isinstance(mod, str) and isinstance(cls, str):
                     loader = str(node.get("__loader__", ""))
-                    how = "called" if loader in ("FunctionNode", "MethodNode", "ReduceNode") \
-                        else "built"
+                    # a function node only looks the function up; a reduce node calls
+                    how = {"FunctionNode": "referenced", "MethodNode": "referenced",
+                           "ReduceNode": "called"}.get(loader, "built")
                     if loader == "FunctionNode" and isinstance(node.get("content"), dict):
                         c = node["content"]
                         mod, cls = c.get("module_path", mod), c.get("function", cls)
@@ -276,7 +277,8 @@ class _Inspector:
                     qual = f"{mod}.{cls}"
                     if qual not in seen:
                         seen.add(qual)
-                        ok = is_allowed(qual, how, extra=self.allow) or (qual.startswith(
+                        ok = is_allowed(qual, how, extra=self.allow) or _numpy_ufunc(
+                            qual, how) or (qual.startswith(
                             ("builtins.", "numpy.")) and loader in _SKOPS_VALUE_NODES)
                         self.r.imports.append({"name": qual, "how": how, "pos": None,
                                                "opcode": loader, "where": where, "allowed": ok})
@@ -342,13 +344,14 @@ def _onnx_tensors(graph: Any, functions: Any = ()) -> list[Any]:
     return [t for t in out if hasattr(t, "data_location")]
 
 
-def _numpy_ufunc(imp: Any, how: str) -> bool:
+def _numpy_ufunc(qualname: str, how: str) -> bool:
     """Tell whether an import is a numpy ufunc only referenced (``FunctionTransformer``)."""
-    if imp.module != "numpy" or how != "referenced" or not imp.name.isidentifier():
+    module, _, name = qualname.rpartition(".")
+    if module != "numpy" or how != "referenced" or not name.isidentifier():
         return False
     import numpy as np
 
-    return isinstance(getattr(np, imp.name, None), np.ufunc)
+    return isinstance(getattr(np, name, None), np.ufunc)
 
 
 def _first_literal(data: bytes, rep: PickleReport) -> Any:
