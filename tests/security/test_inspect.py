@@ -245,3 +245,16 @@ def test_skops_types_are_audited_from_the_schema(tmp_path: Path) -> None:
             z.writestr(n, b)
     r = inspect_file(tmp_path / "evil.skops")
     assert r.format == "skops" and r.verdict == "unsafe" and "os.system" in r.why()
+
+
+def test_the_findings_render_in_their_own_report_section(tmp_path: Path, marker: Path) -> None:
+    from trustbench.report.html import write_html
+    from trustbench.scorecard import Scorecard
+    from trustbench.security import inspection_card
+
+    (tmp_path / "evil.pkl").write_bytes(pickle.dumps(Marks(marker)))
+    card = inspection_card(inspect_path(tmp_path), command="inspect")
+    card.to_json(tmp_path / "card.json")
+    write_html(Scorecard.from_json(tmp_path / "card.json"), tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "Model-file safety" in html and "posix.system" in html
