@@ -342,7 +342,11 @@ def test_ctrl_c_says_what_was_kept_and_leaves_the_folder_as_it_was(tmp_path: Pat
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "trustbench"), "scan", "--model", "slowmod:model", "--data",
          "digits", "--out", "out", "-q"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE, text=True,
+        # a shell that starts a job in the background (`make test &`, a CI runner) ignores
+        # SIGINT in it, and Python keeps an ignored SIGINT ignored: give the scan the
+        # default disposition, as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (tmp_path / "started").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.1)
