@@ -265,6 +265,7 @@ PINNED: dict[str, list[str]] = {
     "trustbench.monitor.serve": [],
     "trustbench.security": ["FileReport", "inspect_file", "inspect_path", "inspection_card"],
     "trustbench.security.files": [],
+    "trustbench.security.detect": [],
     "trustbench.monitor.drift": [
         "DRIFT_TESTS",
         "DriftResult",

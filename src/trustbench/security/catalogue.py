@@ -12,6 +12,8 @@ __all__ = ["SECURITY"]
 
 SECURITY = Catalogue(
     family="security", prefixes=("security.",),
-    sections=(Section("security-files", "Model-file safety", 5, ("security.inspect",)),),
+    sections=(Section("security-files", "Model-file safety", 5, ("security.inspect",)),
+              Section("security-backdoor", "Poisoning and backdoors", 6,
+                      ("security.backdoor",))),
 )
 register_catalogue(SECURITY)

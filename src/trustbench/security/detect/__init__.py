@@ -1,0 +1,3 @@
+"""Backdoor detectors, one file each."""
+
+__all__: list[str] = []
