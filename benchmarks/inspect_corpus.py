@@ -456,23 +456,27 @@ def _plain_pickles(c: _Corpus) -> None:
         "runpy._run_code(<marker code>, {})", marker=True)
     bad("subprocess-popen", Call(G("subprocess", "Popen"), (["true"],)), 4, _MODELSCAN_SEVERITY,
         "subprocess.Popen(['true'])")
-    chain = Call(G("builtins", "getattr"), (Call(G("importlib", "import_module"), ("os",)), "system"))
-    bad("importlib-getattr-chain", Call(chain, ("true",)), 4, f"{_PS}/pull/74",
-        "getattr(importlib.import_module('os'), 'system')('true')")
+    m = "importlib-getattr-chain"
+    chain = Call(G("builtins", "getattr"), (Call(G("importlib", "import_module"), ("builtins",)), "exec"))
+    bad(m, Call(chain, (marker_code(m),)), 4, f"{_PS}/pull/74",
+        "getattr(importlib.import_module('builtins'), 'exec')(<marker code>): no dangerous name is "
+        "imported, only importlib.import_module and getattr", marker=True)
     imp_os = Call(G("builtins", "__import__"), ("os",))
-    for mod, proto, source in (("operator", 4, f"{_PS}/commit/108b06040de644c7aeb5f22d8b10dd9c5d282386"),
-                               ("_operator", 0, f"{_GHSA}GHSA-46h3-79wf-xr6c")):
-        getter = Call(G(mod, "attrgetter"), ("system",))
-        bad(f"{mod.strip('_')}-attrgetter" + ("-private" if mod.startswith("_") else ""),
-            Call(Call(getter, (imp_os,)), ("true",)), proto, source,
-            f"protocol {proto}: {mod}.attrgetter('system')(__import__('os'))('true')")
+    m = "operator-attrgetter"
+    getter = Call(G("operator", "attrgetter"), ("exec",))
+    bad(m, Call(Call(getter, (Call(G("builtins", "__import__"), ("builtins",)),)), (marker_code(m),)), 4,
+        f"{_PS}/commit/108b06040de644c7aeb5f22d8b10dd9c5d282386",
+        "operator.attrgetter('exec')(__import__('builtins'))(<marker code>)", marker=True)
+    getter = Call(G("_operator", "attrgetter"), ("system",))
+    bad("operator-attrgetter-private", Call(Call(getter, (imp_os,)), ("true",)), 0,
+        f"{_GHSA}GHSA-46h3-79wf-xr6c", "protocol 0: _operator.attrgetter('system')(__import__('os'))('true')")
     caller = Call(G("_operator", "methodcaller"), ("system", "true"))
     bad("operator-methodcaller-private", Call(caller, (imp_os,)), 0, f"{_GHSA}GHSA-955r-x9j8-7rhh",
         "protocol 0: _operator.methodcaller('system', 'true')(__import__('os'))")
     m = "functools-partial-exec"
     bad(m, Call(Call(G("functools", "partial"), (G("builtins", "exec"), marker_code(m))), ()), 4,
         f"{_GHSA}GHSA-655q-fx9r-782v", "functools.partial(builtins.exec, <marker code>)()", marker=True)
-    ghost = "tb-corpus-missing-model.bin"
+    ghost = "/nonexistent/tb-corpus/missing-model.bin"
     torch_load = G("torch.serialization", "load")
     part = Build(Call(G("functools", "partial"), (torch_load,)),
                  (torch_load, (ghost,), {"weights_only": False}, None))
@@ -606,17 +610,21 @@ def _plain_pickles(c: _Corpus) -> None:
 if torch is not None:
 
     class TinyNet(nn.Module):
-        """Two linear layers. Pickles and scripts as ``tb_corpus_models.TinyNet``."""
+        """A linear layer and a ReLU, on plain parameters; pickles as ``tb_corpus_models.TinyNet``.
+
+        No ``nn.Linear`` inside: TorchScript writes a submodule's ``__constants__`` in set
+        order, which follows ``PYTHONHASHSEED``, and the corpus is to be deterministic.
+        """
 
         __module__ = _USER_MODULE
 
         def __init__(self) -> None:
             super().__init__()
-            self.fc = nn.Linear(4, 3)
-            self.out = nn.Linear(3, 2)
+            self.weight = nn.Parameter(torch.randn(4, 3))
+            self.bias = nn.Parameter(torch.zeros(3))
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.out(torch.relu(self.fc(x)))
+            return torch.relu(x @ self.weight + self.bias)
 
 
 @contextlib.contextmanager
@@ -638,6 +646,21 @@ def _torch_bytes(obj: Any, **kwargs: Any) -> bytes:
     return buf.getvalue()
 
 
+def _torch_legacy(obj: Any) -> tuple[list[bytes], bytes]:
+    """The legacy format's five pickles and its raw storages, with deterministic storage keys.
+
+    torch's legacy writer names each storage by its memory address and orders the raw
+    storages by that name, so ``obj`` should hold one storage; its key becomes ``"0"``, ``"1"``...
+    in the main and the storage-key pickles (pickles below protocol 4 hold no offsets).
+    """
+    parts, storages = _split_pickles(_torch_bytes(obj, _use_new_zipfile_serialization=False), 5)
+    keys = [arg for op, arg, _ in pickletools.genops(parts[4]) if op.name == "BINUNICODE"]
+    for i, key in enumerate(keys):
+        old, new = _str_ops(key, 2), _str_ops(str(i), 2)
+        parts[3], parts[4] = (part.replace(old, new) for part in parts[3:5])
+    return parts, storages
+
+
 def _torch_files(c: _Corpus) -> None:
     if torch is None:
         c.skip("the PyTorch cases", "torch is not installed")
@@ -646,6 +669,8 @@ def _torch_files(c: _Corpus) -> None:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         sd = OrderedDict([("fc.weight", torch.randn(3, 4)), ("fc.bias", torch.zeros(3))])
+        flat = torch.randn(15)
+        legacy_sd = OrderedDict([("fc.weight", flat[:12].view(3, 4)), ("fc.bias", flat[12:])])
         lin = nn.Linear(3, 2)
         opt = torch.optim.Adam(lin.parameters(), lr=0.01)
         lin(torch.randn(5, 3)).pow(2).sum().backward()
@@ -664,10 +689,12 @@ def _torch_files(c: _Corpus) -> None:
     torch.save(sd, path)  # saved by path: torch names the zip's folder after the file ("torch-state-dict/")
     add("torch-state-dict", path.name, path.read_bytes(), fmt="torch-zip", expect="safe", source=_TORCH_SER,
         what="torch.save of a state_dict (zip format; folder named after the file)")
-    add("torch-state-dict-legacy", "torch-state-dict-legacy.pt",
-        _torch_bytes(sd, _use_new_zipfile_serialization=False), fmt="torch-legacy", expect="safe",
-        source=_TORCH_SER, what="torch.save(_use_new_zipfile_serialization=False): magic, version, "
-        "sys_info, main and storage-key pickles, then raw storages")
+    parts, storages = _torch_legacy(legacy_sd)
+    add("torch-state-dict-legacy", "torch-state-dict-legacy.pt", b"".join(parts) + storages,
+        fmt="torch-legacy", expect="safe",
+        source=_TORCH_SER, what="torch.save(_use_new_zipfile_serialization=False) of a state_dict "
+        "of two views of one storage: magic, version, sys_info, main and storage-key pickles, then "
+        "the raw storage")
     add("torch-optimizer-state", "torch-optimizer-state.pt", _torch_bytes(opt.state_dict()), fmt="torch-zip",
         expect="safe", source=_TORCH_SER, what="an Adam optimizer's state_dict after one step")
     base = torch.arange(8, dtype=torch.float32)
@@ -741,7 +768,6 @@ def _torch_files(c: _Corpus) -> None:
         "exec pickle", marker=True)
 
     # legacy (non-zip) format and the old tar format
-    parts, storages = _split_pickles(_torch_bytes(sd, _use_new_zipfile_serialization=False), 5)
     m = "torch-legacy-malicious"
     add(m, f"{m}.pt", b"".join([*parts[:3], _inject(parts[3], _exec(m)), parts[4]]) + storages,
         fmt="torch-legacy", expect="unsafe", source=_TORCH_SER,
