@@ -11,7 +11,8 @@ import pytest
 EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 #: What each example prints when it worked (the scans and audits print a robust accuracy).
 SAYS = {"monitor_tabular.py": "regression caught on region east",
-        "monitor_serving.py": "first alert at batch"}
+        "monitor_serving.py": "first alert at batch",
+        "backdoor_digits.py": "backdoor found and removed"}
 
 
 @pytest.mark.slow

@@ -114,14 +114,14 @@ def backdoor_card(*, model: Any = None, data: Any = None, x_test: Any = None,
                  {"label": "inspected", "x": centres.tolist(), "y": hist(res.entropy)}],
                 x_label="mean entropy over blends (bits)", y_label="share of inputs")]}))
     if cleanse is not None:
-        classes = sorted(cleanse.anomaly_index)
+        classes = list(cleanse.classes)
+        index = {int(c): float(v) for c, v in zip(classes, cleanse.anomaly_index, strict=True)}
         plots = [plotspec.bars("Neural Cleanse anomaly index per class",
-                               [str(c) for c in classes],
-                               [cleanse.anomaly_index[c] for c in classes],
+                               [str(c) for c in classes], list(index.values()),
                                value_label="anomaly index (MAD)", reference=2.0,
                                reference_label="outlier above 2")]
         if cleanse.flagged:
-            t = cleanse.triggers[cleanse.flagged[0]]
+            t = cleanse.trigger(cleanse.flagged[0])
             plots.append(plotspec.images(
                 f"Reversed trigger of class {cleanse.flagged[0]}: mask (left), mask x pattern",
                 [{"label": f"class {cleanse.flagged[0]}", "clean": t.mask,
@@ -136,10 +136,10 @@ def backdoor_card(*, model: Any = None, data: Any = None, x_test: Any = None,
             severity="fail" if cleanse.flagged else "info",
             metrics={"anomaly_index": Metric(cleanse.model_anomaly_index)},
             tags=FILE_SAFETY,
-            evidence={"l1_norm": {int(c): float(v) for c, v in cleanse.l1_norm.items()},
-                      "anomaly_index": {int(c): float(v)
-                                        for c, v in cleanse.anomaly_index.items()},
-                      "flagged": list(cleanse.flagged), "plots": plots}))
+            evidence={"l1_norm": {int(c): float(v) for c, v in zip(classes, cleanse.l1,
+                                                                   strict=True)},
+                      "anomaly_index": index, "flagged": [int(c) for c in cleanse.flagged],
+                      "plots": plots}))
     for name, (acc, s, der) in (mitigations or {}).items():
         slug = name.lower().replace(" ", "_")
         findings.append(Finding(
