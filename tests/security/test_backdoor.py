@@ -6,6 +6,8 @@ end to end on a digits CNN with a BadNets backdoor (trained once per module, see
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -163,3 +165,28 @@ def test_mitigations_lower_attack_success(backdoored: dict) -> None:
     assert not torch.equal(weights, dict(pruned.named_parameters())["features.2.weight"])
     assert defence_effectiveness(0.95, 0.05, 0.97, 0.96) == pytest.approx(0.945)
     assert defence_effectiveness(0.9, 0.9, 0.9, 0.9) == 0.5
+
+
+def test_the_secure_command_finds_the_backdoor(backdoored: dict, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from trustbench.cli import app
+
+    torch.save(backdoored["model"].state_dict(), tmp_path / "bd.pt")
+    data = backdoored["data"]
+    np.savez(tmp_path / "train.npz", x=data.x, y=data.y)
+    r = CliRunner().invoke(app, ["secure", "--model", str(tmp_path / "bd.pt"), "--arch",
+                                 "trustbench.demo:DemoCNN", "--arch-kwargs", '{"width": 8}',
+                                 "--data", "digits", "--train", str(tmp_path / "train.npz"),
+                                 "--out", str(tmp_path / "rep"), "--steps", "100"])
+    assert r.exit_code == 1, r.output
+    assert "Neural Cleanse: class 0" in r.output
+    card = json.loads((tmp_path / "rep" / "scorecard.json").read_text())
+    ids = {f["id"]: f for f in card["findings"]}
+    assert ids["security.inspect"]["severity"] == "info"
+    assert ids["security.backdoor.neural_cleanse"]["evidence"]["flagged"] == [0]
+    assert set(ids) >= {"security.backdoor.strip", "security.backdoor.spectral",
+                        "security.backdoor.activation_clustering"}
+    assert (tmp_path / "rep" / "report.html").exists()

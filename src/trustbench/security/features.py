@@ -55,6 +55,10 @@ def representations(model: Any, x: np.ndarray, *, layer: str | None = None,
     import torch
 
     module, prepare = as_module(model)
+    if isinstance(module, torch.jit.ScriptModule):
+        raise InputError("a TorchScript model runs no Python hooks, so its layers' "
+                         "activations cannot be read",
+                         fix="save its weights (state_dict or safetensors) and pass --arch")
     names = dict(module.named_modules())
     if layer is not None and layer not in names:
         raise InputError(f"--layer {layer!r} is not a layer of the model",

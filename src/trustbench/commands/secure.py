@@ -1,0 +1,92 @@
+"""``trustbench secure``: check a model (and its training data) for a backdoor."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from trustbench.commands._console import console, keep_on_interrupt, printable
+
+__all__ = ["secure"]
+
+
+def secure(
+    model: Annotated[str, typer.Option(help="Model file (TorchScript, .pt + --arch, ONNX, "
+                                       "skops, ...) or package.module:attribute.")],
+    data: Annotated[str, typer.Option(help="Clean held-out data: 'digits', "
+                                      "'breast_cancer' or a .npz/.csv/.parquet file.")],
+    train: Annotated[str | None, typer.Option(
+        help="The data the model was trained on (same forms as --data): spectral signatures "
+        "and activation clustering look for poisoned rows in it.")] = None,
+    target: Annotated[str | None, typer.Option(help="Label column of a table.")] = None,
+    arch: Annotated[str | None, typer.Option(
+        help="package.module:Class of the nn.Module a state_dict belongs to.")] = None,
+    arch_kwargs: Annotated[str | None, typer.Option(
+        help="JSON object of constructor arguments for --arch.")] = None,
+    layer: Annotated[str | None, typer.Option(
+        help="Layer whose output the training-set detectors use (default: the "
+        "penultimate, the input of the last nn.Linear).")] = None,
+    eps: Annotated[float, typer.Option(
+        help="Spectral signatures' bound on the poisoned share of a class.")] = 0.1,
+    frr: Annotated[float, typer.Option(
+        help="STRIP's false rejection rate on clean inputs.")] = 0.01,
+    steps: Annotated[int, typer.Option(
+        help="Neural Cleanse's optimisation steps per class.", min=10)] = 150,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    out: Annotated[Path, typer.Option(help="Folder for scorecard.json and report.html.")
+                   ] = Path("secure-report"),
+    trust_pickle: Annotated[bool, typer.Option(
+        "--trust-pickle", help="Allow pickle/joblib model files (they can run arbitrary code; "
+        "'trustbench inspect' says what they hold).")] = False,
+) -> None:
+    """Check a model for a backdoor: inspection, STRIP, Neural Cleanse, poisoned rows.
+
+    The model file is inspected; STRIP and Neural Cleanse run on the clean --data; with
+    --train, spectral signatures and activation clustering look for poisoned rows in it.
+
+    Exit 1 when Neural Cleanse finds a class with an outlying small trigger or the model file
+    is unsafe; 0 otherwise.
+    """
+    from trustbench._files import OutputFolder
+    from trustbench.data import load_data
+    from trustbench.errors import InputError
+    from trustbench.models.loading import load_model
+    from trustbench.security.secure import secure_scan
+
+    if not 0 < eps < 1:
+        raise InputError(f"--eps must be in (0, 1), got {eps}")
+    if not 0 < frr < 0.5:
+        raise InputError(f"--frr must be in (0, 0.5), got {frr}")
+    clean = load_data(data, target=target, split="test", seed=seed)
+    training = None if train is None else load_data(train, target=target, split="train",
+                                                    seed=seed)
+    loaded = load_model(model, arch=arch, arch_kwargs=arch_kwargs, trust_pickle=trust_pickle)
+    with OutputFolder(out, owned=["scorecard.json", "report.html"]) as folder:
+        keep_on_interrupt(f"nothing of this check was written; {out} is as it was")
+        with console.status("secure") as status:
+            card = secure_scan(loaded, clean, train=training,
+                               model_path=model if Path(model).is_file() else None,
+                               layer=layer, eps=eps, frr=frr, nc_steps=steps, seed=seed,
+                               step=lambda name: status.update(f"secure: {name}"))
+        writers: dict[str, Any] = {"scorecard.json": card.to_json}
+        try:
+            from trustbench.report import write_html
+        except ImportError:
+            write_html = None
+        if write_html is not None:
+            writers["report.html"] = functools.partial(write_html, card)
+        written = folder.commit(writers, rescue="scorecard.json")
+    for f in card.findings:
+        mark = {"fail": "[red]FAIL[/red]", "warn": "[yellow]WARN[/yellow]"}.get(
+            f.severity, "[green]ok[/green]  ")
+        console.print(f"{mark} " + printable(f.title).replace("[", r"\["), highlight=False,
+                      soft_wrap=True)
+    for note in card.not_measured:
+        console.print(Text(f"not measured: {note}", style="dim"))
+    console.print(Text("Written: " + ", ".join(str(p) for p in written)))
+    if card.verdict == "fail":
+        raise typer.Exit(1)
