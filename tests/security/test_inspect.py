@@ -258,3 +258,22 @@ def test_the_findings_render_in_their_own_report_section(tmp_path: Path, marker:
     write_html(Scorecard.from_json(tmp_path / "card.json"), tmp_path / "report.html")
     html = (tmp_path / "report.html").read_text()
     assert "Model-file safety" in html and "posix.system" in html
+
+
+def test_an_allowed_loader_is_followed_through_protocol_2_bytes(marker: Path) -> None:
+    # torch.storage._load_from_bytes is allowed (plain pickles of tensors use it), so the
+    # bytes it loads must be read: at protocol 2 they are _codecs.encode(text, 'latin1')
+    inner = pickle.dumps(Marks(marker), protocol=2).decode("latin1")
+
+    class Hidden:
+        def __reduce__(self) -> tuple:
+            import torch.storage
+
+            return (torch.storage._load_from_bytes, (inner.encode("latin1"),))
+
+    r = inspect_bytes(pickle.dumps(Hidden(), protocol=2))
+    assert r.verdict == "unsafe" and "posix.system" in r.why()
+    # a loader given data that is built at load time cannot be followed: flagged
+    opaque = (b"\x80\x02ctorch.storage\n_load_from_bytes\nccollections\nOrderedDict\n)R\x85R.")
+    r = inspect_bytes(opaque)
+    assert r.verdict == "unsafe" and any(i.kind == "unfollowed-loader" for i in r.issues)

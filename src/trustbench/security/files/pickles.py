@@ -170,10 +170,16 @@ class _Machine:
         return _Value("call", parts=(callee, args), pos=pos)
 
     def _nested(self, args: Any, pos: int, loader: str) -> None:
-        if isinstance(args, _Value) and args.kind == "tuple":
-            for a in args.parts:
-                if isinstance(a, _Value) and isinstance(a.literal, bytes | bytearray):
-                    self.r.nested.append((pos, bytes(a.literal), loader))
+        """Follow the bytes a loader is given; a loader given bytes it cannot see is flagged."""
+        first = args.parts[0] if isinstance(args, _Value) and args.kind == "tuple" \
+            and args.parts else None
+        payload = _bytes_of(first)
+        if payload is not None:
+            self.r.nested.append((pos, payload, loader))
+        else:
+            self.r.anomalies.append(Anomaly(
+                "unfollowed-loader", f"calls {loader} on data the inspection cannot "
+                "reconstruct (built at load time), so what it loads is unknown", pos))
 
     # -- the loop
     def run(self) -> None:
@@ -359,6 +365,25 @@ class _Machine:
         except (ValueError, EOFError, OverflowError, MemoryError, KeyError, TypeError,
                 IndexError) as e:
             report.error, report.error_pos = str(e) or type(e).__name__, self.f.tell()
+
+
+def _bytes_of(v: Any) -> bytes | None:
+    """Return the bytes a value is: a literal, or protocol 2's ``_codecs.encode(text, enc)``."""
+    if not isinstance(v, _Value):
+        return None
+    if isinstance(v.literal, bytes | bytearray):
+        return bytes(v.literal)
+    if v.kind == "call" and isinstance(v.parts[0], _Value) and v.parts[0].imp is not None \
+            and v.parts[0].imp.qualname == "_codecs.encode":
+        args = v.parts[1]
+        vals = [getattr(p, "literal", None) for p in getattr(args, "parts", ())]
+        if vals and isinstance(vals[0], str):
+            enc = vals[1] if len(vals) > 1 and isinstance(vals[1], str) else "utf-8"
+            try:
+                return vals[0].encode(enc)
+            except (LookupError, UnicodeEncodeError):
+                return None
+    return None
 
 
 def describe(v: Any, depth: int = 0) -> str:
