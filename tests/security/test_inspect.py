@@ -277,3 +277,11 @@ def test_an_allowed_loader_is_followed_through_protocol_2_bytes(marker: Path) ->
     opaque = (b"\x80\x02ctorch.storage\n_load_from_bytes\nccollections\nOrderedDict\n)R\x85R.")
     r = inspect_bytes(opaque)
     assert r.verdict == "unsafe" and any(i.kind == "unfollowed-loader" for i in r.issues)
+
+
+def test_a_dotted_name_that_walks_through_a_module_is_not_allowed() -> None:
+    # protocol 4 resolves dotted names attribute by attribute: sklearn.base.<module>.<Class>
+    walk = (b"\x80\x04" + _short("sklearn.utils._show_versions") + _short("platform.Popen")
+            + b"\x93)R.")
+    r = inspect_bytes(walk)
+    assert r.verdict == "unsafe" and not r.imports[0]["allowed"]

@@ -155,8 +155,14 @@ class _Inspector:
     def judge(self, rep: PickleReport, where: str, depth: int) -> None:
         for imp in rep.imports:
             how = imp.how
-            allowed = (is_allowed(imp.qualname, how, extra=self.allow) or _numpy_ufunc(imp.qualname, how)
-                       or (self.torchscript and imp.qualname.startswith(_TORCHSCRIPT_NAMES)))
+            # a dotted name (protocol 4) walks attributes: through a module or a function's
+            # attributes it can reach anything, so only a path of classes passes
+            walks = "." in imp.name and any(not seg[:1].isupper() or seg.startswith("__")
+                                            for seg in imp.name.split(".")[:-1])
+            allowed = not walks and (
+                is_allowed(imp.qualname, how, extra=self.allow)
+                or _numpy_ufunc(imp.qualname, how)
+                or (self.torchscript and imp.qualname.startswith(_TORCHSCRIPT_NAMES)))
             self.r.imports.append({"name": imp.qualname, "how": how, "pos": imp.pos,
                                    "opcode": imp.opcode, "where": where, "allowed": allowed,
                                    "uses": [list(u) for u in imp.uses[:20]],
