@@ -285,3 +285,23 @@ def test_a_dotted_name_that_walks_through_a_module_is_not_allowed() -> None:
             + b"\x93)R.")
     r = inspect_bytes(walk)
     assert r.verdict == "unsafe" and not r.imports[0]["allowed"]
+
+
+def test_a_tar_checkpoint_is_read_past_its_raw_storage_bytes(tmp_path: Path, marker: Path) -> None:
+    import tarfile
+
+    storage = b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\nt."
+    storages = (pickle.dumps(2, protocol=2) + storage + struct.pack("<q", 3) + b"\x00" * 12
+                + pickle.dumps(Marks(marker), protocol=2)  # entry 2: after raw bytes
+                + struct.pack("<q", 0) + pickle.dumps([], protocol=2))
+    members = {"sys_info": pickle.dumps({"protocol_version": 1001}, protocol=2),
+               "storages": storages, "tensors": pickle.dumps(0, protocol=2),
+               "pickle": pickle.dumps({}, protocol=2)}
+    with tarfile.open(tmp_path / "old.tar", "w") as t:
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            t.addfile(info, io.BytesIO(body))
+    r = inspect_file(tmp_path / "old.tar")
+    assert r.format == "PyTorch (tar)" and r.verdict == "unsafe"
+    assert any("entry 2" in i.where for i in r.issues if i.severity == "critical")

@@ -242,8 +242,50 @@ class _Inspector:
         names = {n for n, _ in entries}
         fmt = "PyTorch (tar)" if {"pickle", "storages", "tensors"} <= names else "tar"
         for n, body in entries:
-            self.bytes_(body, f"{where}:{n}", depth + 1, name=n + (".pkl" if fmt != "tar" else ""))
+            if fmt != "tar" and n in ("storages", "tensors"):
+                self.torch_tar_member(n, body, f"{where}:{n}", depth)
+            else:
+                self.bytes_(body, f"{where}:{n}", depth + 1,
+                            name=n + (".pkl" if fmt != "tar" else ""))
         return fmt
+
+    def torch_tar_member(self, name: str, body: bytes, where: str, depth: int) -> None:
+        """Read a tar checkpoint's ``storages`` or ``tensors`` as ``torch.load`` does.
+
+        A count pickle, then per entry a pickle followed by raw bytes (a storage's int64
+        length and data; a tensor's int32 ndim, 4 bytes, sizes, strides and offset), then
+        (``storages``) the views pickle: every pickle is walked, the raw bytes stepped over
+        (torch/serialization.py, ``legacy_load``).
+        """
+        import struct
+
+        f = io.BytesIO(body)
+        count_rep = walk_pickle(f)
+        self.judge(count_rep, f"{where} pickle 1", depth)
+        count = _only_int(body, count_rep)
+        if count_rep.error or count is None or count < 0:
+            self.error(where, "the entry count is not an integer pickle")
+            return
+        try:
+            for k in range(count):
+                rep = walk_pickle(f)
+                self.judge(rep, f"{where} entry {k + 1}", depth)
+                if rep.error:
+                    return
+                if name == "storages":
+                    kind = next((i.name for i in rep.imports if i.name.endswith("Storage")), "")
+                    (n,) = struct.unpack("<q", f.read(8))
+                    f.seek(n * _STORAGE_BYTES.get(kind, 4), io.SEEK_CUR)
+                else:
+                    (ndim,) = struct.unpack("<i", f.read(4))
+                    f.seek(4 + 16 * ndim + 8, io.SEEK_CUR)
+                if f.tell() > len(body):
+                    raise struct.error("raw data runs past the end")
+        except struct.error as e:
+            self.error(where, f"stops in the raw data after entry {k + 1} ({e})")
+            return
+        if name == "storages":
+            self.judge(walk_pickle(f), f"{where} views", depth)
 
     def npy(self, data: bytes, where: str) -> str:
         try:
@@ -350,6 +392,19 @@ def _onnx_tensors(graph: Any, functions: Any = ()) -> list[Any]:
     return [t for t in out if hasattr(t, "data_location")]
 
 
+_STORAGE_BYTES = {"DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2,
+                  "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1,
+                  "ByteStorage": 1, "BoolStorage": 1, "ComplexFloatStorage": 8,
+                  "ComplexDoubleStorage": 16, "QInt8Storage": 1, "QUInt8Storage": 1,
+                  "QInt32Storage": 4}
+
+
+def _only_int(data: bytes, rep: PickleReport) -> int | None:
+    """Return the one integer a pickle holds (a count), or None."""
+    value = _first_literal(data, rep)
+    return value if isinstance(value, int) else None
+
+
 def _numpy_ufunc(qualname: str, how: str) -> bool:
     """Tell whether an import is a numpy ufunc only referenced (``FunctionTransformer``)."""
     module, _, name = qualname.rpartition(".")
@@ -367,7 +422,8 @@ def _first_literal(data: bytes, rep: PickleReport) -> Any:
         ops = list(pickletools.genops(data[rep.start:rep.end]))
     except ValueError:
         return None
-    lits = [a for op, a, _ in ops if op.name in ("LONG1", "LONG", "LONG4", "BININT", "INT")]
+    lits = [a for op, a, _ in ops
+            if op.name in ("LONG1", "LONG", "LONG4", "BININT", "BININT1", "BININT2", "INT")]
     return lits[0] if len(lits) == 1 else None
 
 
