@@ -34,7 +34,7 @@ BASES: dict[str, list[str]] = {
     "compress": ["--model", "missing-model.safetensors", "--data", "digits"],
     "init": [],
     "inspect": ["missing-model.pt"],
-    "secure": ["--model", "missing-model.pt", "--data", "digits"],
+    "secure": ["--model", "missing-model.pt", "--data", "missing-data.npz"],
     "monitor init": ["--db", "missing-folder/h.db", "-n", "m", "-r", "missing-ref.csv"],
     "monitor ingest": ["--db", "missing.db", "-n", "m", "missing-batch.csv"],
     "monitor check": ["--db", "missing.db", "-n", "m"],

@@ -190,3 +190,25 @@ def test_the_secure_command_finds_the_backdoor(backdoored: dict, tmp_path: Path)
     assert set(ids) >= {"security.backdoor.strip", "security.backdoor.spectral",
                         "security.backdoor.activation_clustering"}
     assert (tmp_path / "rep" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_secure_simulate_scores_every_detector_against_the_truth(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from trustbench.cli import app
+
+    r = CliRunner().invoke(app, ["secure", "--simulate", "--data", "digits", "--out",
+                                 str(tmp_path / "sim"), "--steps", "100"])
+    assert r.exit_code == 1, r.output  # Neural Cleanse finds the planted backdoor
+    card = json.loads((tmp_path / "sim" / "scorecard.json").read_text())
+    ids = {f["id"]: f for f in card["findings"]}
+    assert ids["security.backdoor.simulation"]["metrics"]["attack_success_rate"]["value"] > 0.9
+    ac = ids["security.backdoor.activation_clustering"]
+    assert ac["metrics"]["recall"]["value"] > 0.3 and ac["metrics"]["fpr"]["value"] < 0.2
+    assert "per_class" in ac["evidence"]
+    assert any(i.startswith("security.backdoor.mitigation.") for i in ids)
+    bad = CliRunner().invoke(app, ["secure", "--data", "digits", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--simulate" in bad.output

@@ -15,10 +15,17 @@ __all__ = ["secure"]
 
 
 def secure(
-    model: Annotated[str, typer.Option(help="Model file (TorchScript, .pt + --arch, ONNX, "
-                                       "skops, ...) or package.module:attribute.")],
     data: Annotated[str, typer.Option(help="Clean held-out data: 'digits', "
                                       "'breast_cancer' or a .npz/.csv/.parquet file.")],
+    model: Annotated[str | None, typer.Option(
+        help="Model file (TorchScript, .pt + --arch, ONNX, skops, ...) or "
+        "package.module:attribute.")] = None,
+    simulate: Annotated[bool, typer.Option(
+        "--simulate", help="Instead of checking --model: poison --train (default: the "
+        "dataset's train split) with a BadNets patch, train --arch (default: the demo CNN) on "
+        "it, and score every detector and mitigation against the known truth.")] = False,
+    rate: Annotated[float, typer.Option(help="--simulate: share of training rows poisoned.")
+                    ] = 0.05,
     train: Annotated[str | None, typer.Option(
         help="The data the model was trained on (same forms as --data): spectral signatures "
         "and activation clustering look for poisoned rows in it.")] = None,
@@ -61,17 +68,29 @@ def secure(
         raise InputError(f"--eps must be in (0, 1), got {eps}")
     if not 0 < frr < 0.5:
         raise InputError(f"--frr must be in (0, 0.5), got {frr}")
+    if not 0 < rate < 1:
+        raise InputError(f"--rate must be in (0, 1), got {rate}")
+    if (model is None) == (not simulate):
+        raise InputError("give --model (a model to check) or --simulate (a simulated "
+                         "backdoor), not both and not neither")
     clean = load_data(data, target=target, split="test", seed=seed)
     training = None if train is None else load_data(train, target=target, split="train",
                                                     seed=seed)
-    loaded = load_model(model, arch=arch, arch_kwargs=arch_kwargs, trust_pickle=trust_pickle)
+    if simulate and training is None:
+        training = load_data(data, target=target, split="train", seed=seed)
+    loaded = None if model is None else load_model(model, arch=arch, arch_kwargs=arch_kwargs,
+                                                   trust_pickle=trust_pickle)
     with OutputFolder(out, owned=["scorecard.json", "report.html"]) as folder:
         keep_on_interrupt(f"nothing of this check was written; {out} is as it was")
         with console.status("secure") as status:
-            card = secure_scan(loaded, clean, train=training,
-                               model_path=model if Path(model).is_file() else None,
-                               layer=layer, eps=eps, frr=frr, nc_steps=steps, seed=seed,
-                               step=lambda name: status.update(f"secure: {name}"))
+            if simulate:
+                card = _simulate(clean, training, arch, arch_kwargs, rate, steps, eps, seed,
+                                 lambda name: status.update(f"secure: {name}"))
+            else:
+                card = secure_scan(loaded, clean, train=training,
+                                   model_path=model if Path(str(model)).is_file() else None,
+                                   layer=layer, eps=eps, frr=frr, nc_steps=steps, seed=seed,
+                                   step=lambda name: status.update(f"secure: {name}"))
         writers: dict[str, Any] = {"scorecard.json": card.to_json}
         try:
             from trustbench.report import write_html
@@ -90,3 +109,22 @@ def secure(
     console.print(Text("Written: " + ", ".join(str(p) for p in written)))
     if card.verdict == "fail":
         raise typer.Exit(1)
+
+
+def _simulate(clean: Any, training: Any, arch: str | None, arch_kwargs: str | None,
+              rate: float, steps: int, eps: float, seed: int, step: Any) -> Any:
+    """Run :func:`~trustbench.security.simulate.simulate_backdoor` for the command."""
+    import torch
+
+    from trustbench.models.arch import build_arch
+    from trustbench.security.simulate import simulate_backdoor
+
+    ref = arch or "trustbench.demo:DemoCNN"
+
+    def make() -> Any:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return build_arch(ref, arch_kwargs, what="--arch", trusted=True)
+
+    return simulate_backdoor(make, training.x, training.y, clean.x, clean.y, rate=rate,
+                             eps=eps, nc_steps=steps, seed=seed, step=step).card
