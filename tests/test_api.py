@@ -263,6 +263,8 @@ PINNED: dict[str, list[str]] = {
         "window_performance",
     ],
     "trustbench.monitor.serve": [],
+    "trustbench.align": ["Agreement", "Leakage", "Preference", "annotator_agreement",
+                         "leakage_report", "read_preferences", "split_preferences"],
     "trustbench.security": ["FileReport", "inspect_file", "inspect_path", "inspection_card"],
     "trustbench.security.files": [],
     "trustbench.security.detect": [],
