@@ -1,9 +1,13 @@
-"""Security: what a model file would run before anything loads it, and (next) poisoning.
+"""Security: what a model file would run before anything loads it, and backdoors.
 
 * :func:`inspect_file` / :func:`inspect_path` — read pickle-based and other model files
   without loading them: every import a pickle makes and how it is used, judged by an
   allow-list (:mod:`trustbench.security.files`).
 * :func:`inspection_card` — the reports as Findings in a Scorecard.
+* Poisoning and backdoors: :mod:`.poison` (simulation), :mod:`.detect` (spectral
+  signatures, activation clustering, STRIP, Neural Cleanse), :mod:`.mitigate`,
+  :mod:`.simulate` (the whole cycle against a known truth) and :mod:`.secure` (what
+  ``trustbench secure`` runs).
 """
 
 from __future__ import annotations
