@@ -52,8 +52,7 @@ def _training_finding(name: str, label: str, flagged: np.ndarray, data: Any,
                    tags=FILE_SAFETY, evidence=evidence)
 
 
-def backdoor_card(*, model: Any = None, data: Any = None, x_test: Any = None,
-                  y_test: Any = None, spectral: Any = None, clustering: Any = None,
+def backdoor_card(*, data: Any = None, y_test: Any = None, spectral: Any = None, clustering: Any = None,
                   strip: Any = None, strip_inputs: Any = None, cleanse: Any = None,
                   mitigations: Mapping[str, tuple[float, float, float]] | None = None,
                   asr: float | None = None, accuracy: float | None = None,
@@ -64,7 +63,7 @@ def backdoor_card(*, model: Any = None, data: Any = None, x_test: Any = None,
     simulated (the truth); ``mitigations`` maps a name to ``(clean accuracy, ASR, DER)``.
     """
     findings: list[Finding] = []
-    if data is not None and asr is not None and x_test is not None:
+    if data is not None and asr is not None and y_test is not None:
         n = len(y_test)
         findings.append(Finding(
             id="security.backdoor.simulation",
@@ -156,5 +155,4 @@ def backdoor_card(*, model: Any = None, data: Any = None, x_test: Any = None,
             tags=FILE_SAFETY,
             detail="DER (BackdoorBench) = (ASR drop - clean-accuracy drop + 1) / 2, 0.5 = no "
                    "change."))
-    del model
     return Scorecard(findings, provenance=dict(provenance))

@@ -11,13 +11,14 @@ and activation clustering use in their papers (the last hidden layer).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from trustbench.errors import InputError
 
-__all__ = ["as_module", "penultimate_layer", "representations"]
+__all__ = ["as_module", "penultimate_layer", "probabilities", "representations"]
 
 
 def as_module(model: Any) -> tuple[Any, Any]:
@@ -32,6 +33,32 @@ def as_module(model: Any) -> tuple[Any, Any]:
     raise InputError(f"this detector needs a PyTorch model, got {type(model).__name__}",
                      fix="pass an nn.Module or a trustbench TorchModel (STRIP also works on "
                      "any model that gives probabilities)")
+
+
+def probabilities(model: Any, *, batch_size: int = 2048) -> Callable[[np.ndarray], np.ndarray]:
+    """Return ``x -> (N, C) class probabilities`` of a model, in batches.
+
+    An ``nn.Module`` (softmax of its logits, eval mode, no gradients), anything with
+    ``predict_proba`` (a trustbench Model, a scikit-learn estimator), or a function that
+    already returns probabilities.
+    """
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        def run(x: np.ndarray) -> np.ndarray:
+            model.eval()
+            with torch.no_grad():
+                out = [torch.softmax(model(torch.as_tensor(x[i:i + batch_size],
+                                                          dtype=torch.float32)), 1).numpy()
+                       for i in range(0, len(x), batch_size)]
+            return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        return run
+    if hasattr(model, "predict_proba"):
+        return lambda x: np.asarray(model.predict_proba(x))
+    if callable(model):
+        return lambda x: np.asarray(model(x))
+    raise InputError(f"{type(model).__name__} gives no class probabilities",
+                     fix="pass an nn.Module, a model with predict_proba, or a function")
 
 
 def penultimate_layer(module: Any) -> str:

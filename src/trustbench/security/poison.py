@@ -228,21 +228,13 @@ def poison(x: np.ndarray, y: np.ndarray, trigger: Trigger, *, rate: float = 0.1,
     return Poisoned(xp, yp, flags, trigger, mode, target, k, clean_label)
 
 
-def _predict(model: Any, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Predicted classes of a torch module, a trustbench Model or a ``predict`` estimator."""
-    import torch
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """Predicted classes: the argmax of :func:`~.features.probabilities`, or ``predict``."""
+    from trustbench.security.features import probabilities
 
-    if isinstance(model, torch.nn.Module):
-        model.eval()
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(x), batch_size):
-                out.append(model(torch.as_tensor(x[i:i + batch_size], dtype=torch.float32))
-                           .argmax(1).numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.int64)
-    if hasattr(model, "predict_proba"):
-        return np.asarray(model.predict_proba(x)).argmax(1)
-    return np.asarray(model.predict(x))
+    if not hasattr(model, "predict_proba") and hasattr(model, "predict") and not callable(model):
+        return np.asarray(model.predict(x))
+    return probabilities(model, batch_size=512)(x).argmax(1)
 
 
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, tuple[float, float]]:

@@ -30,12 +30,13 @@ __all__ = ["secure_scan"]
 
 
 def _torch_module(model: Any) -> Any:
-    import torch
+    """Return the model's ``nn.Module``, or None for a model that is not PyTorch."""
+    from trustbench.security.features import as_module
 
-    if isinstance(model, torch.nn.Module):
-        return model
-    module = getattr(model, "module", None)
-    return model if isinstance(module, torch.nn.Module) else None
+    try:
+        return as_module(model)[0]
+    except InputError:
+        return None
 
 
 def secure_scan(model: Any, data: Any, *, train: Any = None, model_path: str | Path | None = None,
@@ -99,8 +100,7 @@ def secure_scan(model: Any, data: Any, *, train: Any = None, model_path: str | P
     else:
         not_measured.append("Neural Cleanse: it needs a PyTorch model on images (N, C, H, W)")
     spectral = clustering = None
-    scripted = module is not None and isinstance(getattr(module, "module", module),
-                                                 torch.jit.ScriptModule)
+    scripted = isinstance(module, torch.jit.ScriptModule)
     if train is not None and module is not None and not scripted:
         from trustbench.security.detect.activation_clustering import activation_clustering
         from trustbench.security.detect.spectral import spectral_signatures

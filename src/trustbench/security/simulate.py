@@ -123,7 +123,7 @@ def simulate_backdoor(make_module: Callable[[], Any], x_train: np.ndarray, y_tra
         a, _ = accuracy(m, x_test, y_test)
         s, _, _ = attack_success_rate(m, x_test, y_test, trigger, target=target)
         sim.mitigations[name] = (a, s, defence_effectiveness(asr, s, acc, a))
-    sim.card = backdoor_card(data=data, x_test=x_test, y_test=y_test, spectral=ss,
+    sim.card = backdoor_card(data=data, y_test=y_test, spectral=ss,
                              clustering=ac, strip=strip, strip_inputs=stamped, cleanse=nc,
                              mitigations=sim.mitigations, asr=asr, accuracy=acc,
                              command="secure --simulate", seed=seed, rate=rate, target=target)

@@ -18,13 +18,13 @@ neural networks", ACSAC 2019, section 4.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from trustbench.errors import InputError
+from trustbench.security.features import probabilities
 
 __all__ = ["STRIP", "StripResult"]
 
@@ -36,22 +36,6 @@ class StripResult:
     entropy: np.ndarray
     flagged: np.ndarray
     threshold: float
-
-
-def _proba_fn(model: Any) -> Callable[[np.ndarray], np.ndarray]:
-    import torch
-
-    if isinstance(model, torch.nn.Module):
-        def run(x: np.ndarray) -> np.ndarray:
-            model.eval()
-            with torch.no_grad():
-                return torch.softmax(model(torch.as_tensor(x, dtype=torch.float32)), 1).numpy()
-        return run
-    if hasattr(model, "predict_proba"):
-        return lambda x: np.asarray(model.predict_proba(x))
-    if callable(model):
-        return lambda x: np.asarray(model(x))
-    raise InputError(f"STRIP needs class probabilities; {type(model).__name__} gives none")
 
 
 class STRIP:
@@ -86,7 +70,7 @@ class STRIP:
         """Return each input's mean entropy over ``n`` blends with the clean pool (bits)."""
         if not hasattr(self, "pool_"):
             raise InputError("STRIP is not fitted: call fit(x_clean) first")
-        proba = _proba_fn(self.model)
+        proba = probabilities(self.model, batch_size=self.batch_size)
         rng = np.random.default_rng(self.seed)
         x = np.asarray(x, np.float32)
         out = np.empty(len(x))
