@@ -105,3 +105,13 @@ def test_any_options_give_a_one_line_error(command: str, tmp_path: Path,
         assert len(result.stderr.strip().splitlines()) <= MAX_ERROR_LINES, (args, result.stderr)
 
     run()
+
+
+def test_init_with_a_name_too_long_in_an_existing_folder(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # found by the test above: stat raises ENAMETOOLONG once the parent folder exists
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    result = cli("init", "out/" + "a" * 300)
+    assert result.exit_code == 2 and "cannot use this path" in result.stderr
+    assert "Traceback" not in result.output

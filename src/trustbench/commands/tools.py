@@ -22,9 +22,14 @@ def init(
     """Write a commented example scan configuration (use it with scan --config)."""
     from trustbench.config import EXAMPLE
 
-    if path.is_dir():
+    try:  # stat raises for a name the file system refuses (too long), not only "no"
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError as e:
+        raise fail(f"{path}: cannot use this path ({e.strerror or e}) -- choose another "
+                   "file name") from None
+    if is_dir:
         raise fail(f"{path} is a folder -- give the config file's name, e.g. {path / 'trustbench.yaml'}")
-    if path.exists() and not force:
+    if exists and not force:
         raise fail(f"{path} exists; pass --force to overwrite it")
     try:  # a missing parent folder is created, as every other output of trustbench
         write_text_atomic(EXAMPLE, path, prefix="init")
