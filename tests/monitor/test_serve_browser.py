@@ -12,14 +12,14 @@ it); without them the test is skipped — or fails under ``TRUSTBENCH_REQUIRE_SE
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from serving import Server, batch_rows, make_monitor, start_server, table
+
+from browsers import headless_chromium
 
 pytest.importorskip("fastapi")
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -29,38 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PANELS = ("drift", "performance", "fairness", "alerts", "versions")
 
 
-def _tools() -> tuple[str, str] | None:
-    browser = next((p for p in map(shutil.which, ("chromium", "chromium-browser",
-                                                  "google-chrome")) if p), None)
-    driver = shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    found = _tools()
-    if found is None:
-        subprocess.run(["bash", str(ROOT / "scripts" / "install_browser.sh")],
-                       capture_output=True, timeout=900, check=False)
-        found = _tools()
-    if found is None:
-        message = "no chromium with chromedriver (scripts/install_browser.sh could not install them)"
-        if os.environ.get("TRUSTBENCH_REQUIRE_SERVERS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = found[0]
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1366,900", "--no-first-run", "--disable-extensions"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(found[1]), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    yield from headless_chromium()
 
 
 @pytest.fixture

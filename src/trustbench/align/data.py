@@ -39,10 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from trustbench.align._jsonl import fail, json_rows, read_text, text_field
 from trustbench.errors import InputError
 
 __all__ = ["Agreement", "Leakage", "Preference", "annotator_agreement", "cohen_kappa",
-           "krippendorff_alpha", "leakage_report", "read_preferences", "split_preferences"]
+           "krippendorff_alpha", "leakage_report", "read_demonstrations", "read_preferences",
+           "read_prompts", "split_preferences"]
 
 _REQUIRED = ("prompt", "chosen", "rejected")
 _FIELDS = (*_REQUIRED, "annotator", "group", "margin", "id")
@@ -68,69 +70,41 @@ class Preference:
         return self.prompt, a, b
 
 
-def _fail(path: str, line: int, message: str, fix: str) -> InputError:
-    return InputError(f"{path} line {line}: {message}", fix=fix)
-
-
 def read_preferences(path: str | Path) -> list[Preference]:
     """Read a preference JSONL file, checking every line (blank lines are skipped)."""
     where = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})",
-                         fix="save the file as UTF-8") from None
-    except OSError as e:
-        raise InputError(f"{where}: cannot read it ({e.strerror or e})") from None
+    text = read_text(path, fix="pass a preference file (JSON Lines)")
     out: list[Preference] = []
     ids: dict[str, int] = {}
-    for n, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise _fail(where, n, f"not valid JSON ({e.msg} at column {e.colno})",
-                        "write one JSON object per line") from None
-        if not isinstance(row, dict):
-            raise _fail(where, n, f"a JSON {type(row).__name__}, not an object",
-                        'write {"prompt": ..., "chosen": ..., "rejected": ...}')
+    for n, row in json_rows(where, text):
         for field in _REQUIRED:
-            v = row.get(field)
-            if field not in row:
-                raise _fail(where, n, f"no field {field!r}",
-                            f"give {field!r} as a non-empty string")
-            if not isinstance(v, str) or not v.strip():
-                raise _fail(where, n, f"field {field!r} is {json.dumps(v)[:40]}, not a "
-                            "non-empty string", f"give {field!r} as a non-empty string")
+            text_field(row, field, where, n)
         if row["chosen"] == row["rejected"]:
-            raise _fail(where, n, "'chosen' and 'rejected' are the same text",
-                        "drop the line, or give two different responses")
+            raise fail(where, n, "'chosen' and 'rejected' are the same text",
+                       "drop the line, or give two different responses")
         for field in ("annotator", "group"):
             if row.get(field) is not None and not isinstance(row[field], str):
-                raise _fail(where, n, f"field {field!r} is {json.dumps(row[field])[:40]}, not a "
-                            "string", f"give {field!r} as a string, or leave it out")
+                raise fail(where, n, f"field {field!r} is {json.dumps(row[field])[:40]}, not a "
+                           "string", f"give {field!r} as a string, or leave it out")
         margin = row.get("margin")
         if margin is not None and (isinstance(margin, bool) or not isinstance(margin, int | float)
                                    or not math.isfinite(margin)):
-            raise _fail(where, n, f"field 'margin' is {json.dumps(margin)[:40]}, not a finite "
-                        "number", "give 'margin' as a number, or leave it out")
+            raise fail(where, n, f"field 'margin' is {json.dumps(margin)[:40]}, not a finite "
+                       "number", "give 'margin' as a number, or leave it out")
         pid = row.get("id")
         if pid is not None:
             if isinstance(pid, bool) or not isinstance(pid, str | int):
-                raise _fail(where, n, f"field 'id' is {json.dumps(pid)[:40]}",
-                            "give 'id' as a string or an integer")
+                raise fail(where, n, f"field 'id' is {json.dumps(pid)[:40]}",
+                           "give 'id' as a string or an integer")
             pid = str(pid)
             if pid in ids:
-                raise _fail(where, n, f"id {pid!r} is also on line {ids[pid]}",
-                            "give every comparison its own id")
+                raise fail(where, n, f"id {pid!r} is also on line {ids[pid]}",
+                           "give every comparison its own id")
             ids[pid] = n
         unknown = sorted(set(row) - set(_FIELDS))
         if unknown:
-            raise _fail(where, n, f"unknown field {unknown[0]!r}",
-                        f"use only {', '.join(_FIELDS)}")
+            raise fail(where, n, f"unknown field {unknown[0]!r}",
+                       f"use only {', '.join(_FIELDS)}")
         out.append(Preference(row["prompt"], row["chosen"], row["rejected"],
                               row.get("annotator"), row.get("group"),
                               None if margin is None else float(margin), pid, n))
@@ -138,6 +112,37 @@ def read_preferences(path: str | Path) -> list[Preference]:
         raise InputError(f"{where}: holds no comparisons",
                          fix='write one {"prompt", "chosen", "rejected"} object per line')
     return out
+
+
+def read_prompts(path: str | Path) -> list[str]:
+    """Read the ``prompt`` of every line of a JSONL file (other fields are not used).
+
+    A preference or pairs file serves as a prompts file; repeated prompts are kept once.
+    """
+    where = str(path)
+    text = read_text(path, fix="pass a JSONL file with a 'prompt' on every line")
+    prompts = [text_field(row, "prompt", where, n)
+               for n, row in json_rows(where, text, example='{"prompt": ...}')]
+    if not prompts:
+        raise InputError(f"{where}: holds no prompts", fix='write one {"prompt": ...} per line')
+    return list(dict.fromkeys(prompts))
+
+
+def read_demonstrations(path: str | Path) -> tuple[list[str], list[str]]:
+    """Read SFT data: JSONL with ``prompt`` and ``response`` on every line."""
+    where = str(path)
+    text = read_text(path, fix="pass a JSONL file of prompts and responses")
+    prompts, responses = [], []
+    for n, row in json_rows(where, text, example='{"prompt": ..., "response": ...}'):
+        prompts.append(text_field(row, "prompt", where, n))
+        responses.append(text_field(row, "response", where, n))
+        unknown = sorted(set(row) - {"prompt", "response", "id"})
+        if unknown:
+            raise fail(where, n, f"unknown field {unknown[0]!r}", "use only prompt, response, id")
+    if not prompts:
+        raise InputError(f"{where}: holds no demonstrations",
+                         fix='write one {"prompt": ..., "response": ...} per line')
+    return prompts, responses
 
 
 def _prompt_key(prompt: str, seed: int) -> int:
