@@ -12,7 +12,8 @@ EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 #: What each example prints when it worked (the scans and audits print a robust accuracy).
 SAYS = {"monitor_tabular.py": "regression caught on region east",
         "monitor_serving.py": "first alert at batch",
-        "backdoor_digits.py": "backdoor found and removed"}
+        "backdoor_digits.py": "backdoor found and removed",
+        "align_synthetic.py": "aligned: "}
 
 
 @pytest.mark.slow

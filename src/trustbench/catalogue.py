@@ -29,7 +29,8 @@ __all__ = ["KNOWN_CATALOGUES", "TERMINAL_ROLES", "Alias", "AliasPattern", "Catal
 #: Modules that declare the built-in families' catalogues, imported on the first lookup.
 KNOWN_CATALOGUES = ("trustbench.checks.catalogue", "trustbench.audit.catalogue",
                     "trustbench.harden.catalogue", "trustbench.gate.catalogue",
-                    "trustbench.monitor.catalogue", "trustbench.security.catalogue")
+                    "trustbench.monitor.catalogue", "trustbench.security.catalogue",
+                    "trustbench.align.catalogue")
 _DIRECTIONS = ("higher", "lower", "")
 #: Roles a finding can have in the terminal summary (see ``report/terminal.py``).
 TERMINAL_ROLES = ("table", "summary", "checks", "hidden", "result")

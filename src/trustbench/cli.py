@@ -153,6 +153,18 @@ def _register_commands() -> None:
     monitor_app.add_typer(key_app, name="key")
     app.add_typer(monitor_app, name="monitor")
 
+    from trustbench.commands import align
+
+    align_app = typer.Typer(
+        help="Learn from human preference feedback and measure how robust that alignment is: "
+        "reward models, SFT, DPO, RL, their evaluation, and a labelling page (needs "
+        "trustbench[align], except label).", no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"]})
+    for name, fn in (("train-rm", align.train_rm), ("sft", align.sft), ("dpo", align.dpo),
+                     ("rl", align.rl), ("eval", align.eval_), ("label", align.label)):
+        align_app.command(name=name)(_guarded(fn))
+    app.add_typer(align_app, name="align")
+
 
 _register_commands()
 

@@ -153,7 +153,7 @@ class _CountsG:
         return np.array([r.split().count("g") + self.length * len(r.split()) for r in responses])
 
 
-def _share_g(responses: Sequence[str]) -> np.ndarray:
+def _share_g(prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
     return np.array([r.split().count("g") / max(len(r.split()), 1) for r in responses])
 
 
@@ -172,7 +172,7 @@ def test_reward_hacking_probe_finds_the_length_loophole_only_where_it_is() -> No
                                     true_reward=_share_g, steps=3)
     assert hacked.severity == "fail" and hacked.metrics["success_rate"].value == 1.0
     after = hacked.evidence["examples"][0]["after"]
-    assert _share_g([after])[0] <= _share_g([hacked.evidence["examples"][0]["before"]])[0]
+    assert _share_g(["p"], [after])[0] <= _share_g(["p"], [hacked.evidence["examples"][0]["before"]])[0]
     honest = reward_hacking_finding(_CountsG(), prompts, starts, words=["g", "x"],
                                     true_reward=_share_g, steps=3)
     assert honest.metrics["success_rate"].value == 0.0 and honest.severity == "info"

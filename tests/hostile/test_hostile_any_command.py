@@ -43,6 +43,13 @@ BASES: dict[str, list[str]] = {
     "monitor register": ["--db", "missing.db", "-n", "m", "--version", "v2"],
     "monitor serve": ["--db", "missing.db"],
     "monitor key create": ["--db", "missing.db", "-n", "k"],
+    "align train-rm": ["--prefs", "missing-prefs.jsonl"],
+    "align sft": ["--data", "missing-sft.jsonl"],
+    "align dpo": ["--prefs", "missing-prefs.jsonl", "--policy", "missing-policy"],
+    "align rl": ["--policy", "missing-policy", "--reward-model", "missing-rm", "--prompts",
+                 "missing-prompts.jsonl"],
+    "align eval": ["--reward-model", "missing-rm", "--prefs", "missing-prefs.jsonl"],
+    "align label": ["--pairs", "missing-pairs.jsonl", "--out", "labels.jsonl"],
 }
 
 HOSTILE = ["-1", "0", "-0", "nan", "NaN", "inf", "-inf", "1e400", str(2**64), str(-(2**63) - 1),

@@ -24,8 +24,9 @@ from trustbench.align.rl import RLStep
 from trustbench.align.tags import TRAINING
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
+from trustbench.metrics.stats import wilson_interval
 
-__all__ = ["FALLING_CHOSEN", "dpo_finding", "rl_finding"]
+__all__ = ["FALLING_CHOSEN", "dpo_finding", "rl_finding", "sft_finding"]
 
 FALLING_CHOSEN = (
     "The chosen responses' log-probability falling during DPO is expected, not a bug: the "
@@ -44,8 +45,13 @@ def _series(name: str, steps: list[int], values: list[float]) -> dict[str, objec
     return {"label": name, "x": steps, "y": values}
 
 
-def dpo_finding(history: Sequence[DPOStep], *, label: str = "DPO") -> Finding:
-    """Summarise a DPO run's diagnostics; warn when it does not separate the pairs."""
+def dpo_finding(history: Sequence[DPOStep], *, label: str = "DPO",
+                heldout: tuple[int, int] | None = None) -> Finding:
+    """Summarise a DPO run's diagnostics; warn when it does not separate the pairs.
+
+    ``heldout`` is ``(right, n)`` from :func:`~trustbench.align.dpo.heldout_reward_accuracy`:
+    the implicit-reward accuracy on pairs the run did not train on (with its interval).
+    """
     if not history:
         raise InputError("no DPO steps to report", fix="train for at least one step")
     steps = [h.step for h in history]
@@ -65,7 +71,10 @@ def dpo_finding(history: Sequence[DPOStep], *, label: str = "DPO") -> Finding:
                  "chosen_logp_change": Metric(history[-1].chosen_logp - history[0].chosen_logp),
                  "rejected_logp_change": Metric(history[-1].rejected_logp
                                                 - history[0].rejected_logp),
-                 "steps": Metric(len(history), unit="count")},
+                 "steps": Metric(len(history), unit="count"),
+                 **({"heldout_reward_accuracy": Metric(heldout[0] / heldout[1],
+                                                       wilson_interval(*heldout))}
+                    if heldout and heldout[1] else {})},
         detail=FALLING_CHOSEN if chosen_fell else
         "Means over each step's batch; the last quarter of steps is judged.",
         evidence={"history": [h.to_dict() for h in history], "plots": [
@@ -116,3 +125,21 @@ def rl_finding(history: Sequence[RLStep], *, label: str = "RLOO") -> Finding:
                 _series("KL k1", steps, k1.tolist()),
                 _series("KL k3", steps, [h.kl_k3 for h in history])],
                 x_label="step", y_label="value")]})
+
+
+def sft_finding(losses: Sequence[float], *, label: str = "SFT") -> Finding:
+    """Summarise an SFT run: the loss (nats per response token) from start to end."""
+    if not losses:
+        raise InputError("no SFT steps to report", fix="train for at least one step")
+    first, last = _quarters(losses)
+    stalled = bool(last.mean() >= first.mean())
+    return Finding(
+        id="align.sft", severity="warn" if stalled else "info", tags=TRAINING,
+        title=(f"{label}: the loss did not fall ({first.mean():.3f} -> {last.mean():.3f} nats "
+               "per token)" if stalled else
+               f"{label}: loss {first.mean():.3f} -> {last.mean():.3f} nats per response token"),
+        metrics={"final_loss": Metric(float(last.mean()), unit="nats"),
+                 "steps": Metric(len(losses), unit="count")},
+        evidence={"plots": [plotspec.lines(f"{label}: loss", [
+            _series("loss", list(range(1, len(losses) + 1)), [float(v) for v in losses])],
+            x_label="step", y_label="nats per response token")]})

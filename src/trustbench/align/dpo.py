@@ -37,7 +37,8 @@ from trustbench.align.encode import adamw, batches, pack, pad_id, tokenize
 from trustbench.align.lm import token_logprobs
 from trustbench.errors import InputError
 
-__all__ = ["LOSS_TYPES", "DPOStep", "dpo_loss", "pair_logprobs", "train_dpo"]
+__all__ = ["LOSS_TYPES", "DPOStep", "dpo_loss", "heldout_reward_accuracy", "pair_logprobs",
+           "train_dpo"]
 
 LOSS_TYPES = ("sigmoid", "ipo")
 
@@ -160,3 +161,20 @@ def train_dpo(policy: Any, reference: Any, tokenizer: Any, prefs: Sequence[Prefe
                 on_step(history[-1], total)
     policy.eval()
     return history
+
+
+@torch.no_grad()
+def heldout_reward_accuracy(policy: Any, reference: Any, tokenizer: Any,
+                            prefs: Sequence[Preference], *,
+                            max_length: int = 512) -> tuple[int, int]:
+    """``(right, n)``: held-out pairs whose implicit reward ranks the chosen response first.
+
+    The implicit reward is ``log pi - log ref`` (beta only scales it).
+    """
+    rows, pad = _pair_rows(tokenizer, prefs), pad_id(tokenizer)
+    right = 0
+    for s in batches(len(rows), 64):
+        pc, pr = _logprobs(policy, rows[s], pad, False, max_length)
+        rc, rr = _logprobs(reference, rows[s], pad, False, max_length)
+        right += int(((pc - rc) > (pr - rr)).sum())
+    return right, len(rows)

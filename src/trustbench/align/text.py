@@ -27,6 +27,7 @@ def word_tokenizer(texts: Iterable[str], *, pad_is_eos: bool = False) -> Any:
     the padding token the end-of-sequence token (and leaves ``<pad>`` out), as many causal LMs ship (GPT-2,
     Llama): trustbench's padding never looks at the pad id, so both give the same results.
     """
+    tf = transformers()  # first: without the extra, its message, not tokenizers' ImportError
     from tokenizers import Tokenizer, models, pre_tokenizers
 
     specials = SPECIALS[1:] if pad_is_eos else SPECIALS
@@ -36,7 +37,7 @@ def word_tokenizer(texts: Iterable[str], *, pad_is_eos: bool = False) -> Any:
             vocab.setdefault(word, len(vocab))
     core = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    return transformers().PreTrainedTokenizerFast(
+    return tf.PreTrainedTokenizerFast(
         tokenizer_object=core, eos_token="<eos>", unk_token="<unk>",
         pad_token="<eos>" if pad_is_eos else "<pad>")
 

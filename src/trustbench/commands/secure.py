@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.text import Text
 
-from trustbench.commands._console import console, keep_on_interrupt, printable
+from trustbench.commands._console import console, keep_on_interrupt
+from trustbench.commands._output import card_writers, show_card
 
 __all__ = ["secure"]
 
@@ -91,22 +90,8 @@ def secure(
                                    model_path=model if Path(str(model)).is_file() else None,
                                    layer=layer, eps=eps, frr=frr, nc_steps=steps, seed=seed,
                                    step=lambda name: status.update(f"secure: {name}"))
-        writers: dict[str, Any] = {"scorecard.json": card.to_json}
-        try:
-            from trustbench.report import write_html
-        except ImportError:
-            write_html = None
-        if write_html is not None:
-            writers["report.html"] = functools.partial(write_html, card)
-        written = folder.commit(writers, rescue="scorecard.json")
-    for f in card.findings:
-        mark = {"fail": "[red]FAIL[/red]", "warn": "[yellow]WARN[/yellow]"}.get(
-            f.severity, "[green]ok[/green]  ")
-        console.print(f"{mark} " + printable(f.title).replace("[", r"\["), highlight=False,
-                      soft_wrap=True)
-    for note in card.not_measured:
-        console.print(Text(f"not measured: {note}", style="dim"))
-    console.print(Text("Written: " + ", ".join(str(p) for p in written)))
+        written = folder.commit(card_writers(card), rescue="scorecard.json")
+    show_card(card, written)
     if card.verdict == "fail":
         raise typer.Exit(1)
 
