@@ -122,15 +122,21 @@ def pack(rows: Sequence[tuple[Sequence[int], Sequence[int]]], *, pad: int,
         keep = list(p)[max(0, len(p) + len(r) - max_length):]
         fitted.append((keep + list(r), len(keep)))
     t = max(len(ids) for ids, _ in fitted)
-    n = len(fitted)
-    input_ids = torch.full((n, t), pad, dtype=torch.long)
-    attention = torch.zeros((n, t), dtype=torch.long)
-    response = torch.zeros((n, t), dtype=torch.bool)
-    for i, (ids, n_prompt) in enumerate(fitted):
-        start = t - len(ids) if padding_side == "left" else 0
-        input_ids[i, start:start + len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention[i, start:start + len(ids)] = 1
-        response[i, start + n_prompt:start + len(ids)] = True
+    ids_rows, mask_rows, resp_rows = [], [], []
+    for ids, n_prompt in fitted:  # plain lists, one tensor each at the end: cheap per step
+        pad_n, n_resp = t - len(ids), len(ids) - n_prompt
+        real, mask, resp = ids, [1] * len(ids), [False] * n_prompt + [True] * n_resp
+        if padding_side == "left":
+            ids_rows.append([pad] * pad_n + real)
+            mask_rows.append([0] * pad_n + mask)
+            resp_rows.append([False] * pad_n + resp)
+        else:
+            ids_rows.append(real + [pad] * pad_n)
+            mask_rows.append(mask + [0] * pad_n)
+            resp_rows.append(resp + [False] * pad_n)
+    input_ids = torch.tensor(ids_rows, dtype=torch.long)
+    attention = torch.tensor(mask_rows, dtype=torch.long)
+    response = torch.tensor(resp_rows, dtype=torch.bool)
     position_ids = (attention.cumsum(dim=1) - 1).clamp(min=0)
     return Encoded(input_ids, attention, position_ids, response)
 
