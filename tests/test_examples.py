@@ -13,7 +13,8 @@ EXAMPLES = sorted((Path(__file__).parents[1] / "examples").glob("*.py"))
 SAYS = {"monitor_tabular.py": "regression caught on region east",
         "monitor_serving.py": "first alert at batch",
         "backdoor_digits.py": "backdoor found and removed",
-        "align_synthetic.py": "aligned: "}
+        "align_synthetic.py": "aligned: ",
+        "select_models.py": "the most accurate model is not the recommended one"}
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ __all__ = ["KNOWN_CATALOGUES", "TERMINAL_ROLES", "Alias", "AliasPattern", "Catal
 KNOWN_CATALOGUES = ("trustbench.checks.catalogue", "trustbench.audit.catalogue",
                     "trustbench.harden.catalogue", "trustbench.gate.catalogue",
                     "trustbench.monitor.catalogue", "trustbench.security.catalogue",
-                    "trustbench.align.catalogue")
+                    "trustbench.align.catalogue", "trustbench.select.catalogue")
 _DIRECTIONS = ("higher", "lower", "")
 #: Roles a finding can have in the terminal summary (see ``report/terminal.py``).
 TERMINAL_ROLES = ("table", "summary", "checks", "hidden", "result")

@@ -125,12 +125,13 @@ def _register_commands() -> None:
     from trustbench.commands.inspect import inspect
     from trustbench.commands.scan import demo, scan
     from trustbench.commands.secure import secure
+    from trustbench.commands.select import select
     from trustbench.commands.tools import compare, init, list_attacks, list_shifts
 
     for name, fn in (("scan", scan), ("demo", demo), ("init", init), ("compare", compare),
                      ("attacks", list_attacks), ("shifts", list_shifts), ("audit", audit),
                      ("harden", harden), ("compress", compress), ("inspect", inspect),
-                     ("secure", secure)):
+                     ("secure", secure), ("select", select)):
         app.command(name=name)(_guarded(fn))
 
     from trustbench.commands import monitor

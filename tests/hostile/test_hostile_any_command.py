@@ -43,6 +43,7 @@ BASES: dict[str, list[str]] = {
     "monitor register": ["--db", "missing.db", "-n", "m", "--version", "v2"],
     "monitor serve": ["--db", "missing.db"],
     "monitor key create": ["--db", "missing.db", "-n", "k"],
+    "select": ["missing-a.pt", "missing-b.pt", "--data", "missing-data.npz"],
     "align train-rm": ["--prefs", "missing-prefs.jsonl"],
     "align sft": ["--data", "missing-sft.jsonl"],
     "align dpo": ["--prefs", "missing-prefs.jsonl", "--policy", "missing-policy"],

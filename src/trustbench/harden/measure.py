@@ -1,37 +1,16 @@
-"""Measurements of a deployed model: CPU latency per example and size on disk."""
+"""Measurements of a deployed model: size on disk (latency lives in :mod:`trustbench.models.measure`)."""
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from trustbench.harden.quantize import _quiet
-from trustbench.models.base import Model
+from trustbench.models.measure import latency_per_example
 
 __all__ = ["latency_per_example", "save_float", "save_int8"]
-
-
-def latency_per_example(model: Model, x: torch.Tensor, *, batch_size: int,
-                        repeats: int = 20) -> float:
-    """Median seconds per example of ``model.scores`` on one batch, over ``repeats`` timed calls.
-
-    The batch is ``batch_size`` rows of ``x``, timed after two warm-up calls.
-    """
-    xb = x[:batch_size]
-    if len(xb) < batch_size:
-        xb = xb.repeat((batch_size // max(len(xb), 1) + 1,) + (1,) * (x.ndim - 1))[:batch_size]
-    for _ in range(2):
-        model.scores(xb)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        model.scores(xb)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) / batch_size
 
 
 def save_float(module: nn.Module, path: Path) -> Path:
