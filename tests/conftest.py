@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from trustbench.models import TorchModel
 # The test models are tiny: one thread is as fast as two on an idle machine, far faster on a
 # busy one, and makes floating-point results the same everywhere.
 torch.set_num_threads(1)
+# Ray binds its nodes to this machine's address unless told otherwise; the tests' clusters
+# stay on loopback (read when ray is first imported, so set before any test imports it)
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 
 @pytest.fixture(scope="session", autouse=True)

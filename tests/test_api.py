@@ -271,7 +271,7 @@ PINNED: dict[str, list[str]] = {
                          "train_dpo", "train_reward_model", "train_rloo", "train_sft"],
     "trustbench.select": ["Candidate", "Selection", "parse_requirement", "parse_weight",
                           "select_models", "selection_card"],
-    "trustbench.execution": ["Executor", "LocalExecutor"],
+    "trustbench.execution": ["Executor", "LocalExecutor", "RayExecutor"],
     "trustbench.security": ["FileReport", "inspect_file", "inspect_path", "inspection_card"],
     "trustbench.security.files": [],
     "trustbench.security.detect": [],

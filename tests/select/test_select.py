@@ -26,13 +26,13 @@ def data() -> Dataset:
     return Dataset(x.numpy(), y.numpy(), Schema("tabular", np.zeros(8), np.ones(8)), name="blobs")
 
 
-def _square(x: int) -> int:
-    return x * x
+def _power(x: int, shared: int | None) -> int:
+    return x ** (shared or 2)
 
 
 def test_local_executor_in_process_and_in_a_pool() -> None:
-    assert LocalExecutor().map(_square, [1, 2, 3]) == [1, 4, 9]
-    assert LocalExecutor(processes=2).map(_square, [3, 1, 2]) == [9, 1, 4]
+    assert LocalExecutor().map(_power, [1, 2, 3]) == [1, 4, 9]
+    assert LocalExecutor(processes=2).map(_power, [3, 1, 2], shared=3) == [27, 1, 8]
     with pytest.raises(InputError):
         LocalExecutor(processes=-1)
 
@@ -98,3 +98,18 @@ def test_the_command(tmp_path: Path, data: Dataset) -> None:
     names = CliRunner().invoke(app, ["select", str(paths[0]), str(paths[1]), "--data",
                                      str(tmp_path / "d.npz"), "--names", "a"])
     assert names.exit_code == 2 and "1 names for 2 models" in names.output
+
+
+def test_ray_without_its_extra_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "ray" or m.startswith("ray.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = CliRunner().invoke(app, ["select", "a.pt", "b.pt", "--data", "digits",
+                                      "--executor", "ray"])
+    assert result.exit_code == 2
+    assert "pip install 'trustbench[ray]'" in result.output
+    wrong = CliRunner().invoke(app, ["select", "a.pt", "b.pt", "--data", "digits",
+                                     "--address", "auto"])
+    assert wrong.exit_code == 2 and "--executor ray" in wrong.output

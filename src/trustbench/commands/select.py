@@ -44,6 +44,14 @@ def select(
                     ] = None,
     arch_kwargs: Annotated[str | None, typer.Option(help="JSON object of constructor "
                                                     "arguments for --arch.")] = None,
+    executor: Annotated[str, typer.Option(
+        help="Where the scans run: 'local' (this machine) or 'ray' (a Ray cluster, needs "
+        "trustbench[ray]).")] = "local",
+    address: Annotated[str | None, typer.Option(
+        help="--executor ray: 'auto' (a cluster from 'ray start'), ray://host:port, or "
+        "none given: a local cluster started for this run.")] = None,
+    processes: Annotated[int, typer.Option(help="--executor local: worker processes (0: "
+                                           "in this process).", min=0, max=256)] = 0,
     repeats: Annotated[int, typer.Option(help="Timed calls per latency measurement.",
                                          min=3, max=1000)] = 20,
     seed: Annotated[int, typer.Option(help="Seed of sampling and every attack.")] = 0,
@@ -67,6 +75,11 @@ def select(
     from trustbench.select import parse_requirement, parse_weight, select_models, selection_card
     from trustbench.select.run import Candidate
 
+    if executor not in ("local", "ray"):
+        raise InputError(f"--executor {executor!r}: expected 'local' or 'ray'")
+    if address is not None and executor != "ray":
+        raise InputError("--address is for --executor ray", fix="add --executor ray")
+    runner = _executor(executor, address, processes)
     requirements = [parse_requirement(r) for r in require or []]
     weights = dict(parse_weight(w) for w in weight or [])
     labels = names(name) or [Path(m).stem or m for m in models]
@@ -87,7 +100,7 @@ def select(
         keep_on_interrupt(f"nothing was written; {out} is as it was")
         with console.status("select") as status:
             sel = select_models(candidates, dataset, config, requirements=requirements,
-                                weights=weights, repeats=repeats,
+                                weights=weights, repeats=repeats, executor=runner,
                                 step=lambda s: status.update(f"select: {s}"))
         card = selection_card(sel, data={"name": dataset.name,
                                          "fingerprint": dataset.fingerprint()},
@@ -100,6 +113,19 @@ def select(
         show_card(card, folder.commit(writers, rescue="scorecard.json"))
     if sel.recommended is None:
         raise typer.Exit(1)
+
+
+def _executor(kind: str, address: str | None, processes: int) -> Any:
+    """Return the executor the scans run on (Ray's extra checked before any work)."""
+    from trustbench.execution import LocalExecutor
+
+    if kind == "local":
+        return LocalExecutor(processes=processes)
+    from trustbench.execution import RayExecutor
+    from trustbench.extras import require_extra
+
+    require_extra("ray", "ray", what="--executor ray")
+    return RayExecutor(address=address)
 
 
 def _load(model: str, arch: str | None, arch_kwargs: str | None, trust_pickle: bool) -> Any:

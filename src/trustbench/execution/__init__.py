@@ -5,12 +5,27 @@
 seam other executors plug into: ``map(fn, items) -> list`` in the items' order, ``fn`` and
 every item picklable.
 
-Built so far: the local executor, used by ``trustbench select``. The Ray executor, sharded
-scans and resume (issue 17, items 1–4) are not built yet.
+:class:`RayExecutor` (extra ``[ray]``, imported when used) runs each item as a Ray task,
+with ``shared`` in the object store once and task retries when a worker dies.
+
+Built so far: both executors, used by ``trustbench select`` (one unit per candidate).
+Sharding one scan by point ids, ``--resume`` and map-reduce of the profiles (issue 17,
+items 1–4) are not built yet.
 """
 
 from __future__ import annotations
 
-from trustbench.execution.local import Executor, LocalExecutor
+from typing import TYPE_CHECKING
 
-__all__ = ["Executor", "LocalExecutor"]
+from trustbench._lazy import lazy_package as _lazy_package
+
+if TYPE_CHECKING:
+    from trustbench.execution.local import Executor, LocalExecutor
+    from trustbench.execution.ray import RayExecutor
+
+_EXPORTS = {"Executor": "trustbench.execution.local",
+            "LocalExecutor": "trustbench.execution.local",
+            "RayExecutor": "trustbench.execution.ray"}
+__all__ = ["Executor", "LocalExecutor", "RayExecutor"]
+
+_lazy_package(__name__, _EXPORTS)

@@ -19,12 +19,25 @@ R = TypeVar("R")
 class Executor(Protocol):
     """Runs ``fn`` on every item and returns the results in the items' order."""
 
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        """Return ``[fn(item) for item in items]``, however the work is spread."""
+    def map(self, fn: Callable[..., Any], items: Iterable[Any], *,
+            shared: Any = None) -> list[Any]:
+        """Return ``[fn(item, shared) for item in items]``, however the work is spread.
+
+        ``shared`` (a model, a dataset) is sent to each worker once, not once per item.
+        """
 
 
-def _init_worker(threads: int) -> None:
+_SHARED: Any = None
+
+
+def _init_worker(threads: int, shared: Any) -> None:
+    global _SHARED
     torch.set_num_threads(threads)  # explicit: a worker must not oversubscribe the cores
+    _SHARED = shared  # once per worker process
+
+
+def _call(fn: Callable[..., R], item: Any) -> R:
+    return fn(item, _SHARED)
 
 
 class LocalExecutor:
@@ -45,14 +58,17 @@ class LocalExecutor:
         self.processes = processes
         self.threads = threads
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-        """Return ``[fn(item) for item in items]`` in order."""
+    def map(self, fn: Callable[[T, Any], R], items: Iterable[T], *,
+            shared: Any = None) -> list[R]:
+        """Return ``[fn(item, shared) for item in items]`` in order."""
         items = list(items)
         if self.processes == 0 or len(items) <= 1:
-            return [fn(item) for item in items]
+            return [fn(item, shared) for item in items]
+        import functools
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")  # no forked torch thread pools
         with ProcessPoolExecutor(max_workers=self.processes, mp_context=context,
-                                 initializer=_init_worker, initargs=(self.threads,)) as pool:
-            return list(pool.map(fn, items))
+                                 initializer=_init_worker,
+                                 initargs=(self.threads, shared)) as pool:
+            return list(pool.map(functools.partial(_call, fn), items))

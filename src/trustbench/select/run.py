@@ -88,10 +88,11 @@ def measure(candidate: Candidate, x: torch.Tensor, *, repeats: int = 20) -> dict
     return out
 
 
-def _scan_one(job: tuple[Candidate, Dataset, Any]) -> Scorecard:
+def _scan_one(candidate: Candidate, shared: tuple[Dataset, Any]) -> Scorecard:
+    """One unit of work: scan one candidate (the data and config are shared, sent once)."""
     from trustbench.scan import scan
 
-    candidate, data, config = job
+    data, config = shared
     return scan(candidate.model, data, config)
 
 
@@ -122,7 +123,7 @@ def select_models(candidates: Sequence[Candidate], data: Dataset, config: Any = 
     say = step or (lambda name: None)
     say(f"scanning {len(candidates)} candidates")
     cards = dict(zip(names, (executor or LocalExecutor()).map(
-        _scan_one, [(c, data, config) for c in candidates]), strict=True))
+        _scan_one, list(candidates), shared=(data, config)), strict=True))
     x = torch.as_tensor(np.asarray(data.x[:64]), dtype=torch.float32)
     values = {}
     for c in candidates:

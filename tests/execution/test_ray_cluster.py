@@ -1,0 +1,113 @@
+"""The Ray executor on a real local Ray cluster: a head and two worker nodes, on loopback.
+
+The cluster (``ray.cluster_utils.Cluster``) is started by the fixture and shut down after;
+``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` (set in tests/conftest.py) makes Ray bind every
+node to 127.0.0.1. Without
+ray installed the tests are skipped — or fail under ``TRUSTBENCH_REQUIRE_SERVERS=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from trustbench import Dataset, ScanConfig, Schema
+from trustbench.execution import LocalExecutor, RayExecutor
+from trustbench.select import Candidate, select_models
+from trustbench.testing.toy import toy_blobs, toy_mlp
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    try:
+        import ray
+        from ray.cluster_utils import Cluster
+    except ImportError:
+        if os.environ.get("TRUSTBENCH_REQUIRE_SERVERS") == "1":
+            pytest.fail("ray is not installed (make test installs it with the dev extra)")
+        pytest.skip("ray is not installed")
+    from ray import cloudpickle  # this module's functions go to the workers by value
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    c = Cluster(initialize_head=True,
+                head_node_args={"num_cpus": 0, "include_dashboard": False})
+    for _ in range(2):
+        c.add_node(num_cpus=1)
+    c.wait_for_nodes()
+    try:
+        yield c.address
+    finally:
+        ray.shutdown()
+        c.shutdown()
+
+
+def _where(x: int, shared: int) -> tuple[int, str, int, str]:
+    import time
+
+    import ray
+    import torch
+
+    time.sleep(0.3)  # long enough that both worker nodes take tasks
+    return (x ** shared, ray.get_runtime_context().get_node_id(), torch.get_num_threads(),
+            ray.util.get_node_ip_address())
+
+
+def test_tasks_run_on_both_workers_with_their_threads_set(cluster: str) -> None:
+    out = RayExecutor(address=cluster, threads=1).map(_where, range(6), shared=3)
+    assert [r[0] for r in out] == [x ** 3 for x in range(6)]
+    assert len({r[1] for r in out}) == 2  # two worker nodes did the work
+    assert {r[2] for r in out} == {1}
+    assert {r[3] for r in out} == {"127.0.0.1"}
+
+
+def _dies_once(x: int, marker_dir: str) -> int:
+    marker = Path(marker_dir) / f"killed-{x}"
+    if x == 2 and not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker process dies mid-task
+    return x * 10
+
+
+def test_a_killed_worker_is_replaced_and_the_result_is_the_same(cluster: str,
+                                                               tmp_path: Path) -> None:
+    out = RayExecutor(address=cluster, max_retries=2).map(_dies_once, range(4),
+                                                          shared=str(tmp_path))
+    assert out == [0, 10, 20, 30]
+    assert (tmp_path / "killed-2").exists()  # it really was killed once
+
+
+def _comparable(card: Any) -> list[tuple[str, str, dict[str, Any]]]:
+    """Findings and metrics, without what may differ: timings and the run's provenance."""
+    def same(v: Any) -> Any:  # NaN equal to NaN: "not measurable" in both
+        return "nan" if isinstance(v, float) and v != v else v
+
+    return [(f.id, f.severity, f.title,
+             {k: (same(m.value), None if m.ci is None else tuple(map(same, m.ci)))
+              for k, m in f.metrics.items() if "time" not in k})
+            for f in card.findings if f.id != "provenance"]
+
+
+def test_select_on_ray_gives_the_same_scans_as_locally(cluster: str) -> None:
+    x, y = toy_blobs(120, seed=5)
+    data = Dataset(x.numpy(), y.numpy(), Schema("tabular", np.zeros(8), np.ones(8)),
+                   name="blobs")
+    config = ScanConfig(eps=[0.05], norm="linf", attacks=["fgsm", "pgd"], n=60, seed=0)
+    cands = [Candidate(f"m{s}", toy_mlp(seed=s, hidden=h)) for s, h in ((0, 32), (1, 8))]
+    local = select_models(cands, data, config, repeats=3, executor=LocalExecutor())
+    remote = select_models(cands, data, config, repeats=3,
+                           executor=RayExecutor(address=cluster))
+    for name in local.cards:
+        assert _comparable(remote.cards[name]) == _comparable(local.cards[name])
+    scanned = [c.key for c in local.criteria if not c.key.startswith(("latency", "size"))]
+    for name in local.values:
+        for key in scanned:
+            assert remote.values[name][key] == local.values[name][key]
