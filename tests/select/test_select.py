@@ -113,3 +113,47 @@ def test_ray_without_its_extra_names_it(tmp_path: Path, monkeypatch: pytest.Monk
     wrong = CliRunner().invoke(app, ["select", "a.pt", "b.pt", "--data", "digits",
                                      "--address", "auto"])
     assert wrong.exit_code == 2 and "--executor ray" in wrong.output
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_a_killed_driver_resumes_with_only_the_missing_scans(tmp_path: Path,
+                                                             data: Dataset) -> None:
+    """SIGKILL the command once two scans are stored; --resume scans only the other two."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    paths = [_save(tmp_path, s, h) for s, h in ((0, 32), (1, 8), (2, 16), (3, 64))]
+    np.savez(tmp_path / "d.npz", x=data.x, y=data.y)
+    exe = shutil.which("trustbench", path=str(Path(sys.executable).parent)) or "trustbench"
+    args = [exe, "select", *map(str, paths), "--data", str(tmp_path / "d.npz"), "--eps", "0.05",
+            "--attacks", "fgsm,pgd", "--n-samples", "60", "--repeats", "3", "--out",
+            str(tmp_path / "out")]
+    partial = tmp_path / "out" / ".select-partial"
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(partial.glob("*.json"))) < 2:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # the driver dies mid-run
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    kept = len(list(partial.glob("*.json")))
+    assert 2 <= kept < 4, kept
+    assert not (tmp_path / "out" / "scorecard.json").exists()
+    resumed = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {kept} of 4 scans kept" in resumed.stdout
+    assert not partial.exists()  # everything is in candidates/ now
+    fresh = subprocess.run([*args[:-1], str(tmp_path / "fresh")], capture_output=True,
+                           text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr
+    for p in paths:
+        a = json.loads((tmp_path / "out" / "candidates" / p.stem / "scorecard.json").read_text())
+        b = json.loads((tmp_path / "fresh" / "candidates" / p.stem / "scorecard.json").read_text())
+        strip = [(f["id"], f["severity"], f["title"]) for f in a["findings"]]
+        assert strip == [(f["id"], f["severity"], f["title"]) for f in b["findings"]]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +55,9 @@ def select(
         "none given: a local cluster started for this run.")] = None,
     processes: Annotated[int, typer.Option(help="--executor local: worker processes (0: "
                                            "in this process).", min=0, max=256)] = 0,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Reuse the scans an interrupted run on the same --out stored (same "
+        "model, data and settings); scan only the rest.")] = False,
     repeats: Annotated[int, typer.Option(help="Timed calls per latency measurement.",
                                          min=3, max=1000)] = 20,
     seed: Annotated[int, typer.Option(help="Seed of sampling and every attack.")] = 0,
@@ -97,10 +103,23 @@ def select(
                   for n, m in zip(labels, models, strict=True)]
     owned = ["scorecard.json", "report.html", "candidates"]
     with OutputFolder(out, owned=owned) as folder:
-        keep_on_interrupt(f"nothing was written; {out} is as it was")
+        partial = out / PARTIAL
+        keys = {c.name: _key(c.model, dataset, config) for c in candidates}
+        done = _stored(partial, keys) if resume else {}
+        if resume:
+            console.print(f"resuming: {len(done)} of {len(candidates)} scans kept from an "
+                          "earlier run", highlight=False)
+        keep_on_interrupt(f"the finished scans are kept in {partial}: run the same command "
+                          "with --resume to go on")
+
+        def store(n: str, c: Any) -> None:
+            partial.mkdir(exist_ok=True)
+            c.to_json(partial / f"{keys[n]}.json")  # atomic: a crash leaves whole files
+
         with console.status("select") as status:
             sel = select_models(candidates, dataset, config, requirements=requirements,
                                 weights=weights, repeats=repeats, executor=runner,
+                                done=done, on_scanned=store,
                                 step=lambda s: status.update(f"select: {s}"))
         card = selection_card(sel, data={"name": dataset.name,
                                          "fingerprint": dataset.fingerprint()},
@@ -111,8 +130,34 @@ def select(
             writers[f"candidates/{n}/scorecard.json"] = c.to_json
         _table(sel)
         show_card(card, folder.commit(writers, rescue="scorecard.json"))
+        shutil.rmtree(partial, ignore_errors=True)  # everything is in candidates/ now
     if sel.recommended is None:
         raise typer.Exit(1)
+
+
+PARTIAL = ".select-partial"
+
+
+def _key(model: Any, dataset: Any, config: Any) -> str:
+    """Return what a stored scan must match to be reused: model, data and settings."""
+    text = json.dumps([model.fingerprint(), dataset.fingerprint(), repr(config)])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _stored(partial: Path, keys: dict[str, str]) -> dict[str, Any]:
+    """Return the stored scans whose key still matches (damaged ones are dropped)."""
+    from trustbench.errors import InputError
+    from trustbench.scorecard import Scorecard
+
+    done = {}
+    for name, key in keys.items():
+        path = partial / f"{key}.json"
+        if path.is_file():
+            try:
+                done[name] = Scorecard.from_json(path)
+            except InputError:
+                continue  # scanned again
+    return done
 
 
 def _executor(kind: str, address: str | None, processes: int) -> Any:

@@ -19,11 +19,13 @@ R = TypeVar("R")
 class Executor(Protocol):
     """Runs ``fn`` on every item and returns the results in the items' order."""
 
-    def map(self, fn: Callable[..., Any], items: Iterable[Any], *,
-            shared: Any = None) -> list[Any]:
+    def map(self, fn: Callable[..., Any], items: Iterable[Any], *, shared: Any = None,
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
         """Return ``[fn(item, shared) for item in items]``, however the work is spread.
 
-        ``shared`` (a model, a dataset) is sent to each worker once, not once per item.
+        ``shared`` (a model, a dataset) is sent to each worker once, not once per item;
+        ``on_result(i, result)`` is called in the driver as each item finishes (in any
+        order), so that a caller can store results before the whole map is done.
         """
 
 
@@ -58,17 +60,30 @@ class LocalExecutor:
         self.processes = processes
         self.threads = threads
 
-    def map(self, fn: Callable[[T, Any], R], items: Iterable[T], *,
-            shared: Any = None) -> list[R]:
-        """Return ``[fn(item, shared) for item in items]`` in order."""
+    def map(self, fn: Callable[[T, Any], R], items: Iterable[T], *, shared: Any = None,
+            on_result: Callable[[int, R], None] | None = None) -> list[R]:
+        """Return ``[fn(item, shared) for item in items]`` in order (see :class:`Executor`)."""
         items = list(items)
+        done = on_result or (lambda i, r: None)
         if self.processes == 0 or len(items) <= 1:
-            return [fn(item, shared) for item in items]
+            out = []
+            for i, item in enumerate(items):
+                out.append(fn(item, shared))
+                done(i, out[-1])
+            return out
         import functools
         import multiprocessing
+        from concurrent.futures import as_completed
 
         context = multiprocessing.get_context("spawn")  # no forked torch thread pools
         with ProcessPoolExecutor(max_workers=self.processes, mp_context=context,
                                  initializer=_init_worker,
                                  initargs=(self.threads, shared)) as pool:
-            return list(pool.map(functools.partial(_call, fn), items))
+            futures = {pool.submit(functools.partial(_call, fn), item): i
+                       for i, item in enumerate(items)}
+            results: dict[int, R] = {}
+            for future in as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
+                done(i, results[i])
+            return [results[i] for i in range(len(items))]

@@ -73,13 +73,24 @@ class RayExecutor:
                                      "address") from None
         return ray
 
-    def map(self, fn: Callable[..., Any], items: Iterable[Any], *,
-            shared: Any = None) -> list[Any]:
-        """Return ``[fn(item, shared) for item in items]``, each item a task, in order."""
+    def map(self, fn: Callable[..., Any], items: Iterable[Any], *, shared: Any = None,
+            on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+        """Return ``[fn(item, shared) for item in items]``, each item a task, in order.
+
+        ``on_result(i, result)`` is called in the driver as each task finishes.
+        """
         items = list(items)
         if not items:
             return []
         ray = self._ray()
         task = ray.remote(num_cpus=self.cpus, max_retries=self.max_retries)(_run)
         ref = ray.put(shared)  # once: a node fetches it once for all its tasks
-        return ray.get([task.remote(fn, item, ref, self.threads) for item in items])
+        pending = {task.remote(fn, item, ref, self.threads): i for i, item in enumerate(items)}
+        results: dict[int, Any] = {}
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            i = pending.pop(ready[0])
+            results[i] = ray.get(ready[0])
+            if on_result is not None:
+                on_result(i, results[i])
+        return [results[i] for i in range(len(items))]

@@ -109,8 +109,14 @@ def select_models(candidates: Sequence[Candidate], data: Dataset, config: Any = 
                   requirements: Sequence[Requirement] = (),
                   weights: Mapping[str, float] | None = None,
                   executor: Any = None, repeats: int = 20,
+                  done: Mapping[str, Scorecard] | None = None,
+                  on_scanned: Callable[[str, Scorecard], None] | None = None,
                   step: Callable[[str], None] | None = None) -> Selection:
-    """Scan, measure and rank ``candidates``; see the module docstring."""
+    """Scan, measure and rank ``candidates``; see the module docstring.
+
+    ``done`` holds scans already made (by candidate name: a resumed run), which are not
+    made again; ``on_scanned(name, card)`` is called as each new scan finishes.
+    """
     from trustbench.execution import LocalExecutor
 
     names = [c.name for c in candidates]
@@ -121,9 +127,15 @@ def select_models(candidates: Sequence[Candidate], data: Dataset, config: Any = 
         dup = next(n for n in names if names.count(n) > 1)
         raise InputError(f"two candidates are named {dup!r}", fix="give each model its own name")
     say = step or (lambda name: None)
-    say(f"scanning {len(candidates)} candidates")
-    cards = dict(zip(names, (executor or LocalExecutor()).map(
-        _scan_one, list(candidates), shared=(data, config)), strict=True))
+    cards = {n: c for n, c in (done or {}).items() if n in names}
+    todo = [c for c in candidates if c.name not in cards]
+    say(f"scanning {len(todo)} of {len(candidates)} candidates")
+    report = on_scanned or (lambda name, card: None)
+    scanned = (executor or LocalExecutor()).map(
+        _scan_one, todo, shared=(data, config),
+        on_result=lambda i, card: report(todo[i].name, card))
+    cards.update(zip((c.name for c in todo), scanned, strict=True))
+    cards = {n: cards[n] for n in names}
     x = torch.as_tensor(np.asarray(data.x[:64]), dtype=torch.float32)
     values = {}
     for c in candidates:
