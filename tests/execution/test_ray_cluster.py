@@ -111,3 +111,34 @@ def test_select_on_ray_gives_the_same_scans_as_locally(cluster: str) -> None:
     for name in local.values:
         for key in scanned:
             assert remote.values[name][key] == local.values[name][key]
+
+
+def test_a_profile_over_parquet_shards_is_the_same_on_ray(cluster: str, tmp_path: Path) -> None:
+    """The monitor's reference profile, map-reduced over shards: Ray equals local."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from trustbench.monitor.shards import profile_shards
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=3000), "k": rng.choice(list("abc"), 3000)})
+    for i in range(3):
+        frame.iloc[i * 1000:(i + 1) * 1000].to_parquet(tmp_path / f"p{i}.parquet")
+    local = profile_shards(tmp_path, seed=1)
+    remote = profile_shards(tmp_path, seed=1, executor=RayExecutor(address=cluster))
+    assert remote.to_dict() == local.to_dict()
+
+
+def test_the_exact_duplicate_pass_over_shards_is_the_same_on_ray(cluster: str,
+                                                                 tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from trustbench.audit.shards import exact_duplicates_shards
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.integers(0, 300, 2000), "b": rng.integers(0, 300, 2000)})
+    files = []
+    for i in range(4):
+        files.append(tmp_path / f"d{i}.parquet")
+        frame.iloc[i * 500:(i + 1) * 500].to_parquet(files[-1])
+    local = exact_duplicates_shards(files)
+    assert exact_duplicates_shards(files, executor=RayExecutor(address=cluster)) == local
