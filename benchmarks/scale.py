@@ -9,14 +9,14 @@ threads per worker. Measured, each a median of ``--repeats``:
 
 * wall time of the sweep on 1 and on 2 workers, and the speed-up (target >= 1.8x);
 * the per-task overhead: no-op tasks through the same executor, time per task;
-* the per-model scan cost: the 1-worker sweep time over 16.
+* the per-model scan cost: the 1-worker sweep time over 16;
+* one scan sharded by point ids (``sharded_scan``, blocks of 45 of the 360 points) on 1 and
+  2 workers, beside the same scan in one process.
 
 From those, a simulation of the same sweep on 8, 32 and 128 nodes. A sweep of M models is
 M x S tasks when each scan is cut into S shards, each costing ``cost / S + overhead``; n
-nodes take ``ceil(M S / n)`` rounds. Shards within one scan are not built yet (a task is
-one whole scan, so with 16 models no more than 16 nodes help). The simulation is what the
-measured costs predict once they are, and it gives the shard size that keeps the overhead
-under 5% of the work.
+nodes take ``ceil(M S / n)`` rounds (idealised: a shard's cost taken as proportional to
+its points). It gives the shard size that keeps the overhead under 5% of the work.
 
     python benchmarks/scale.py --repeats 3 --out reports/scale-benchmark.json    # ~3 min
 """
@@ -35,12 +35,14 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # every node on
 
 import torch
 
-from trustbench import ScanConfig, load_builtin
+from trustbench import ScanConfig, load_builtin, scan
 from trustbench.execution import RayExecutor
+from trustbench.execution.sharded import sharded_scan
 from trustbench.select.run import Candidate, _scan_one
 from trustbench.testing.toy import toy_digits_mlp
 
 MODELS = 16
+SHARD = 45  # points per block of the sharded single scan: 8 blocks of the 360 test points
 
 
 def _noop(item: int, shared: object) -> int:
@@ -60,7 +62,7 @@ def sweep(workers: int, candidates: list[Candidate], shared: tuple, repeats: int
     try:
         executor = RayExecutor(address=cluster.address, cpus=1, threads=1)
         executor.map(_noop, range(workers * 2))  # warm the workers up
-        times, noop = [], []
+        times, noop, sharded = [], [], []
         for _ in range(repeats):
             t = time.perf_counter()
             cards = executor.map(_scan_one, candidates, shared=shared)
@@ -68,9 +70,14 @@ def sweep(workers: int, candidates: list[Candidate], shared: tuple, repeats: int
             t = time.perf_counter()
             executor.map(_noop, range(200))
             noop.append((time.perf_counter() - t) / 200)
+            t = time.perf_counter()
+            sharded_scan(candidates[0].model, shared[0], shared[1], executor=executor,
+                         shard_size=SHARD)
+            sharded.append(time.perf_counter() - t)
         assert len(cards) == len(candidates)
         return {"workers": workers, "sweep_s": statistics.median(times), "all_s": times,
-                "task_overhead_s": statistics.median(noop)}
+                "task_overhead_s": statistics.median(noop),
+                "sharded_scan_s": statistics.median(sharded), "sharded_all_s": sharded}
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -94,6 +101,9 @@ def main() -> None:
     config = ScanConfig(eps=[0.1], norm="linf", attacks=args.attacks.split(","), n=args.n,
                         seed=0)
     candidates = [Candidate(f"mlp{s}", toy_digits_mlp(s)) for s in range(MODELS)]
+    t = time.perf_counter()
+    scan(candidates[0].model, data, config)
+    local_scan = time.perf_counter() - t
     runs = [sweep(w, candidates, (data, config), args.repeats) for w in (1, 2)]
     one, two = runs
     cost = one["sweep_s"] / MODELS
@@ -105,6 +115,8 @@ def main() -> None:
             for n in (8, 32, 128)}
     result = {"models": MODELS, "points": min(args.n, len(data)), "runs": runs,
               "speedup_2_vs_1": one["sweep_s"] / two["sweep_s"],
+              "local_scan_s": local_scan, "shard_points": SHARD,
+              "sharded_speedup_2_vs_1": one["sharded_scan_s"] / two["sharded_scan_s"],
               "scan_cost_s": cost, "task_overhead_s": overhead,
               "cost_per_point_s": per_point, "min_shard_points_for_5pct": min_points,
               "simulated_s": sims, "cpu": os.cpu_count(),
@@ -115,6 +127,9 @@ def main() -> None:
           f"{two['sweep_s']:.2f} s, speed-up {result['speedup_2_vs_1']:.2f}x")
     print(f"per scan {cost:.3f} s, per task overhead {overhead * 1e3:.2f} ms, per point "
           f"{per_point * 1e3:.3f} ms; shards of >= {min_points} points keep overhead < 5%")
+    print(f"one scan: local {local_scan:.2f} s; sharded in blocks of {SHARD} points on 1 "
+          f"worker {one['sharded_scan_s']:.2f} s, on 2 workers {two['sharded_scan_s']:.2f} s "
+          f"({result['sharded_speedup_2_vs_1']:.2f}x)")
     for n, by in sims.items():
         print(f"{n:>4} nodes: " + ", ".join(f"{s} shard(s)/scan {t:.2f} s" for s, t in by.items()))
 

@@ -96,7 +96,8 @@ def load_inputs(*, baseline: Scorecard | PathLike | None = None,
 def run_scan(model: Any, data: Dataset, config: ScanConfig | None = None, *,
              baseline: Scorecard | PathLike | None = None, rules: Iterable[str | Rule] = (),
              audit: Scorecard | PathLike | None = None, allow_mismatch: bool = False,
-             progress: ProgressFactory | None = None) -> ScanOutcome:
+             progress: ProgressFactory | None = None, executor: Any = None,
+             shard_size: int = 256) -> ScanOutcome:
     """Scan ``model`` on ``data``, apply an audit's caveats, then gate the result.
 
     Parameters
@@ -113,6 +114,10 @@ def run_scan(model: Any, data: Dataset, config: ScanConfig | None = None, *,
         The scorecard (or path) of ``trustbench audit`` on this test set: adds the
         ``audit.caveats`` finding and drops the "run trustbench audit" record from
         ``not_measured`` (:func:`trustbench.audit.caveats.apply_caveats`).
+    executor, shard_size
+        An executor (:mod:`trustbench.execution`) to shard the attacks over, by blocks of
+        ``shard_size`` point ids (:func:`trustbench.execution.sharded.sharded_scan`): the
+        same scorecard as without one. ``None``: everything runs here.
 
     Returns
     -------
@@ -135,8 +140,14 @@ def run_scan(model: Any, data: Dataset, config: ScanConfig | None = None, *,
     from trustbench.scan import scan
 
     base, audit_card, parsed = load_inputs(baseline=baseline, audit=audit, rules=rules)
-    card = scan(model, data, config, progress=progress, baseline=base,
-                allow_mismatch=allow_mismatch)
+    if executor is None:
+        card = scan(model, data, config, progress=progress, baseline=base,
+                    allow_mismatch=allow_mismatch)
+    else:  # the attacks sharded by point ids over the executor: the same scorecard
+        from trustbench.execution.sharded import sharded_scan
+
+        card = sharded_scan(model, data, config, executor=executor, shard_size=shard_size,
+                            progress=progress, baseline=base, allow_mismatch=allow_mismatch)
     if audit_card is not None:
         from trustbench.audit.caveats import apply_caveats
 

@@ -8,7 +8,7 @@ import logging
 import platform
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -220,6 +220,7 @@ def scan(
     progress: ProgressFactory | None = None,
     baseline: Scorecard | None = None,
     allow_mismatch: bool = False,
+    attack_results: Mapping[str, list[Any]] | None = None,
 ) -> Scorecard:
     """Evaluate ``model`` on ``data`` and return its Scorecard.
 
@@ -244,11 +245,15 @@ def scan(
         Comparing the two is :func:`trustbench.gate.apply_gate`'s job. It must be of the
         same data and measuring configuration (an InputError before any work otherwise),
         unless ``allow_mismatch``.
+    attack_results
+        Attack name -> its results over the eps curve on the plan's points, made elsewhere
+        (:func:`trustbench.execution.sharded.sharded_scan` merges its shards' into this):
+        used instead of running those attacks. Only with ``config`` a ScanPlan.
     """
     cfg0 = config.config if isinstance(config, ScanPlan) else config or ScanConfig()
     with _seeded_global_generators(cfg0.seed):
         return _scan(model, data, config, cfg0.budget, progress=progress, baseline=baseline,
-                     allow_mismatch=allow_mismatch)
+                     allow_mismatch=allow_mismatch, attack_results=attack_results)
 
 
 @contextmanager
@@ -271,7 +276,8 @@ def _seeded_global_generators(seed: int) -> Iterator[None]:
 
 def _scan(model: Any, data: Dataset, config: ScanConfig | ScanPlan | None,
           budget: float | None, *, progress: ProgressFactory | None,
-          baseline: Scorecard | None, allow_mismatch: bool) -> Scorecard:
+          baseline: Scorecard | None, allow_mismatch: bool,
+          attack_results: Mapping[str, list[Any]] | None = None) -> Scorecard:
     t0 = time.perf_counter()
     model, ds, ctx = prepare(model, data, config, progress=progress,
                              deadline=None if budget is None else t0 + budget)
@@ -281,7 +287,10 @@ def _scan(model: Any, data: Dataset, config: ScanConfig | ScanPlan | None,
 
         check_comparable({"data": {"name": ds.name, "fingerprint": ds.fingerprint()},
                           "config": _config_record(cfg, ctx)}, baseline, allow=allow_mismatch)
-    ctx = ctx.with_(baseline=baseline)
+    if attack_results is not None and not isinstance(config, ScanPlan):
+        raise InputError("attack_results need the ScanPlan they were made with",
+                         fix="pass config=trustbench.plan_scan(model, data, config)")
+    ctx = ctx.with_(baseline=baseline, attack_results=attack_results)
     timings: dict[str, float] = {}
     findings: list[Finding] = []
     not_measured: list[str] = list(NOT_YET_MEASURED)  # NotMeasured records

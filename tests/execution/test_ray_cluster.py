@@ -142,3 +142,75 @@ def test_the_exact_duplicate_pass_over_shards_is_the_same_on_ray(cluster: str,
         frame.iloc[i * 500:(i + 1) * 500].to_parquet(files[-1])
     local = exact_duplicates_shards(files)
     assert exact_duplicates_shards(files, executor=RayExecutor(address=cluster)) == local
+
+
+def _busy_workers() -> list[int]:
+    """Pids of Ray worker processes running a task right now (their title is ray::_run)."""
+    import subprocess
+
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [int(line.split()[0]) for line in out.splitlines()[1:]
+            if "ray::_run" in line and "IDLE" not in line]
+
+
+def test_a_sharded_scan_on_ray_survives_a_killed_worker(cluster: str) -> None:
+    """Shard the attacks over the cluster, SIGKILL a busy worker: the same scorecard."""
+    import threading
+    import time
+
+    from test_sharded import comparable
+
+    from trustbench import scan
+    from trustbench.execution.sharded import sharded_scan
+
+    x, y = toy_blobs(160, seed=7)
+    data = Dataset(x.numpy(), y.numpy(), Schema("tabular", np.zeros(8), np.ones(8)),
+                   name="blobs")
+    config = ScanConfig(eps=[0.05, 0.1], norm="linf", attacks=["fgsm", "pgd", "standard"],
+                        n=120, seed=2)
+    model = toy_mlp(seed=1)
+    out: dict[str, Any] = {}
+    run = threading.Thread(target=lambda: out.setdefault("card", sharded_scan(
+        model, data, config, shard_size=10, executor=RayExecutor(address=cluster,
+                                                                 max_retries=3))))
+    run.start()
+    killed = None
+    deadline = time.monotonic() + 60
+    while killed is None and time.monotonic() < deadline and run.is_alive():
+        busy = _busy_workers()
+        if busy:
+            killed = busy[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    run.join(timeout=300)
+    assert killed is not None, "no worker was seen busy"
+    assert comparable(out["card"]) == comparable(scan(model, data, config))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_trustbench_scan_executor_ray_writes_the_local_scorecard(cluster: str,
+                                                                 tmp_path: Path) -> None:
+    import json
+
+    import torch
+    from typer.testing import CliRunner
+
+    from trustbench.cli import app
+    from trustbench.testing.toy import toy_digits_mlp
+
+    path = tmp_path / "mlp.pt"
+    torch.jit.script(toy_digits_mlp(0).module).save(str(path))
+    common = ["scan", "--model", str(path), "--data", "digits", "--eps", "0.05,0.1",
+              "--attacks", "fgsm,pgd", "--n", "150", "-q"]
+    local = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "local")])
+    remote = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "ray"), "--executor",
+                                      "ray", "--address", cluster, "--shard-size", "40"])
+    assert local.exit_code == remote.exit_code == 0, (remote.output, remote.exception)
+
+    def findings(folder: str) -> list[Any]:
+        card = json.loads((tmp_path / folder / "scorecard.json").read_text())
+        return [(f["id"], f["severity"], f["title"],
+                 {k: m["value"] for k, m in f["metrics"].items() if "time" not in k})
+                for f in card["findings"] if f["id"] != "provenance"]
+
+    assert json.dumps(findings("ray"), default=str) == json.dumps(findings("local"), default=str)

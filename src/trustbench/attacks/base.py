@@ -332,6 +332,7 @@ class Attack(ABC):
         clean_pred: torch.Tensor | None = None,
         prior: AttackResult | None = None,
         deadline: float | None = None,
+        point_ids: torch.Tensor | None = None,
     ) -> AttackResult:
         """Attack every point of ``x`` (N, ...) with labels ``y`` (N,) (class indices).
 
@@ -353,6 +354,9 @@ class Attack(ABC):
         deadline
             A ``time.perf_counter()`` value: the first model call after it raises
             :class:`OutOfTime`, so a run overshoots by at most one model call.
+        point_ids
+            (N,) each point's stream id (default ``0..N-1``): a shard of a larger set passes
+            the points' indices in that set, so each point draws what it would unsharded.
         """
         self._check(model)
         start = time.perf_counter()
@@ -385,6 +389,10 @@ class Attack(ABC):
             clean_correct = clean_pred == y
             x_adv = x.clone()
             fooled = ~clean_correct
+        if point_ids is not None:
+            point_ids = torch.as_tensor(point_ids, dtype=torch.long)
+            if point_ids.shape != (len(x),):
+                raise ValueError(f"point_ids must be ({len(x)},), got {tuple(point_ids.shape)}")
         todo = torch.arange(len(x)) if fused else torch.nonzero(~fooled).flatten()
         done = len(x) - len(todo)
         if progress is not None and done:
@@ -393,7 +401,8 @@ class Attack(ABC):
         for start_i in range(0, len(todo), batch_size):
             idx = todo[start_i : start_i + batch_size]
             xb, yb = x[idx], y[idx]
-            ctx.ids = idx  # each point draws from its own stream: its index in x
+            # each point draws from its own stream: its index in x (or in the whole set)
+            ctx.ids = idx if point_ids is None else point_ids[idx]
             ctx.capture_predictions, ctx.captured = fused, None
             q0, g0 = ctx.queries, ctx.grad_evals
             cand = self.perturb(ctx, xb, yb)

@@ -28,6 +28,7 @@ def robustness_curve(
     progress: Progress | None = None,
     clean_pred: torch.Tensor | None = None,
     deadline: float | None = None,
+    point_ids: torch.Tensor | None = None,
 ) -> list[AttackResult]:
     """Run ``attack`` at every budget in ``eps_values``, smallest first.
 
@@ -41,7 +42,7 @@ def robustness_curve(
     ----------
     attack
         Configured attack; ``attack.clone(eps=e)`` runs each budget.
-    model, x, y, domain, batch_size
+    model, x, y, domain, batch_size, point_ids
         As for :meth:`Attack.run`.
     eps_values
         Budgets, in any order.
@@ -80,7 +81,8 @@ def robustness_curve(
         try:
             res = attack.clone(eps=eps).run(model, x, y, domain=domain, batch_size=batch_size,
                                             progress=progress, clean_pred=clean_pred,
-                                            prior=prior, deadline=deadline)
+                                            prior=prior, deadline=deadline,
+                                            point_ids=point_ids)
         except OutOfTime:
             break
         results.append(res)

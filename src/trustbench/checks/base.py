@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -181,6 +182,9 @@ class CheckContext:
     skipped: list[NotMeasured] = field(default_factory=list)
     randomness: Randomness | None = None
     draw_model: Model | None = None
+    #: attack name -> its results over the eps curve, made elsewhere (a sharded scan's
+    #: shards, merged); the robustness step uses them instead of running that attack
+    attack_results: Mapping[str, list[Any]] | None = None
     # (model, (N, C) its scores on x) from the clean forward pass that gave clean_pred, so
     # checks do not run the model on x again; keyed by the model it belongs to
     _scores: list[tuple[Model, torch.Tensor]] = field(default_factory=list, repr=False)

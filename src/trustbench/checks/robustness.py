@@ -70,10 +70,14 @@ def adversarial_robustness(ctx: CheckContext) -> Checked[AttackRuns]:
         name = attack.name
         advance = opts.progress(f"{name} ({norm_label(cfg.norm)}, {len(eps_values)} eps)",
                                len(ctx.y) * len(eps_values))
-        results = robustness_curve(attack, ctx.model, ctx.x, ctx.y, eps_values,
-                                   domain=ctx.domain, batch_size=opts.batch_size,
-                                   progress=advance, clean_pred=ctx.clean_pred,
-                                   deadline=opts.deadline)
+        results = (ctx.attack_results or {}).get(name)  # a sharded scan ran it already
+        if results is not None:
+            advance(len(ctx.y) * len(results))
+        else:
+            results = robustness_curve(attack, ctx.model, ctx.x, ctx.y, eps_values,
+                                       domain=ctx.domain, batch_size=opts.batch_size,
+                                       progress=advance, clean_pred=ctx.clean_pred,
+                                       deadline=opts.deadline)
         for eps in eps_values[len(results):]:
             ctx.skip(f"attack {name} at eps={eps:g}", "the time budget ran out before it "
                      "finished", out_of_time=True)

@@ -29,10 +29,29 @@ from trustbench.options import MAX_BATCH_SIZE, check_batch_size
 __all__ = ["demo", "scan"]
 
 
+def _executor(kind: str, address: str | None, budget: float | None) -> Any:
+    """Return the Ray executor for ``--executor ray`` (``None``: the scan runs here)."""
+    if kind not in ("local", "ray"):
+        raise InputError(f"--executor {kind!r}: expected 'local' or 'ray'")
+    if kind == "local":
+        if address is not None:
+            raise InputError("--address is for --executor ray", fix="add --executor ray")
+        return None
+    if budget is not None:
+        raise InputError("--budget cannot be used with --executor ray (each shard would cut "
+                         "its attacks at a different point)", fix="leave out --budget")
+    from trustbench.execution import RayExecutor
+    from trustbench.extras import require_extra
+
+    require_extra("ray", "ray", what="--executor ray")
+    return RayExecutor(address=address)
+
+
 def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
               baseline: str | Path | None = None, fail_on: list[str] | None = None,
               formats: list[str] | None = None, audit: str | Path | None = None,
-              allow_mismatch: bool = False) -> bool:
+              allow_mismatch: bool = False, executor: Any = None,
+              shard_size: int = 256) -> bool:
     """Run :func:`trustbench.run_scan` and :func:`trustbench.write_reports` on the console.
 
     The console shows its progress bars and messages; returns True when a gate rule fired.
@@ -49,7 +68,7 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
         with progress(quiet) as factory:
             outcome = run_scan(model, data, config, baseline=base, rules=rules,
                                audit=audit_card, allow_mismatch=allow_mismatch,
-                               progress=factory)
+                               progress=factory, executor=executor, shard_size=shard_size)
         try:
             written = write_reports(outcome.card, folder, formats=formats or list(FORMATS))
         finally:
@@ -304,6 +323,14 @@ def scan(
         "--dry-run", help="Print the expected gradient evaluations, queries and time (from a "
         "short calibration) and exit without attacking.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    executor: Annotated[str, typer.Option(
+        help="Where the attacks run: 'local' (this process) or 'ray' (sharded by point ids "
+        "over a Ray cluster, needs trustbench[ray]; the same scorecard).")] = "local",
+    address: Annotated[str | None, typer.Option(
+        help="--executor ray: 'auto' (a cluster from 'ray start'), ray://host:port, or none "
+        "given: a local cluster started for this run.")] = None,
+    shard_size: Annotated[int, typer.Option(
+        help="--executor ray: points per unit of work.", min=1, max=1_000_000)] = 256,
 ) -> None:
     """Scan a model and write its scorecard and reports.
 
@@ -317,6 +344,7 @@ def scan(
 
     params = dict(locals())
     try:
+        runner = _executor(executor, address, budget)
         sf = _scan_settings(cli_ctx, params, config)
         m_cfg, d_cfg, s_cfg = sf.model, sf.data, sf.scan
         arch_source = _untrusted_from_config(cli_ctx, sf, config)
@@ -338,7 +366,8 @@ def scan(
         failed = _run_scan(m, ds, scan_config, Path(sf.output.out), quiet,
                            baseline=sf.gate.baseline, fail_on=sf.gate.fail_on,
                            formats=sf.output.formats, audit=d_cfg.audit,
-                           allow_mismatch=allow_mismatch)
+                           allow_mismatch=allow_mismatch, executor=runner,
+                           shard_size=shard_size)
     except TrustbenchError as e:
         raise fail(e) from None
     if failed:

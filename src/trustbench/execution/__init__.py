@@ -8,9 +8,11 @@ every item picklable.
 :class:`RayExecutor` (extra ``[ray]``, imported when used) runs each item as a Ray task,
 with ``shared`` in the object store once and task retries when a worker dies.
 
-Built so far: both executors, used by ``trustbench select`` (one unit per candidate).
-Sharding one scan by point ids, ``--resume`` and map-reduce of the profiles (issue 17,
-items 1–4) are not built yet.
+:func:`~trustbench.execution.sharded.sharded_scan` shards a scan's attacks by point ids
+over any executor, with the local scan's scorecard (``scan --executor ray``);
+``trustbench select`` runs one unit per candidate (and resumes); the monitor's profile and
+the audit's exact-duplicate pass map-reduce over table shards
+(:mod:`trustbench.monitor.shards`, :mod:`trustbench.audit.shards`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ Moritz et al., "Ray: A Distributed Framework for Emerging AI Applications", OSDI
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -84,8 +85,16 @@ class RayExecutor:
             return []
         ray = self._ray()
         task = ray.remote(num_cpus=self.cpus, max_retries=self.max_retries)(_run)
-        ref = ray.put(shared)  # once: a node fetches it once for all its tasks
-        pending = {task.remote(fn, item, ref, self.threads): i for i, item in enumerate(items)}
+        try:
+            ref = ray.put(shared)  # once: a node fetches it once for all its tasks
+            pending = {task.remote(fn, item, ref, self.threads): i
+                       for i, item in enumerate(items)}
+        except (TypeError, RuntimeError, pickle.PicklingError) as e:
+            raise InputError(f"the work cannot be sent to the Ray workers: it does not pickle "
+                             f"({str(e).splitlines()[0][:200]})",
+                             fix="use --executor local, or save the model in a format that "
+                                 "pickles (TorchScript, state_dict + --arch, ONNX, skops)"
+                             ) from None
         results: dict[int, Any] = {}
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

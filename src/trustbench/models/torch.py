@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +17,25 @@ from trustbench.errors import InputError
 from trustbench.models.base import _OUTPUT_FIX, Capabilities, Model, _describe_output
 
 __all__ = ["TorchModel"]
+
+
+@contextmanager
+def _quiet_jit() -> Iterator[None]:
+    """Silence torch 2.13's deprecation of torch.jit.save/load while a model is moved.
+
+    Moving a user's TorchScript model between processes is nothing the user can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"`torch\.jit\.(save|load)` is deprecated",
+                                DeprecationWarning)
+        yield
+
+
+class _ScriptBytes:
+    """A TorchScript module's ``torch.jit.save`` bytes, while pickled."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
 
 
 class TorchModel(Model):
@@ -65,6 +87,33 @@ class TorchModel(Model):
         self._mean = None if mean is None else torch.tensor(mean, dtype=self.dtype, device=self.device)
         self._std = None if std is None else torch.tensor(std, dtype=self.dtype, device=self.device)
         self._module_list: list[nn.Module] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle a TorchScript module as its serialized bytes (it cannot be pickled as is).
+
+        An executor sends models to worker processes and Ray nodes by pickling them.
+        """
+        state = dict(self.__dict__, _module_list=None)
+        if isinstance(self.module, torch.jit.ScriptModule):
+            buffer = io.BytesIO()
+            with _quiet_jit():
+                torch.jit.save(self.module, buffer)
+            state["module"] = _ScriptBytes(buffer.getvalue())
+        return state
+
+    def __copy__(self) -> TorchModel:
+        # a shallow copy shares the module (the pickled state above is for other processes)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild a pickled TorchModel (loading a TorchScript module from its bytes)."""
+        if isinstance(state.get("module"), _ScriptBytes):
+            with _quiet_jit():
+                state["module"] = torch.jit.load(io.BytesIO(state["module"].data),
+                                                 map_location="cpu")
+        self.__dict__.update(state)
 
     @property
     def description(self) -> str:

@@ -1,0 +1,74 @@
+"""A scan sharded by point ids gives the local scan's scorecard (timings aside)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from trustbench import Dataset, ScanConfig, Schema, scan
+from trustbench.attacks.registry import get_attack
+from trustbench.errors import InputError
+from trustbench.execution import LocalExecutor
+from trustbench.execution.sharded import sharded_scan
+from trustbench.testing.toy import toy_blobs, toy_mlp
+
+
+def comparable(card: Any) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Findings and metrics without what may differ: timings and the run's provenance."""
+    def same(v: Any) -> Any:  # NaN equal to NaN: "not measurable" in both
+        return "nan" if isinstance(v, float) and v != v else v
+
+    return [(f.id, f.severity, f.title,
+             {k: (same(m.value), None if m.ci is None else tuple(map(same, m.ci)))
+              for k, m in f.metrics.items() if "time" not in k})
+            for f in card.findings if f.id != "provenance"]
+
+
+@pytest.fixture(scope="module")
+def data() -> Dataset:
+    x, y = toy_blobs(160, seed=7)
+    return Dataset(x.numpy(), y.numpy(), Schema("tabular", np.zeros(8), np.ones(8)),
+                   name="blobs")
+
+
+def test_a_shard_draws_what_its_points_would_draw_unsharded() -> None:
+    model = toy_mlp(seed=0)
+    x, y = toy_blobs(60, seed=1)
+    pgd = get_attack("pgd", eps=0.1, steps=10, seed=5)  # random start: the streams matter
+    whole = pgd.run(model, x, y)
+    part = pgd.run(model, x[20:40], y[20:40], point_ids=torch.arange(20, 40))
+    assert torch.equal(part.fooled, whole.fooled[20:40])
+    assert torch.equal(part.x_adv, whole.x_adv[20:40])
+    with pytest.raises(ValueError, match="point_ids"):
+        pgd.run(model, x[:5], y[:5], point_ids=torch.arange(4))
+
+
+@pytest.mark.parametrize("shard_size", [17, 64, 1000])
+def test_sharded_equals_local(shard_size: int, data: Dataset) -> None:
+    config = ScanConfig(eps=[0.05, 0.1], norm="linf", attacks=["fgsm", "pgd", "standard"],
+                        n=120, seed=2)
+    model = toy_mlp(seed=1)
+    assert comparable(sharded_scan(model, data, config, shard_size=shard_size)) == \
+        comparable(scan(model, data, config))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_sharded_in_a_process_pool(data: Dataset) -> None:
+    """Worker processes get the model pickled: a TorchScript one travels as its bytes."""
+    from trustbench.models import TorchModel
+
+    config = ScanConfig(eps=[0.1], norm="linf", attacks=["fgsm", "pgd"], n=100, seed=0)
+    model = TorchModel(torch.jit.script(toy_mlp(seed=2).module))
+    pooled = sharded_scan(model, data, config, shard_size=40,
+                          executor=LocalExecutor(processes=2))
+    assert comparable(pooled) == comparable(scan(model, data, config))
+
+
+def test_sharded_refuses_a_budget_and_a_bad_shard_size(data: Dataset) -> None:
+    with pytest.raises(InputError, match="time budget"):
+        sharded_scan(toy_mlp(), data, ScanConfig(budget=10.0))
+    with pytest.raises(InputError, match="shard_size"):
+        sharded_scan(toy_mlp(), data, ScanConfig(), shard_size=0)
