@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_sharded import comparable
 
 from trustbench import Dataset, ScanConfig, Schema
 from trustbench.execution import LocalExecutor, RayExecutor
@@ -85,17 +86,6 @@ def test_a_killed_worker_is_replaced_and_the_result_is_the_same(cluster: str,
     assert (tmp_path / "killed-2").exists()  # it really was killed once
 
 
-def _comparable(card: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """Findings and metrics, without what may differ: timings and the run's provenance."""
-    def same(v: Any) -> Any:  # NaN equal to NaN: "not measurable" in both
-        return "nan" if isinstance(v, float) and v != v else v
-
-    return [(f.id, f.severity, f.title,
-             {k: (same(m.value), None if m.ci is None else tuple(map(same, m.ci)))
-              for k, m in f.metrics.items() if "time" not in k})
-            for f in card.findings if f.id != "provenance"]
-
-
 def test_select_on_ray_gives_the_same_scans_as_locally(cluster: str) -> None:
     x, y = toy_blobs(120, seed=5)
     data = Dataset(x.numpy(), y.numpy(), Schema("tabular", np.zeros(8), np.ones(8)),
@@ -106,7 +96,7 @@ def test_select_on_ray_gives_the_same_scans_as_locally(cluster: str) -> None:
     remote = select_models(cands, data, config, repeats=3,
                            executor=RayExecutor(address=cluster))
     for name in local.cards:
-        assert _comparable(remote.cards[name]) == _comparable(local.cards[name])
+        assert comparable(remote.cards[name]) == comparable(local.cards[name])
     scanned = [c.key for c in local.criteria if not c.key.startswith(("latency", "size"))]
     for name in local.values:
         for key in scanned:
@@ -157,8 +147,6 @@ def test_a_sharded_scan_on_ray_survives_a_killed_worker(cluster: str) -> None:
     """Shard the attacks over the cluster, SIGKILL a busy worker: the same scorecard."""
     import threading
     import time
-
-    from test_sharded import comparable
 
     from trustbench import scan
     from trustbench.execution.sharded import sharded_scan

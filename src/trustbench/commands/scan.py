@@ -23,28 +23,11 @@ from trustbench.commands._console import (
     names,
     progress,
 )
+from trustbench.commands._execution import make_executor
 from trustbench.errors import InputError, TrustbenchError
 from trustbench.options import MAX_BATCH_SIZE, check_batch_size
 
 __all__ = ["demo", "scan"]
-
-
-def _executor(kind: str, address: str | None, budget: float | None) -> Any:
-    """Return the Ray executor for ``--executor ray`` (``None``: the scan runs here)."""
-    if kind not in ("local", "ray"):
-        raise InputError(f"--executor {kind!r}: expected 'local' or 'ray'")
-    if kind == "local":
-        if address is not None:
-            raise InputError("--address is for --executor ray", fix="add --executor ray")
-        return None
-    if budget is not None:
-        raise InputError("--budget cannot be used with --executor ray (each shard would cut "
-                         "its attacks at a different point)", fix="leave out --budget")
-    from trustbench.execution import RayExecutor
-    from trustbench.extras import require_extra
-
-    require_extra("ray", "ray", what="--executor ray")
-    return RayExecutor(address=address)
 
 
 def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
@@ -344,7 +327,7 @@ def scan(
 
     params = dict(locals())
     try:
-        runner = _executor(executor, address, budget)
+        runner = make_executor(executor, address, budget=budget)
         sf = _scan_settings(cli_ctx, params, config)
         m_cfg, d_cfg, s_cfg = sf.model, sf.data, sf.scan
         arch_source = _untrusted_from_config(cli_ctx, sf, config)

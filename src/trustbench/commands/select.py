@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from trustbench.commands._console import console, floats, keep_on_interrupt, names, printable
+from trustbench.commands._execution import make_executor
 from trustbench.commands._output import card_writers, show_card
 
 __all__ = ["select"]
@@ -81,11 +82,7 @@ def select(
     from trustbench.select import parse_requirement, parse_weight, select_models, selection_card
     from trustbench.select.run import Candidate
 
-    if executor not in ("local", "ray"):
-        raise InputError(f"--executor {executor!r}: expected 'local' or 'ray'")
-    if address is not None and executor != "ray":
-        raise InputError("--address is for --executor ray", fix="add --executor ray")
-    runner = _executor(executor, address, processes)
+    runner = make_executor(executor, address, processes=processes)
     requirements = [parse_requirement(r) for r in require or []]
     weights = dict(parse_weight(w) for w in weight or [])
     labels = names(name) or [Path(m).stem or m for m in models]
@@ -158,19 +155,6 @@ def _stored(partial: Path, keys: dict[str, str]) -> dict[str, Any]:
             except InputError:
                 continue  # scanned again
     return done
-
-
-def _executor(kind: str, address: str | None, processes: int) -> Any:
-    """Return the executor the scans run on (Ray's extra checked before any work)."""
-    from trustbench.execution import LocalExecutor
-
-    if kind == "local":
-        return LocalExecutor(processes=processes)
-    from trustbench.execution import RayExecutor
-    from trustbench.extras import require_extra
-
-    require_extra("ray", "ray", what="--executor ray")
-    return RayExecutor(address=address)
 
 
 def _load(model: str, arch: str | None, arch_kwargs: str | None, trust_pickle: bool) -> Any:
