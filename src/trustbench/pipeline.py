@@ -97,7 +97,8 @@ def run_scan(model: Any, data: Dataset, config: ScanConfig | None = None, *,
              baseline: Scorecard | PathLike | None = None, rules: Iterable[str | Rule] = (),
              audit: Scorecard | PathLike | None = None, allow_mismatch: bool = False,
              progress: ProgressFactory | None = None, executor: Any = None,
-             shard_size: int = 256) -> ScanOutcome:
+             shard_size: int = 256, store: PathLike | None = None,
+             resume: bool = False) -> ScanOutcome:
     """Scan ``model`` on ``data``, apply an audit's caveats, then gate the result.
 
     Parameters
@@ -114,10 +115,11 @@ def run_scan(model: Any, data: Dataset, config: ScanConfig | None = None, *,
         The scorecard (or path) of ``trustbench audit`` on this test set: adds the
         ``audit.caveats`` finding and drops the "run trustbench audit" record from
         ``not_measured`` (:func:`trustbench.audit.caveats.apply_caveats`).
-    executor, shard_size
+    executor, shard_size, store, resume
         An executor (:mod:`trustbench.execution`) to shard the attacks over, by blocks of
         ``shard_size`` point ids (:func:`trustbench.execution.sharded.sharded_scan`): the
-        same scorecard as without one. ``None``: everything runs here.
+        same scorecard as without one. ``None``: everything runs here. With ``store``, each
+        finished block is kept there; ``resume`` reuses the blocks kept by an earlier run.
 
     Returns
     -------
@@ -147,7 +149,8 @@ def run_scan(model: Any, data: Dataset, config: ScanConfig | None = None, *,
         from trustbench.execution.sharded import sharded_scan
 
         card = sharded_scan(model, data, config, executor=executor, shard_size=shard_size,
-                            progress=progress, baseline=base, allow_mismatch=allow_mismatch)
+                            progress=progress, baseline=base, allow_mismatch=allow_mismatch,
+                            store=store, resume=resume)
     if audit_card is not None:
         from trustbench.audit.caveats import apply_caveats
 

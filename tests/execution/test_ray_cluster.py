@@ -202,3 +202,49 @@ def test_trustbench_scan_executor_ray_writes_the_local_scorecard(cluster: str,
                 for f in card["findings"] if f["id"] != "provenance"]
 
     assert json.dumps(findings("ray"), default=str) == json.dumps(findings("local"), default=str)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_a_killed_driver_resumes_the_sharded_scan(cluster: str, tmp_path: Path) -> None:
+    """SIGKILL `trustbench scan --executor ray` once blocks are stored; --resume finishes it."""
+    import json
+    import shutil
+    import subprocess
+    import time
+
+    import torch
+
+    from trustbench.testing.toy import toy_digits_mlp
+
+    path = tmp_path / "mlp.pt"
+    torch.jit.script(toy_digits_mlp(1).module).save(str(path))
+    exe = shutil.which("trustbench", path=str(Path(sys.executable).parent)) or "trustbench"
+    common = [exe, "scan", "--model", str(path), "--data", "digits", "--eps", "0.05,0.1",
+              "--attacks", "fgsm,pgd,standard", "--n", "160", "-q"]
+    sharded = [*common, "--out", str(tmp_path / "ray"), "--executor", "ray", "--address",
+               cluster, "--shard-size", "20"]
+    blocks = tmp_path / "ray" / ".scan-partial"
+    proc = subprocess.Popen(sharded, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(blocks.glob("*.pt"))) < 2:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # the driver dies with blocks in flight
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    kept = len(list(blocks.glob("*.pt")))
+    assert 2 <= kept < 8 and not (tmp_path / "ray" / "scorecard.json").exists()
+    resumed = subprocess.run([*sharded, "--resume"], capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert not blocks.exists()
+    local = subprocess.run([*common, "--out", str(tmp_path / "local")], capture_output=True,
+                           text=True, timeout=300)
+    assert local.returncode == 0, local.stderr[-2000:]
+
+    def findings(folder: str) -> list[Any]:
+        card = json.loads((tmp_path / folder / "scorecard.json").read_text())
+        return [(f["id"], f["severity"], f["title"]) for f in card["findings"]]
+
+    assert findings("ray") == findings("local")

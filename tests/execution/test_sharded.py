@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,3 +73,29 @@ def test_sharded_refuses_a_budget_and_a_bad_shard_size(data: Dataset) -> None:
         sharded_scan(toy_mlp(), data, ScanConfig(budget=10.0))
     with pytest.raises(InputError, match="shard_size"):
         sharded_scan(toy_mlp(), data, ScanConfig(), shard_size=0)
+
+
+def test_a_stored_run_resumes_with_only_the_missing_blocks(data: Dataset, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Blocks are kept as they finish; a resumed run reads them instead of attacking."""
+    import trustbench.execution.sharded as sharded
+
+    config = ScanConfig(eps=[0.1], norm="linf", attacks=["fgsm", "pgd"], n=100, seed=4)
+    model = toy_mlp(seed=3)
+    first = sharded_scan(model, data, config, shard_size=30, store=tmp_path)
+    kept = sorted(tmp_path.glob("*.pt"))
+    assert len(kept) == 4  # 30 + 30 + 30 + 10 points
+    kept[1].unlink()  # as if the driver died before that block was stored
+    kept[2].write_bytes(b"damaged")  # and one was cut short: it is run again too
+    ran: list[tuple[int, int]] = []
+    real = sharded._attack_block
+    monkeypatch.setattr(sharded, "_attack_block",
+                        lambda block, shared: ran.append(block) or real(block, shared))
+    again = sharded_scan(model, data, config, shard_size=30, store=tmp_path, resume=True)
+    assert sorted(ran) == [(30, 60), (60, 90)]
+    assert comparable(again) == comparable(first) == comparable(scan(model, data, config))
+    other = ScanConfig(eps=[0.1], norm="linf", attacks=["fgsm", "pgd"], n=100, seed=5)
+    ran.clear()
+    sharded_scan(model, data, other, shard_size=30, store=tmp_path, resume=True)
+    assert len(ran) == 4  # another plan: nothing stored matches

@@ -5,6 +5,7 @@ Parse, merge the config file and the flags, run the scan, gate it, write every r
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,12 +30,15 @@ from trustbench.options import MAX_BATCH_SIZE, check_batch_size
 
 __all__ = ["demo", "scan"]
 
+#: Where a sharded scan keeps its finished blocks inside --out (for --resume).
+PARTIAL = ".scan-partial"
+
 
 def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
               baseline: str | Path | None = None, fail_on: list[str] | None = None,
               formats: list[str] | None = None, audit: str | Path | None = None,
               allow_mismatch: bool = False, executor: Any = None,
-              shard_size: int = 256) -> bool:
+              shard_size: int = 256, resume: bool = False) -> bool:
     """Run :func:`trustbench.run_scan` and :func:`trustbench.write_reports` on the console.
 
     The console shows its progress bars and messages; returns True when a gate rule fired.
@@ -46,16 +50,22 @@ def _run_scan(model: Any, data: Any, config: Any, out: Path, quiet: bool, *,
     from trustbench.report import render_terminal
 
     base, audit_card, rules = load_inputs(baseline=baseline, audit=audit, rules=fail_on or [])
+    store = None if executor is None else Path(out) / PARTIAL
     with open_output(out, protect=[baseline, audit]) as folder:
-        keep_on_interrupt(f"nothing of this scan was written; {out} is as it was")
+        keep_on_interrupt(f"nothing of this scan was written; {out} is as it was" if store is None
+                          else f"the finished blocks are kept in {store}: run the same "
+                          "command with --resume to go on")
         with progress(quiet) as factory:
             outcome = run_scan(model, data, config, baseline=base, rules=rules,
                                audit=audit_card, allow_mismatch=allow_mismatch,
-                               progress=factory, executor=executor, shard_size=shard_size)
+                               progress=factory, executor=executor, shard_size=shard_size,
+                               store=store, resume=resume)
         try:
             written = write_reports(outcome.card, folder, formats=formats or list(FORMATS))
         finally:
             render_terminal(outcome.card, console)
+        if store is not None:
+            shutil.rmtree(store, ignore_errors=True)  # the scorecard holds it all now
     console.print(f"Scorecard written to [bold]{written[0]}[/bold]")
     if written[1:]:
         console.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in written[1:]))
@@ -314,6 +324,9 @@ def scan(
         "given: a local cluster started for this run.")] = None,
     shard_size: Annotated[int, typer.Option(
         help="--executor ray: points per unit of work.", min=1, max=1_000_000)] = 256,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="--executor ray: reuse the blocks an interrupted run on the same "
+        "--out finished (same model, data and settings); run only the rest.")] = False,
 ) -> None:
     """Scan a model and write its scorecard and reports.
 
@@ -328,6 +341,8 @@ def scan(
     params = dict(locals())
     try:
         runner = make_executor(executor, address, budget=budget)
+        if resume and runner is None:
+            raise InputError("--resume is for a sharded scan", fix="add --executor ray")
         sf = _scan_settings(cli_ctx, params, config)
         m_cfg, d_cfg, s_cfg = sf.model, sf.data, sf.scan
         arch_source = _untrusted_from_config(cli_ctx, sf, config)
@@ -350,7 +365,7 @@ def scan(
                            baseline=sf.gate.baseline, fail_on=sf.gate.fail_on,
                            formats=sf.output.formats, audit=d_cfg.audit,
                            allow_mismatch=allow_mismatch, executor=runner,
-                           shard_size=shard_size)
+                           shard_size=shard_size, resume=resume)
     except TrustbenchError as e:
         raise fail(e) from None
     if failed:

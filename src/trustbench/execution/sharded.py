@@ -18,7 +18,11 @@ node lost — changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import pickle
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,7 +30,7 @@ import torch
 from trustbench.attacks.base import AttackResult
 from trustbench.errors import InputError
 
-__all__ = ["BLOCK_BATCH", "merge_results", "sharded_scan"]
+__all__ = ["BLOCK_BATCH", "merge_results", "plan_key", "sharded_scan"]
 
 #: Points per attack batch in a block when the config says "auto" (a point's result does
 #: not depend on its batch, so each block skips the batch-size calibration).
@@ -71,14 +75,67 @@ def _attack_block(block: tuple[int, int], shared: tuple[Any, Any, Any]) -> dict[
     return out
 
 
+_FIELDS = ("queries", "grad_evals", "wall_time", "norm", "eps", "attack_queries",
+           "attack_grad_evals", "robust_unattacked")
+
+
+def _to_plain(results: dict[str, list[AttackResult]]) -> dict[str, list[dict[str, Any]]]:
+    """Results as tensors, numbers and strings only (what ``torch.load(weights_only=True)`` reads)."""
+    return {name: [{"x_adv": r.x_adv, "fooled": r.fooled, "clean_correct": r.clean_correct,
+                    **{f: getattr(r, f) for f in _FIELDS}} for r in runs]
+            for name, runs in results.items()}
+
+
+def _from_plain(plain: dict[str, list[dict[str, Any]]]) -> dict[str, list[AttackResult]]:
+    return {name: [AttackResult(**r) for r in runs] for name, runs in plain.items()}
+
+
+def _block_path(store: Path, key: str, block: tuple[int, int]) -> Path:
+    return store / f"{key}-{block[0]}-{block[1]}.pt"
+
+
+def _load_block(path: Path) -> dict[str, list[AttackResult]] | None:
+    """Return a stored block, or ``None`` when missing or unreadable (it then runs again)."""
+    if not path.is_file():
+        return None
+    try:
+        return _from_plain(torch.load(path, weights_only=True))
+    except Exception:  # a damaged or foreign file: recompute the block
+        return None
+
+
+def _save_block(path: Path, results: dict[str, list[AttackResult]]) -> None:
+    """Write a block's results atomically: a crash leaves the old file or none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(_to_plain(results), tmp)
+    os.replace(tmp, path)
+
+
+def plan_key(model: Any, data: Any, plan: Any) -> str:
+    """Return what a stored block must match to be reused: model, data and plan."""
+    from trustbench.models import Model, as_model
+
+    m = model if isinstance(model, Model) else as_model(model)
+    h = hashlib.sha256("\0".join([m.fingerprint(), data.fingerprint()]).encode())
+    h.update(pickle.dumps(plan, protocol=4))  # every field, not a repr that may abbreviate
+    return h.hexdigest()[:24]
+
+
 def sharded_scan(model: Any, data: Any, config: Any = None, *, executor: Any = None,
                  shard_size: int = 256, progress: Any = None, baseline: Any = None,
-                 allow_mismatch: bool = False) -> Any:
+                 allow_mismatch: bool = False, store: str | os.PathLike[str] | None = None,
+                 resume: bool = False) -> Any:
     """Scan ``model`` on ``data`` with the attacks sharded over ``executor``.
 
     ``shard_size`` points per unit of work (the last block may be smaller). A time budget
     is refused: each shard would cut its attacks at a different point. ``progress``,
     ``baseline`` and ``allow_mismatch`` are :func:`trustbench.scan`'s.
+
+    With ``store``, each block's results are written there atomically as the block
+    finishes, keyed by the model, the data and the plan; with ``resume`` too, the blocks
+    already stored are read back instead of run again, so a driver that died loses only
+    the blocks in flight.
     """
     from trustbench.execution import LocalExecutor
     from trustbench.scan import plan_scan, scan
@@ -92,8 +149,23 @@ def sharded_scan(model: Any, data: Any, config: Any = None, *, executor: Any = N
                          "attacks at a different point)", fix="leave out --budget")
     n = len(plan.points) if plan.points is not None else len(data)
     blocks = [(lo, min(lo + shard_size, n)) for lo in range(0, n, shard_size)]
-    parts = (executor or LocalExecutor()).map(_attack_block, blocks,
-                                              shared=(model, data, plan))
+    folder = None if store is None else Path(store)
+    key = plan_key(model, data, plan) if folder is not None else ""
+    done: dict[int, dict[str, list[AttackResult]]] = {}
+    if folder is not None and resume:
+        for i, block in enumerate(blocks):
+            if (kept := _load_block(_block_path(folder, key, block))) is not None:
+                done[i] = kept
+    todo = [i for i in range(len(blocks)) if i not in done]
+
+    def keep(j: int, results: dict[str, list[AttackResult]]) -> None:
+        if folder is not None:
+            _save_block(_block_path(folder, key, blocks[todo[j]]), results)
+
+    ran = (executor or LocalExecutor()).map(_attack_block, [blocks[i] for i in todo],
+                                            shared=(model, data, plan), on_result=keep)
+    done.update(zip(todo, ran, strict=True))
+    parts = [done[i] for i in range(len(blocks))]
     merged = {spec.name: [merge_results([p[spec.name][i] for p in parts])
                           for i in range(len(parts[0][spec.name]))]
               for spec in plan.attacks}
