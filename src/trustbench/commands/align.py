@@ -107,8 +107,7 @@ def train_rm(
 ) -> None:
     """Train a Bradley–Terry reward model; evaluate it on held-out prompts.
 
-    Exit 1 when its held-out accuracy is no better than 60% (upper bound) or the
-    reward-hacking probe succeeds.
+    Exit 1 when the upper bound of its held-out accuracy is below 60% (it learned little).
     """
     from trustbench._files import OutputFolder
     from trustbench.align.data import read_preferences, split_preferences
