@@ -34,7 +34,7 @@ from trustbench.options import RunOptions
 from trustbench.scorecard import NOT_AUDITED, NotMeasured, Scorecard
 from trustbench.tuning import choose_batch_size, configure_threads
 
-__all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "plan_scan", "prepare", "scan"]
+__all__ = ["DEFAULT_EPS", "NOT_YET_MEASURED", "plan_scan", "prepare", "scan", "seeded_global_generators"]
 
 log = logging.getLogger(__name__)
 
@@ -251,13 +251,13 @@ def scan(
         used instead of running those attacks. Only with ``config`` a ScanPlan.
     """
     cfg0 = config.config if isinstance(config, ScanPlan) else config or ScanConfig()
-    with _seeded_global_generators(cfg0.seed):
+    with seeded_global_generators(cfg0.seed):
         return _scan(model, data, config, cfg0.budget, progress=progress, baseline=baseline,
                      allow_mismatch=allow_mismatch, attack_results=attack_results)
 
 
 @contextmanager
-def _seeded_global_generators(seed: int) -> Iterator[None]:
+def seeded_global_generators(seed: int) -> Iterator[None]:
     """Seed torch's and numpy's global generators for the block, then restore them.
 
     A random model (noise layers, stochastic preprocessing) draws from the global

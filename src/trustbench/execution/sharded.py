@@ -57,14 +57,14 @@ def merge_results(parts: Sequence[AttackResult]) -> AttackResult:
 def _attack_block(block: tuple[int, int], shared: tuple[Any, Any, Any]) -> dict[str, list]:
     """One unit: every planned attack over the eps curve on points ``[lo, hi)``."""
     from trustbench.attacks.curve import robustness_curve
-    from trustbench.scan import _seeded_global_generators, prepare
+    from trustbench.scan import prepare, seeded_global_generators
 
     model, data, plan = shared
     lo, hi = block
     if plan.config.batch_size == "auto":  # no calibration per block: results do not depend
         plan = dataclasses.replace(plan, config=dataclasses.replace(plan.config,
                                                                     batch_size=BLOCK_BATCH))
-    with _seeded_global_generators(plan.config.seed):
+    with seeded_global_generators(plan.config.seed):
         _, _, ctx = prepare(model, data, plan)
         out = {}
         for spec in plan.attacks:
