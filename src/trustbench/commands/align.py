@@ -77,7 +77,7 @@ def _policy(path: str | None, texts: list[str], max_length: int, seed: int) -> t
     return load_policy(path), load_tokenizer(path)
 
 
-def _finish(card: Any, out: Path, folder: Any, model: Any = None, tokenizer: Any = None, *,
+def _finish(card: Any, folder: Any, model: Any = None, tokenizer: Any = None, *,
             decided_by: str | None = None) -> None:
     """Write the run's files together; exit 1 on a failing finding (or ``decided_by``'s)."""
     from trustbench.align.models import save_model
@@ -134,7 +134,7 @@ def train_rm(
                                          step=lambda s: status.update(f"evaluating: {s}"))
         card.provenance.update(command="align train-rm", prefs=str(prefs), train_pairs=len(train),
                                test_pairs=len(test), base_model=model or "tiny GPT-2 from config")
-        _finish(card, out, folder, rm.model, rm.tokenizer)
+        _finish(card, folder, rm.model, rm.tokenizer)
 
 
 def sft(
@@ -166,7 +166,7 @@ def sft(
         card = Scorecard([sft_finding(losses)], provenance={
             "command": "align sft", "demonstrations": str(data), "rows": len(prompts),
             "base_model": model or "tiny GPT-2 from config", "seed": seed})
-        _finish(card, out, folder, policy, tok)
+        _finish(card, folder, policy, tok)
 
 
 def dpo(
@@ -218,7 +218,7 @@ def dpo(
             "command": "align dpo", "prefs": str(prefs), "policy": policy,
             "reference": reference or policy, "beta": beta, "loss": loss,
             "label_smoothing": label_smoothing, "seed": seed})
-        _finish(card, out, folder, model, tok)
+        _finish(card, folder, model, tok)
 
 
 def rl(
@@ -261,7 +261,7 @@ def rl(
                          provenance={"command": "align rl", "policy": policy,
                                      "reward_model": reward_model, "prompts": str(prompts),
                                      "kl_coef": kl_coef, "k": k, "seed": seed})
-        _finish(card, out, folder, model, tok)
+        _finish(card, folder, model, tok)
 
 
 def eval_(
@@ -306,11 +306,13 @@ def eval_(
     with OutputFolder(out, owned=OWNED[:2]) as folder:
         keep_on_interrupt(f"nothing was written; {out} is as it was")
         with console.status("align eval") as status:
-            step = functools.partial(lambda s, name: s.update(f"align eval: {name}"), status)
+            def step(name: str) -> None:
+                status.update(f"align eval: {name}")
+
             card = (_synthetic(seed, step) if synthetic else
                     _evaluate(reward_model, prefs, gold_reward_model, policy, pool,
                               probe_words, seed, step))
-        _finish(card, out, folder, decided_by="align.study" if synthetic else None)
+        _finish(card, folder, decided_by="align.study" if synthetic else None)
 
 
 def _synthetic(seed: int, step: Callable[[str], None]) -> Any:
