@@ -120,9 +120,11 @@ class MetricByGroup:
 
     ``values`` and ``ci`` cover every group of :attr:`GroupMetrics.groups`. The worst and
     best groups are chosen on the full data among groups with at least ``min_size`` points;
-    the bootstrap then re-evaluates those two groups, so ``gap_ci`` can reach below 0 when
-    groups do not really differ. ``gap`` is best minus worst (>= 0 for the estimate) and
-    ``ratio`` worst over best for metrics where higher is better, best over worst otherwise.
+    the bootstrap then re-evaluates those two groups, so its resamples are not forced
+    positive; ``gap_ci`` is clipped to ``[0, inf)`` (its lower bound is 0 when the groups may
+    not differ at all). ``gap`` is best minus worst (>= 0 for the estimate) and ``ratio``
+    worst over best for metrics where higher is better, best over worst otherwise, its
+    interval clipped to ``[0, 1]``.
     Fewer than two large-enough groups: worst, gap and ratio are NaN.
     """
 
@@ -289,7 +291,9 @@ def by_group(metrics: Mapping[str, MetricFn | np.ndarray], y_true: np.ndarray | 
                 ratio = p[w] / p[b] if higher else p[b] / p[w]
                 ratio_s = s[:, w] / s[:, b] if higher else s[:, b] / s[:, w]
             ratio_s[~np.isfinite(ratio_s)] = np.nan
-            gap_ci, ratio_ci = tuple(_ci(gap_s, alpha)), tuple(_ci(ratio_s, alpha))
+            # a gap and a ratio have a domain: clip, so a tie reads [0, hi], never [-0.03, hi]
+            gap_ci = tuple(np.maximum(_ci(gap_s, alpha), 0.0))
+            ratio_ci = tuple(np.clip(_ci(ratio_s, alpha), 0.0, 1.0))
             if not np.isfinite(ratio):
                 ratio = np.nan
         out[name] = MetricByGroup(
