@@ -123,3 +123,18 @@ def test_fingerprint_is_stable_and_sees_refits() -> None:
     assert SklearnModel(est).fingerprint() == fp
     assert SklearnModel(LogisticRegression().fit(x, y)).fingerprint() == fp
     assert SklearnModel(LogisticRegression(C=0.01).fit(x, y)).fingerprint() != fp
+
+
+def test_a_read_only_array_is_scored_without_a_warning() -> None:
+    # memory maps and Arrow's buffers come read-only; torch warns when it shares one
+    import warnings
+
+    x, y = _blobs()
+    model = as_model(LogisticRegression().fit(x, y))
+    ro = x.copy()
+    ro.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p, pred = model.predict_proba(ro), model.predict(ro)
+    assert np.allclose(p, model.predict_proba(x)) and (pred == p.argmax(1)).all()
+    assert not ro.flags.writeable

@@ -158,15 +158,24 @@ class Model(ABC):
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """(N, C) class probabilities; batched."""
-        s = self.scores(torch.as_tensor(np.asarray(x), dtype=torch.float32))
+        s = self.scores(_float_tensor(x))
         if self.capabilities.outputs == "logits":
             s = torch.softmax(s, dim=1)
         return s.numpy()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N,) predicted class indices."""
-        return self.scores(torch.as_tensor(np.asarray(x), dtype=torch.float32)).argmax(1).numpy()
+        return self.scores(_float_tensor(x)).argmax(1).numpy()
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Differentiable (N, C) logits; only adapters with ``capabilities.differentiable``."""
         raise NotImplementedError(f"{self.description} is black-box: it has no gradients")
+
+
+def _float_tensor(x: np.ndarray) -> torch.Tensor:
+    """``x`` as a float32 tensor; a read-only array (a memory map, Arrow's buffers) is copied.
+
+    ``torch.as_tensor`` would share it and warn that writing to it is undefined.
+    """
+    a = np.asarray(x, dtype=np.float32)
+    return torch.from_numpy(a if a.flags.writeable else a.copy())
