@@ -67,3 +67,31 @@ def test_bad_input_raises_input_error(files, tmp_path: Path) -> None:  # type: i
     assert isinstance(res.exception, InputError) and "'nope' does not exist" in str(res.exception)
     res = runner.invoke(app, ["audit", "--data", str(train), "--target", "y", "--max-rows", "5"])
     assert isinstance(res.exception, InputError)
+
+
+def test_a_folder_of_shards_runs_the_mergeable_passes(files, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("pyarrow")
+    train, test = files
+    df = pd.read_csv(train)
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for i in range(3):
+        df.iloc[i::3].reset_index(drop=True).to_parquet(folder / f"p{i}.parquet")
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["audit", "--data", str(folder), "--target", "y", "--group", "g",
+                              "--processes", "2", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    card = json.loads((out / "scorecard.json").read_text())
+    assert card["provenance"]["data"]["train"]["rows"] == len(df)
+    assert len(card["provenance"]["data"]["train"]["shards"]) == 3
+    assert {f["id"] for f in card["findings"]} >= {"audit.duplicates.exact",
+                                                   "audit.duplicates.conflicting_labels"}
+    assert any(m.startswith("audit.label_errors: not run on shards") for m in card["not_measured"])
+    assert (out / "card.md").exists() and (out / "report.html").exists()
+    for extra in (["--test", str(test)], ["--checks", "duplicates"]):
+        res = runner.invoke(app, ["audit", "--data", str(folder), *extra, "--out", str(out)])
+        assert isinstance(res.exception, InputError)
+        assert f"{extra[0]} cannot be used with --data" in str(res.exception)
+    res = runner.invoke(app, ["audit", "--data", str(train), "--executor", "ray", "--out",
+                              str(out)])
+    assert isinstance(res.exception, InputError) and "spread a folder" in str(res.exception)

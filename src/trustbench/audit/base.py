@@ -174,16 +174,9 @@ class AuditContext:
     @cached_property
     def kinds(self) -> dict[str, str]:
         """Feature column -> ``"numeric"``, ``"categorical"`` or ``"datetime"``."""
-        out = {}
-        for c in self.features:
-            s = self.frame[c]
-            if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
-                out[c] = "numeric"
-            elif pd.api.types.is_datetime64_any_dtype(s):
-                out[c] = "datetime"
-            else:
-                out[c] = "categorical"
-        return out
+        from trustbench.audit.profile import column_kind
+
+        return {c: column_kind(self.frame[c]) for c in self.features}
 
     @cached_property
     def encoded(self) -> np.ndarray:

@@ -127,14 +127,17 @@ def render_card(d: dict[str, Any]) -> str:
               "### Label distribution", "", "| class | train | test |", "|---|---:|---:|"]
     lines += [f"| {c} | {v['train']:,} | {v['test']:,} |" for c, v in comp["classes"].items()]
     lines += ["", "### Columns (train and test rows together)", "",
-              "Distinct and top values are counted in a sample of at most 200,000 rows.", "",
+              "Counted over every row. Distinct values marked ~ are estimated (beyond 16,384 of "
+              "them, from hashes); top values of a column with more than 1,000 values are "
+              "lower bounds (Misra-Gries).", "",
               "| column | role | kind | missing | distinct | range / top values |",
               "|---|---|---|---:|---:|---|"]
     for c in comp["columns"][:200]:
         rng = (f"{c['min']:.4g} .. {c['max']:.4g}" if "min" in c else
                ", ".join(list(c.get("top_values", {}))[:3]))
         lines.append(f"| `{c['name']}` | {c['role']} | {c['kind']} | "
-                     f"{c['missing_fraction']:.1%} | {c['distinct']:,} | {_md(rng)} |")
+                     f"{c['missing_fraction']:.1%} | "
+                     f"{'~' if c.get('distinct_estimated') else ''}{c['distinct']:,} | {_md(rng)} |")
     if len(comp["columns"]) > 200:
         lines.append(f"| ... {len(comp['columns']) - 200} more columns (see card.json) | | | | | |")
     lines += ["", "### Missing values, balance and representation", ""]

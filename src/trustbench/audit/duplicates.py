@@ -24,7 +24,8 @@ from trustbench.audit.tags import DATA_QUALITY, LABELS
 from trustbench.findings import Finding, Metric
 from trustbench.metrics import wilson_interval
 
-__all__ = ["FAIL_FRACTION", "WARN_NEAR_FRACTION", "duplicates"]
+__all__ = ["FAIL_FRACTION", "WARN_NEAR_FRACTION", "conflicting_labels_finding", "duplicates",
+           "exact_duplicates_finding"]
 
 FAIL_FRACTION = 0.10
 WARN_NEAR_FRACTION = 0.01
@@ -44,16 +45,28 @@ def _exact(ctx: AuditContext) -> Finding:
     frame = pd.DataFrame({"h": h, "test": split})
     repeat = frame.duplicated(["h", "test"], keep="first").to_numpy()  # (N,) later copies
     member = frame.duplicated(["h", "test"], keep=False).to_numpy()
+    splits = {name: (int(in_split.sum()), int((repeat & in_split).sum()))
+              for name, in_split in (("train", ~split), ("test", split))}
+    return exact_duplicates_finding(
+        splits, evidence={"repeats": ctx.rows(np.flatnonzero(repeat)),
+                          "rows_in_duplicate_groups": ctx.rows(np.flatnonzero(member))})
+
+
+def exact_duplicates_finding(splits: dict[str, tuple[int, int]], *,
+                             evidence: dict[str, object]) -> Finding:
+    """Return ``audit.duplicates.exact`` from each split's ``(rows, repeats)``.
+
+    A repeat is a row equal to an earlier row of its split; the in-memory audit and the
+    sharded one (:mod:`trustbench.audit.shards`) both report through this.
+    """
     metrics, worst = {}, 0.0
-    for name, in_split in (("train", ~split), ("test", split)):
-        n = int(in_split.sum())
+    for name, (n, k) in splits.items():
         if n == 0:
             continue
-        k = int((repeat & in_split).sum())
         metrics[f"{name}_repeat_fraction"] = Metric(k / n, wilson_interval(k, n), "fraction")
         metrics[f"{name}_repeats"] = Metric(k, unit="count")
         worst = max(worst, k / n)
-    total = int(repeat.sum())
+    total = sum(k for _, k in splits.values())
     severity = "info" if total == 0 else ("fail" if worst >= FAIL_FRACTION else "warn")
     return Finding(
         id="audit.duplicates.exact",
@@ -64,8 +77,7 @@ def _exact(ctx: AuditContext) -> Finding:
         "Repeats give some examples more weight in training and in every test metric; "
         "drop them or deduplicate before splitting. Thresholds: warn for any, fail when "
         f"{FAIL_FRACTION:.0%} of a split are repeats.",
-        evidence={"repeats": ctx.rows(np.flatnonzero(repeat)),
-                  "rows_in_duplicate_groups": ctx.rows(np.flatnonzero(member))},
+        evidence=evidence,
     )
 
 
@@ -111,14 +123,20 @@ def _conflicts(ctx: AuditContext) -> Finding:
     n_labels = frame.groupby("h")["y"].transform("nunique").to_numpy()
     rows = np.flatnonzero(n_labels > 1)
     groups = int(frame.loc[rows, "h"].nunique()) if len(rows) else 0
+    return conflicting_labels_finding(groups, len(rows), evidence={"rows": ctx.rows(rows)})
+
+
+def conflicting_labels_finding(groups: int, rows: int, *,
+                               evidence: dict[str, object]) -> Finding:
+    """Return ``audit.duplicates.conflicting_labels``: ``groups`` of identical rows, ``rows`` in all."""
     return Finding(
         id="audit.duplicates.conflicting_labels",
-        title=(f"{groups} groups of identical rows carry different labels ({len(rows)} rows)"
+        title=(f"{groups} groups of identical rows carry different labels ({rows} rows)"
                if groups else "No identical rows with different labels"),
         severity="warn" if groups else "info",
-        metrics={"groups": Metric(groups, unit="count"), "rows": Metric(len(rows), unit="count")},
+        metrics={"groups": Metric(groups, unit="count"), "rows": Metric(rows, unit="count")},
         tags=LABELS,
         detail="Identical inputs (within or across splits) with different labels: at least "
         "one label of each group is wrong, or the features cannot tell the classes apart.",
-        evidence={"rows": ctx.rows(rows)},
+        evidence=evidence,
     )

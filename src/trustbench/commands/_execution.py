@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from trustbench.errors import InputError
 
-__all__ = ["make_executor"]
+__all__ = ["ADDRESS", "make_executor"]
+
+#: ``--address``, the same for every command that takes ``--executor``.
+ADDRESS = Annotated[str | None, typer.Option(
+    help="--executor ray: 'auto' (a cluster from 'ray start'), ray://host:port, or none "
+    "given: a local cluster started for this run.")]
 
 
 def make_executor(kind: str, address: str | None, *, processes: int = 0,

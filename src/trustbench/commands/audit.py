@@ -12,6 +12,7 @@ from rich.text import Text
 
 from trustbench._files import write_text_atomic
 from trustbench.commands._console import console, keep_on_interrupt, progress
+from trustbench.commands._execution import ADDRESS
 
 __all__ = ["audit"]
 
@@ -65,12 +66,23 @@ def audit(
         "OUT/card.md.")] = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 1 when any finding fails.")] = False,
+    executor: Annotated[str, typer.Option(
+        help="--data FOLDER of shards: where the shards are read: local or ray.")] = "local",
+    address: ADDRESS = None,
+    processes: Annotated[int, typer.Option(
+        help="--executor local with a folder of shards: worker processes (0: this "
+        "process).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Audit a dataset (and a train/test pair).
 
     The audit covers duplicates, leakage, label errors, data quality, representation and,
     with --model, fairness. Writes OUT/scorecard.json, OUT/report.html and a dataset card.
+
+    --data FOLDER of .parquet/.csv shards (same columns) runs the mergeable passes over all
+    of them — the column profile, exact duplicates and identical rows with different labels —
+    as map-reduce on --executor (a Ray cluster with --executor ray); the other checks need
+    one table in memory and are listed as not measured.
     """
     from trustbench._files import OutputFolder
     from trustbench.audit import audit as run_audit
@@ -79,6 +91,10 @@ def audit(
 
     if max_rows < 100:
         raise InputError(f"--max-rows must be at least 100, got {max_rows}")
+    sharded = Path(data).is_dir()
+    runner = _shard_executor(data, sharded, executor, address, processes, {
+        "--test": test, "--model": model, "--expect": expect, "--schema": schema,
+        "--embeddings": embeddings, "--pred-probs": pred_probs, "--checks": checks})
     card_path = card or out / "card.md"
     card_inside = card_path.resolve().parent == out.resolve()
     owned = ["scorecard.json", "report.html"] + (
@@ -94,12 +110,18 @@ def audit(
 
             loaded = load_model(model, trust_pickle=trust_pickle)
         names = None if checks is None else [c.strip() for c in checks.split(",") if c.strip()]
-        with _progress(quiet) as factory:
-            result = run_audit(data, test, target=target, groups=group or [], id_column=id_column,
-                               time_column=time_column, model=loaded, pred_probs=pred_probs,
-                               embeddings=embeddings, expect=expect, schema=schema, checks=names,
-                               label_model=label_model, max_rows=max_rows, seed=seed,
-                               progress=factory)
+        if sharded:
+            from trustbench.audit.shards import audit_shards
+
+            result = audit_shards(data, target=target, groups=group or [], id_column=id_column,
+                                  time_column=time_column, executor=runner)
+        else:
+            with _progress(quiet) as factory:
+                result = run_audit(data, test, target=target, groups=group or [],
+                                   id_column=id_column, time_column=time_column, model=loaded,
+                                   pred_probs=pred_probs, embeddings=embeddings, expect=expect,
+                                   schema=schema, checks=names, label_model=label_model,
+                                   max_rows=max_rows, seed=seed, progress=factory)
         writers: dict[str, Any] = {"scorecard.json": result.to_json}
         try:
             from trustbench.report import write_html
@@ -124,6 +146,28 @@ def audit(
     console.print(Text("Written: " + ", ".join(str(p) for p in written)))
     if strict and result.verdict == "fail":
         raise typer.Exit(1)
+
+
+def _shard_executor(data: str, sharded: bool, executor: str, address: str | None,
+                    processes: int, whole_table: dict[str, Any]) -> Any:
+    """Return the executor for a folder of shards; refuse what a sharded audit cannot do."""
+    from trustbench.commands._execution import make_executor
+    from trustbench.errors import InputError
+
+    if not sharded:
+        if executor != "local" or address is not None or processes:
+            raise InputError("--executor, --address and --processes spread a folder of shards",
+                             fix=f"give --data a folder of .parquet/.csv shards, or leave them "
+                             f"out to audit {data} in this process")
+        return None
+    given = [flag for flag, v in whole_table.items() if v]
+    if given:
+        raise InputError(f"{given[0]} cannot be used with --data {data} (a folder of shards: "
+                         "the sharded audit runs the profile and the duplicate passes only)",
+                         fix=f"leave out {given[0]}, or audit one table file")
+    if processes < 0:
+        raise InputError(f"--processes must be 0 or more, got {processes}")
+    return make_executor(executor, address, processes=processes)
 
 
 def _summary(result: Any) -> None:

@@ -24,7 +24,7 @@ from trustbench.commands._console import (
     names,
     progress,
 )
-from trustbench.commands._execution import make_executor
+from trustbench.commands._execution import ADDRESS, make_executor
 from trustbench.errors import InputError, TrustbenchError
 from trustbench.options import MAX_BATCH_SIZE, check_batch_size
 
@@ -319,9 +319,7 @@ def scan(
     executor: Annotated[str, typer.Option(
         help="Where the attacks run: 'local' (this process) or 'ray' (sharded by point ids "
         "over a Ray cluster, needs trustbench[ray]; the same scorecard).")] = "local",
-    address: Annotated[str | None, typer.Option(
-        help="--executor ray: 'auto' (a cluster from 'ray start'), ray://host:port, or none "
-        "given: a local cluster started for this run.")] = None,
+    address: ADDRESS = None,
     shard_size: Annotated[int, typer.Option(
         help="--executor ray: points per unit of work.", min=1, max=1_000_000)] = 256,
     resume: Annotated[bool, typer.Option(

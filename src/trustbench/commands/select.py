@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from trustbench.commands._console import console, floats, keep_on_interrupt, names, printable
-from trustbench.commands._execution import make_executor
+from trustbench.commands._execution import ADDRESS, make_executor
 from trustbench.commands._output import card_writers, show_card
 
 __all__ = ["select"]
@@ -51,9 +51,7 @@ def select(
     executor: Annotated[str, typer.Option(
         help="Where the scans run: 'local' (this machine) or 'ray' (a Ray cluster, needs "
         "trustbench[ray]).")] = "local",
-    address: Annotated[str | None, typer.Option(
-        help="--executor ray: 'auto' (a cluster from 'ray start'), ray://host:port, or "
-        "none given: a local cluster started for this run.")] = None,
+    address: ADDRESS = None,
     processes: Annotated[int, typer.Option(help="--executor local: worker processes (0: "
                                            "in this process).", min=0, max=256)] = 0,
     resume: Annotated[bool, typer.Option(

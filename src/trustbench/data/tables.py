@@ -15,6 +15,7 @@ import codecs
 import csv
 import difflib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["check_column_names", "check_finite", "check_no_empty_column", "list_columns",
-           "missing_column", "numbers_with_text", "read_frame"]
+           "missing_column", "numbers_with_text", "read_frame", "shard_files"]
+
+_SHARD_SUFFIXES = (".parquet", ".pq", ".csv")
 
 #: A header read as one column that holds one of these was written with another separator.
 SEPARATORS = {";": "semicolons (;)", "\t": "tabs", "|": "pipes (|)"}
@@ -281,3 +284,25 @@ def _short(text: str, k: int = 60) -> str:
 def _first_line(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return lines[0][:160] if lines else type(e).__name__
+
+
+def shard_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
+    """Return a table's shards: a folder's .parquet/.csv files (sorted by name), or a list.
+
+    One file is a list of one. A missing file, an empty folder or an empty list is an
+    InputError.
+    """
+    if isinstance(source, str | Path) and Path(source).is_dir():
+        files = sorted(p for p in Path(source).iterdir()
+                       if p.suffix.lower() in _SHARD_SUFFIXES and p.is_file())
+        if not files:
+            raise InputError(f"{source}: no .parquet or .csv files in the folder",
+                             fix="give a folder of table shards, or a list of files")
+        return files
+    paths = [Path(source)] if isinstance(source, str | Path) else [Path(p) for p in source]
+    if not paths:
+        raise InputError("no shard files given", fix="give a folder or a list of files")
+    for p in paths:
+        if not p.is_file():
+            raise InputError(f"{p}: no such file", fix="give the path of a CSV or Parquet file")
+    return paths

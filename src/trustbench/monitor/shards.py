@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trustbench.errors import InputError
+from trustbench.data.tables import shard_files
 from trustbench.monitor.profile import (
     CHUNK_ROWS,
     DEFAULT_SAMPLE_SIZE,
@@ -33,27 +33,9 @@ from trustbench.monitor.profile import (
     build_profile,
     column_kinds,
     read_chunks,
-    table_file,
 )
 
 __all__ = ["profile_shards", "shard_files"]
-
-_SUFFIXES = (".parquet", ".pq", ".csv")
-
-
-def shard_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
-    """Return the shard files: a folder's .parquet/.csv files (sorted by name), or a list."""
-    if isinstance(source, str | Path) and Path(source).is_dir():
-        files = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in _SUFFIXES)
-        if not files:
-            raise InputError(f"{source}: no .parquet or .csv files in the folder",
-                             fix="give a folder of table shards, or a list of files")
-        return files
-    paths = [source] if isinstance(source, str | Path) else list(source)
-    if not paths:
-        raise InputError("no shard files given", fix="give a folder or a list of files")
-    return [table_file(p) for p in paths]
-
 
 def _profile_one(job: tuple[int, str], shared: dict[str, Any]) -> Profile:
     index, path = job
