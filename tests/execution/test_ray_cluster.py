@@ -118,20 +118,51 @@ def test_a_profile_over_parquet_shards_is_the_same_on_ray(cluster: str, tmp_path
     assert remote.to_dict() == local.to_dict()
 
 
-def test_the_exact_duplicate_pass_over_shards_is_the_same_on_ray(cluster: str,
-                                                                 tmp_path: Path) -> None:
+def test_monitor_init_from_reference_shards_is_the_same_on_ray(cluster: str,
+                                                               tmp_path: Path) -> None:
+    """A monitor's reference (profile, calibration, baseline) from shards: Ray equals local."""
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
-    from trustbench.audit.shards import exact_duplicates_shards
+    pytest.importorskip("sqlalchemy")
+    from trustbench.monitor.jobs import init_monitor
+    from trustbench.monitor.store import open_store
+
+    rng = np.random.default_rng(2)
+    p1 = rng.random(2400)
+    frame = pd.DataFrame({"x": rng.normal(size=2400), "k": rng.choice(list("abc"), 2400),
+                          "y": (rng.random(2400) < p1).astype(int), "p0": 1 - p1, "p1": p1})
+    for i in range(4):
+        frame.iloc[i * 600:(i + 1) * 600].to_parquet(tmp_path / f"r{i}.parquet", index=False)
+    roles = {"proba_columns": ["p0", "p1"], "label_column": "y"}
+    with open_store(tmp_path / "h.db") as store:
+        init_monitor(store, "local", tmp_path, **roles)
+        init_monitor(store, "ray", tmp_path, executor=RayExecutor(address=cluster), **roles)
+        assert store.profile("ray").to_dict() == store.profile("local").to_dict()
+        assert store.calibration("ray") == store.calibration("local")
+
+
+def test_the_audits_passes_over_shards_are_the_same_on_ray(cluster: str,
+                                                           tmp_path: Path) -> None:
+    """Profile, exact duplicates and conflicting labels, map-reduced: Ray equals local."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from trustbench.audit.shards import audit_shards, exact_duplicates_shards
 
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"a": rng.integers(0, 300, 2000), "b": rng.integers(0, 300, 2000)})
+    frame = pd.DataFrame({"a": rng.integers(0, 300, 2000), "b": rng.integers(0, 300, 2000),
+                          "c": rng.choice(list("pqrs"), 2000), "y": rng.integers(0, 2, 2000)})
     files = []
     for i in range(4):
         files.append(tmp_path / f"d{i}.parquet")
         frame.iloc[i * 500:(i + 1) * 500].to_parquet(files[-1])
-    local = exact_duplicates_shards(files)
-    assert exact_duplicates_shards(files, executor=RayExecutor(address=cluster)) == local
+    ray = RayExecutor(address=cluster)
+    local = exact_duplicates_shards(files, exclude=["y"])
+    assert exact_duplicates_shards(files, exclude=["y"], executor=ray) == local
+    one, remote = audit_shards(files, target="y"), audit_shards(files, target="y", executor=ray)
+    assert [f.to_dict() for f in remote.findings if f.id != "provenance"] == [
+        f.to_dict() for f in one.findings if f.id != "provenance"]
+    for key in ("columns", "classes", "data"):
+        assert remote.provenance[key] == one.provenance[key]
 
 
 def _busy_workers() -> list[int]:

@@ -71,3 +71,63 @@ def test_bad_sources(tmp_path: Path) -> None:
         profile_shards(tmp_path)
     with pytest.raises(InputError):
         profile_shards([tmp_path / "missing.parquet"])
+
+
+def _labelled(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    p1 = 1 / (1 + np.exp(-(x1 + x2)))
+    return pd.DataFrame({"id": np.arange(n), "x1": x1, "x2": x2,
+                         "region": rng.choice(["n", "s", "e"], n),
+                         "y": (rng.random(n) < p1).astype(int), "p0": 1 - p1, "p1": p1})
+
+
+def test_init_from_a_folder_of_shards_is_the_same_in_process_and_in_a_pool(
+        tmp_path: Path) -> None:
+    """Profile, calibration and baseline of a sharded reference: identical on any executor."""
+    pytest.importorskip("sqlalchemy")
+    from trustbench.monitor.jobs import init_monitor
+    from trustbench.monitor.store import open_store
+
+    frame = _labelled()
+    folder = tmp_path / "ref"
+    folder.mkdir()
+    for i in range(3):
+        frame.iloc[i * 1000:(i + 1) * 1000].to_parquet(folder / f"r{i}.parquet", index=False)
+    whole = tmp_path / "ref.csv"
+    frame.to_csv(whole, index=False)
+    roles = {"proba_columns": ["p0", "p1"], "label_column": "y", "id_column": "id",
+             "group_column": "region"}
+    got = {}
+    with open_store(tmp_path / "h.db") as store:
+        for name, source, executor in (("here", folder, None),
+                                       ("pool", folder, LocalExecutor(processes=2)),
+                                       ("file", whole, None)):
+            init_monitor(store, name, source, executor=executor, **roles)
+            got[name] = (store.profile(name), store.calibration(name),
+                         store.version(name)["outputs"], store.settings(name))
+    here, pool, file = got["here"], got["pool"], got["file"]
+    assert here[0].to_dict() == pool[0].to_dict()
+    assert here[1] == pool[1] and here[3] == pool[3]  # calibration, settings
+    assert {k: v.to_dict() for k, v in here[2].items()} == {
+        k: v.to_dict() for k, v in pool[2].items()}  # the reference outputs' sketches
+    assert here[0].rows == file[0].rows == len(frame)
+    for c in file[0].columns:  # one pass over the whole file: the same exact parts
+        same_exact_parts(here[0].columns[c], file[0].columns[c])
+    assert here[1] is not None and here[3]["classes"] == 2
+
+
+def test_a_reference_shard_with_other_columns_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy")
+    from trustbench.monitor.jobs import init_monitor
+    from trustbench.monitor.store import open_store
+
+    frame = _labelled(600)
+    folder = tmp_path / "ref"
+    folder.mkdir()
+    frame.iloc[:300].to_parquet(folder / "a.parquet", index=False)
+    frame.iloc[300:].drop(columns="x2").to_parquet(folder / "b.parquet", index=False)
+    with open_store(tmp_path / "h.db") as store:
+        with pytest.raises(InputError, match=r"b\.parquet: columns differ .*missing \['x2'\]"):
+            init_monitor(store, "m", folder, proba_columns=["p0", "p1"])
+        assert store.monitors() == []

@@ -17,6 +17,7 @@ import typer
 from rich.text import Text
 
 from trustbench.commands._console import console, err_console, names, printable
+from trustbench.commands._execution import ADDRESS
 from trustbench.errors import InputError
 
 __all__ = ["check", "compare", "ingest", "init", "key_create", "key_list", "key_revoke",
@@ -36,7 +37,9 @@ def init(
     db: DB,
     name: NAME,
     reference: Annotated[Path, typer.Option(
-        "--reference", "-r", help="Reference table (.csv/.parquet), read once in chunks.")],
+        "--reference", "-r", help="Reference table (.csv/.parquet), read once in chunks; or "
+        "a folder of such shards with the same columns, profiled one shard per task on "
+        "--executor.")],
     proba: Annotated[str | None, typer.Option(
         help="Columns with the model's class probabilities, comma-separated in class order.")] = None,
     model: Annotated[Path | None, typer.Option(
@@ -63,18 +66,35 @@ def init(
     keep_inputs: Annotated[int, typer.Option(
         help="Input rows each window keeps (a uniform sample) so that a version registered "
         "later can score them; 0 keeps none.", min=0)] = 100_000,
+    executor: Annotated[str, typer.Option(
+        help="Where a folder of reference shards is profiled: local or ray.")] = "local",
+    address: ADDRESS = None,
+    processes: Annotated[int, typer.Option(
+        help="--executor local: worker processes for the shards (0: this process).",
+        min=0)] = 0,
 ) -> None:
-    """Build a monitor's reference profile and store it."""
+    """Build a monitor's reference profile and store it.
+
+    A folder of shards gives the same profile on any executor (the shards' paths, and the
+    --model file, must be readable by every worker).
+    """
+    from trustbench.commands._execution import make_executor
     from trustbench.monitor.jobs import init_monitor
     from trustbench.monitor.store import open_store
 
+    if (executor != "local" or address is not None or processes) and not reference.is_dir():
+        raise InputError(f"--executor, --address and --processes spread a folder of reference "
+                         f"shards; {reference} is not a folder", fix="give --reference a folder "
+                         "of .parquet/.csv shards, or leave them out")
+    runner = make_executor(executor, address, processes=processes)
     with open_store(db) as store:
         profile = init_monitor(store, name, reference, version=version,
                                proba_columns=names(proba) or [], model=model,
                                trust_pickle=trust_pickle, features=names(features),
                                label_column=label, id_column=id_column, group_column=group,
                                exclude=names(exclude) or [], alpha=alpha,
-                               min_drop=min_drop, keep_inputs=keep_inputs)
+                               min_drop=min_drop, keep_inputs=keep_inputs,
+                               executor=runner)
         kinds = profile.kinds
         console.print(printable(
             f"monitor {name!r}: {profile.rows} reference rows, "

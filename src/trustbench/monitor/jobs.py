@@ -80,7 +80,8 @@ def probabilities(where: str, chunk: Any, columns: Sequence[str]) -> np.ndarray:
     return p
 
 
-def init_monitor(store: Store, name: str, reference: str | Path, *, version: str = "v1",
+def init_monitor(store: Store, name: str, reference: str | Path | Sequence[str | Path], *,
+                 version: str = "v1",
                  proba_columns: Sequence[str] = (), model: str | Path | None = None,
                  trust_pickle: bool = False, features: Sequence[str] | None = None,
                  label_column: str | None = None, id_column: str | None = None,
@@ -88,13 +89,18 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
                  kinds: Mapping[str, str] | None = None, alpha: float = 0.05,
                  min_effects: Mapping[str, float] | None = None, min_drop: float = MIN_DROP,
                  keep_inputs: int = KEEP_INPUTS, chunk_rows: int = CHUNK_ROWS,
-                 seed: int = 0) -> Profile:
+                 seed: int = 0, executor: Any = None) -> Profile:
     """Profile ``reference`` (one pass, in chunks) and store a new monitor ``name``.
 
-    The model's outputs on the reference come from ``proba_columns`` or from the ``model``
-    file (not both); with ``label_column`` they calibrate label-free accuracy estimates and
-    give the accuracy (overall and per group) that labelled windows are compared with: a
-    fall of ``min_drop`` or more that is significant alarms.
+    ``reference`` is a CSV/Parquet file, or a folder (or list) of them with the same
+    columns: shards, each profiled as one unit of work on ``executor`` (this process by
+    default; a pool or a Ray cluster, :mod:`trustbench.execution`) and merged in file
+    order — the same profile, calibration and baseline on every executor. The model's
+    outputs on the reference come from ``proba_columns`` or from the ``model`` file (not
+    both; each worker loads the file itself, checked against its SHA-256); with
+    ``label_column`` they calibrate label-free estimates and give the accuracy (overall and
+    per group) that labelled windows are compared with: a fall of ``min_drop`` or more that
+    is significant alarms.
     """
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be in (0, 1), got {alpha}")
@@ -110,26 +116,38 @@ def init_monitor(store: Store, name: str, reference: str | Path, *, version: str
     if name in store.monitors():  # before reading a reference that may take minutes
         raise InputError(f"{store.where}: a monitor named {name!r} already exists",
                          fix="choose another name, or use that monitor")
-    where = str(reference)
+    from trustbench.execution import LocalExecutor
+    from trustbench.monitor.profile import column_kinds
+    from trustbench.monitor.shards import shard_files
+
+    where = str(reference) if isinstance(reference, str | Path) else str(reference[0])
+    files = shard_files(reference)
     skip = [*proba_columns, *(c for c in (label_column, id_column) if c), *exclude]
-    seen = ReferenceOutputs(where, proba_columns, label_column, group_column)
-    profile: Profile | None = None
+    first = next(read_chunks(files[0], chunk_rows=chunk_rows))
+    need_columns(str(files[0]), skip, first.columns, "given at init")
     file: ModelFile | None = None
     scorer: Scorer | None = None
-    for chunk in read_chunks(reference, chunk_rows=chunk_rows):
-        need_columns(where, skip, chunk.columns, "given at init")
-        if model is not None and scorer is None:
-            file, scorer = ModelFile.register(
-                model, list(chunk.columns), trust_pickle=trust_pickle, features=features,
-                skip=[*skip, *(c for c in (group_column,) if c)])
-        p = seen.add(chunk, scorer)
-        part = build_profile(chunk, kinds=kinds, exclude=skip, seed=seed,
-                             scores=None if p is None else lambda _, p=p: p)
-        profile = part if profile is None else profile.merge(part)
-    if profile is None:
-        raise InputError(f"{where}: no rows", fix="give a reference table with rows")
-    if file is not None and scorer is not None:
-        file = replace(file, classes=int(scorer.classes or 0))
+    if model is not None:
+        file, scorer = ModelFile.register(
+            model, list(first.columns), trust_pickle=trust_pickle, features=features,
+            skip=[*skip, *(c for c in (group_column,) if c)])
+    shared = {"columns": [str(c) for c in first.columns], "skip": skip,
+              "kinds": column_kinds(first[[c for c in first.columns if str(c) not in skip]],
+                                    kinds),
+              "proba_columns": list(proba_columns), "label_column": label_column,
+              "group_column": group_column, "model": file.to_dict() if file else None,
+              "trust_pickle": trust_pickle, "seed": seed, "chunk_rows": chunk_rows,
+              "scorer": scorer if executor is None else None}  # in process: loaded once
+    parts = (executor or LocalExecutor()).map(
+        _reference_part, [(i, str(f)) for i, f in enumerate(files)], shared=shared)
+    profile = parts[0][0]
+    seen = ReferenceOutputs(where, proba_columns, label_column, group_column)
+    for i, (part, outputs) in enumerate(parts):
+        profile = profile.merge(part) if i else profile
+        seen.absorb(outputs)
+    profile = Profile(profile.columns, profile.rows, seed, profile.sample_size)
+    if file is not None:
+        file = replace(file, classes=int(seen.classes or 0))
     settings = {"proba_columns": list(proba_columns), "label_column": label_column,
                 "id_column": id_column, "group_column": group_column, "exclude": list(exclude),
                 "alpha": alpha, "min_effects": dict(min_effects or {}), "min_drop": min_drop,
@@ -179,6 +197,17 @@ class ReferenceOutputs:
             self.counts = _add_counts(self.counts, reference_baseline(y, p, groups))
         return p
 
+    def absorb(self, other: ReferenceOutputs) -> None:
+        """Add another shard's outputs (shards absorbed in file order)."""
+        self.classes = other.classes or self.classes
+        for p, y in zip(other.conf, other.labels, strict=True):
+            if sum(len(c) for c in self.conf) >= MAX_CALIBRATION_ROWS:
+                break
+            self.conf.append(p)
+            self.labels.append(y)
+        if other.counts is not None:
+            self.counts = _add_counts(self.counts, other.counts)
+
     def baseline(self) -> dict[str, Any] | None:
         """Return the counts labelled windows are compared with, or None without labels."""
         return self.counts
@@ -191,6 +220,35 @@ class ReferenceOutputs:
             return None
         return ConfidenceCalibration.fit(np.concatenate(self.labels), np.concatenate(self.conf),
                                          seed=seed).to_dict()
+
+
+def _reference_part(job: tuple[int, str], shared: dict[str, Any],
+                    ) -> tuple[Profile, ReferenceOutputs]:
+    """Profile one reference shard with its model outputs (one unit of work of init)."""
+    index, path = job
+    scorer = shared["scorer"]
+    if scorer is None and shared["model"] is not None:
+        scorer = ModelFile.from_dict(shared["model"]).load(trust_pickle=shared["trust_pickle"])
+    seen = ReferenceOutputs(path, shared["proba_columns"], shared["label_column"],
+                            shared["group_column"])
+    columns = set(shared["columns"])
+
+    def chunks() -> Any:
+        for chunk in read_chunks(path, chunk_rows=shared["chunk_rows"]):
+            have = {str(c) for c in chunk.columns}
+            if have != columns:
+                missing, extra = sorted(columns - have), sorted(have - columns)
+                what = "; ".join(filter(None, (f"missing {missing[:5]}" if missing else "",
+                                               f"unexpected {extra[:5]}" if extra else "")))
+                raise InputError(f"{path}: columns differ from the first reference shard's "
+                                 f"({what})", fix="give reference shards with the same columns")
+            yield chunk
+
+    outputs = scorer is not None or bool(shared["proba_columns"])
+    profile = build_profile(chunks(), kinds=shared["kinds"], exclude=shared["skip"],
+                            seed=shared["seed"] * 1_000_003 + index, where=path,
+                            scores=(lambda chunk: seen.add(chunk, scorer)) if outputs else None)
+    return profile, seen
 
 
 def _add_counts(a: dict[str, Any] | None, b: dict[str, Any]) -> dict[str, Any]:

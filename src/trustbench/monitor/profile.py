@@ -173,7 +173,7 @@ def build_profile(source: pd.DataFrame | Iterable[pd.DataFrame] | str | Path, *,
                   scores: Callable[[pd.DataFrame], np.ndarray] | None = None,
                   reference: Profile | None = None, seed: int = 0,
                   sample_size: int = DEFAULT_SAMPLE_SIZE,
-                  chunk_rows: int = CHUNK_ROWS) -> Profile:
+                  chunk_rows: int = CHUNK_ROWS, where: str | None = None) -> Profile:
     """Sketch a table in one pass, chunk by chunk.
 
     Parameters
@@ -193,12 +193,14 @@ def build_profile(source: pd.DataFrame | Iterable[pd.DataFrame] | str | Path, *,
         the reference lacks, or lacks of this table, is an InputError).
     seed, sample_size, chunk_rows
         Seeds the samples; values kept per numeric column; rows read at a time.
+    where
+        The table's name in messages (default: its path, or "the data").
     """
     exclude = set(exclude)
     rng = np.random.default_rng(seed)
     out: Profile | None = None
     expected = None if reference is None else reference.features
-    where = str(source) if isinstance(source, str | Path) else "the data"
+    where = where or (str(source) if isinstance(source, str | Path) else "the data")
     ks: dict[str, ColumnKind] = {}
     first: set[str] = set()
     for raw in _chunks(source, chunk_rows):
