@@ -147,12 +147,12 @@ def test_bad_shards_are_one_line_errors_naming_the_file(tmp_path: Path) -> None:
         audit_shards(folder, target="y")
     (folder / "part-09.parquet").unlink()
     frame.iloc[:10].assign(x="seven").to_parquet(folder / "part-09.parquet")
-    with pytest.raises(InputError, match="part-09.parquet: column 'x' row 0: 'seven' is not a "
-                       "number"):
+    with pytest.raises(InputError, match=r"part-09\.parquet: column 'x' row 0: 'seven' is not a "
+                       r"number"):
         audit_shards(folder, target="y")
     (folder / "part-09.parquet").unlink()
     frame.iloc[:10].assign(y=np.nan).to_parquet(folder / "part-09.parquet")
-    with pytest.raises(InputError, match="part-09.parquet: column 'y' .*missing values"):
+    with pytest.raises(InputError, match=r"part-09\.parquet: column 'y' .*missing values"):
         audit_shards(folder, target="y")
     with pytest.raises(InputError, match="--group column 'gg' does not exist"):
         audit_shards(folder, target="y", groups=["gg"])
