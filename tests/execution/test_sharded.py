@@ -91,7 +91,7 @@ def test_a_stored_run_resumes_with_only_the_missing_blocks(data: Dataset, tmp_pa
     ran: list[tuple[int, int]] = []
     real = sharded._attack_block
     monkeypatch.setattr(sharded, "_attack_block",
-                        lambda block, shared: ran.append(block) or real(block, shared))
+                        lambda item, shared: ran.append(item[1:3]) or real(item, shared))
     again = sharded_scan(model, data, config, shard_size=30, store=tmp_path, resume=True)
     assert sorted(ran) == [(30, 60), (60, 90)]
     assert comparable(again) == comparable(first) == comparable(scan(model, data, config))
@@ -99,3 +99,20 @@ def test_a_stored_run_resumes_with_only_the_missing_blocks(data: Dataset, tmp_pa
     ran.clear()
     sharded_scan(model, data, other, shard_size=30, store=tmp_path, resume=True)
     assert len(ran) == 4  # another plan: nothing stored matches
+
+
+def test_several_models_share_one_map_and_each_gets_its_local_scorecard(
+        data: Dataset, tmp_path: Path) -> None:
+    """Every (model, block) is one unit; each model's scorecard is its local scan's."""
+    import trustbench.execution.sharded as sharded
+
+    config = ScanConfig(eps=[0.1], norm="linf", attacks=["fgsm", "pgd"], n=90, seed=1)
+    models = [toy_mlp(seed=s) for s in (4, 5, 6)]
+    seen: list[int] = []
+    cards = sharded.sharded_scans(models, data, config, shard_size=40, store=tmp_path,
+                                  on_scanned=lambda k, card: seen.append(k))
+    assert seen == [0, 1, 2]
+    assert len(list(tmp_path.glob("*.pt"))) == 3 * 3  # 40 + 40 + 10 points each
+    for model, card in zip(models, cards, strict=True):
+        assert comparable(card) == comparable(scan(model, data, config))
+    assert not sharded._PREPARED  # the driver keeps no prepared contexts after the map

@@ -21,7 +21,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import torch
 from trustbench.attacks.base import AttackResult
 from trustbench.errors import InputError
 
-__all__ = ["BLOCK_BATCH", "merge_results", "plan_key", "sharded_scan"]
+__all__ = ["BLOCK_BATCH", "merge_results", "plan_key", "sharded_scan", "sharded_scans"]
 
 #: Points per attack batch in a block when the config says "auto" (a point's result does
 #: not depend on its batch, so each block skips the batch-size calibration).
@@ -54,19 +54,46 @@ def merge_results(parts: Sequence[AttackResult]) -> AttackResult:
         robust_unattacked=total("robust_unattacked"))
 
 
-def _attack_block(block: tuple[int, int], shared: tuple[Any, Any, Any]) -> dict[str, list]:
-    """One unit: every planned attack over the eps curve on points ``[lo, hi)``."""
-    from trustbench.attacks.curve import robustness_curve
+#: Prepared scans a worker process keeps, by plan key: the blocks of one model that land on
+#: the same worker share one clean pass instead of one each.
+_PREPARED: dict[str, Any] = {}
+_PREPARED_MAX = 2
+
+
+def _prepared(key: str, model: Any, data: Any, plan: Any) -> Any:
+    """Return the prepared scan context for ``key``, preparing it once per worker process."""
     from trustbench.scan import prepare, seeded_global_generators
 
-    model, data, plan = shared
-    lo, hi = block
+    ctx = _PREPARED.get(key)
+    if ctx is None:
+        with seeded_global_generators(plan.config.seed):
+            _, _, ctx = prepare(model, data, plan)
+        while len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        _PREPARED[key] = ctx
+    return ctx
+
+
+def _attack_block(item: tuple[int, int, int, str], shared: tuple[Any, Any, Any]
+                  ) -> dict[str, list]:
+    """One unit: every planned attack over the eps curve on points ``[lo, hi)`` of model ``k``.
+
+    ``shared`` is ``(models, data, plans)``, sent once; ``key`` is the model's plan key.
+    The global generators are seeded afresh for the attacks, so a block's result is the same
+    whether or not its worker had prepared the model for an earlier block.
+    """
+    from trustbench.attacks.curve import robustness_curve
+    from trustbench.scan import seeded_global_generators
+
+    k, lo, hi, key = item
+    models, data, plans = shared
+    plan = plans[k]
     if plan.config.batch_size == "auto":  # no calibration per block: results do not depend
         plan = dataclasses.replace(plan, config=dataclasses.replace(plan.config,
                                                                     batch_size=BLOCK_BATCH))
+    ctx = _prepared(key, models[k], data, plan)
+    out = {}
     with seeded_global_generators(plan.config.seed):
-        _, _, ctx = prepare(model, data, plan)
-        out = {}
         for spec in plan.attacks:
             out[spec.name] = robustness_curve(
                 spec.build(), ctx.model, ctx.x[lo:hi], ctx.y[lo:hi], ctx.eps_values,
@@ -137,37 +164,63 @@ def sharded_scan(model: Any, data: Any, config: Any = None, *, executor: Any = N
     already stored are read back instead of run again, so a driver that died loses only
     the blocks in flight.
     """
+    return sharded_scans([model], data, config, executor=executor, shard_size=shard_size,
+                         progress=progress, baseline=baseline, allow_mismatch=allow_mismatch,
+                         store=store, resume=resume)[0]
+
+
+def sharded_scans(models: Sequence[Any], data: Any, config: Any = None, *,
+                  executor: Any = None, shard_size: int = 256, progress: Any = None,
+                  baseline: Any = None, allow_mismatch: bool = False,
+                  store: str | os.PathLike[str] | None = None, resume: bool = False,
+                  on_scanned: Callable[[int, Any], None] | None = None) -> list[Any]:
+    """Scan several ``models`` on ``data`` with one config, every (model, block) a unit.
+
+    All the models' blocks go to ``executor`` in one map, so a sweep of many candidates
+    keeps every worker busy; each model's scorecard is then made on the driver as
+    :func:`sharded_scan` makes it — the local scan's. ``on_scanned(k, card)`` is called as
+    model ``k``'s scorecard is made. The other arguments are :func:`sharded_scan`'s.
+    """
     from trustbench.execution import LocalExecutor
     from trustbench.scan import plan_scan, scan
 
     if shard_size < 1:
         raise InputError(f"shard_size must be at least 1, got {shard_size}",
                          fix="use e.g. shard_size=256")
-    plan = plan_scan(model, data, config)
-    if plan.config.budget is not None:
+    plans = [plan_scan(m, data, config) for m in models]
+    if any(plan.config.budget is not None for plan in plans):
         raise InputError("a sharded scan takes no time budget (each shard would cut its "
                          "attacks at a different point)", fix="leave out --budget")
-    n = len(plan.points) if plan.points is not None else len(data)
-    blocks = [(lo, min(lo + shard_size, n)) for lo in range(0, n, shard_size)]
+    keys = [plan_key(m, data, plan) for m, plan in zip(models, plans, strict=True)]
+    items = []
+    for k, plan in enumerate(plans):
+        n = len(plan.points) if plan.points is not None else len(data)
+        items += [(k, lo, min(lo + shard_size, n), keys[k]) for lo in range(0, n, shard_size)]
     folder = None if store is None else Path(store)
-    key = plan_key(model, data, plan) if folder is not None else ""
     done: dict[int, dict[str, list[AttackResult]]] = {}
     if folder is not None and resume:
-        for i, block in enumerate(blocks):
-            if (kept := _load_block(_block_path(folder, key, block))) is not None:
+        for i, (_, lo, hi, key) in enumerate(items):
+            if (kept := _load_block(_block_path(folder, key, (lo, hi)))) is not None:
                 done[i] = kept
-    todo = [i for i in range(len(blocks)) if i not in done]
+    todo = [i for i in range(len(items)) if i not in done]
 
     def keep(j: int, results: dict[str, list[AttackResult]]) -> None:
         if folder is not None:
-            _save_block(_block_path(folder, key, blocks[todo[j]]), results)
+            _, lo, hi, key = items[todo[j]]
+            _save_block(_block_path(folder, key, (lo, hi)), results)
 
-    ran = (executor or LocalExecutor()).map(_attack_block, [blocks[i] for i in todo],
-                                            shared=(model, data, plan), on_result=keep)
+    ran = (executor or LocalExecutor()).map(_attack_block, [items[i] for i in todo],
+                                            shared=(models, data, plans), on_result=keep)
+    _PREPARED.clear()  # in this process (an in-process executor): free the contexts
     done.update(zip(todo, ran, strict=True))
-    parts = [done[i] for i in range(len(blocks))]
-    merged = {spec.name: [merge_results([p[spec.name][i] for p in parts])
-                          for i in range(len(parts[0][spec.name]))]
-              for spec in plan.attacks}
-    return scan(model, data, plan, progress=progress, baseline=baseline,
-                allow_mismatch=allow_mismatch, attack_results=merged)
+    cards = []
+    for k, (model, plan) in enumerate(zip(models, plans, strict=True)):
+        parts = [done[i] for i, item in enumerate(items) if item[0] == k]
+        merged = {spec.name: [merge_results([p[spec.name][i] for p in parts])
+                              for i in range(len(parts[0][spec.name]))]
+                  for spec in plan.attacks}
+        cards.append(scan(model, data, plan, progress=progress, baseline=baseline,
+                          allow_mismatch=allow_mismatch, attack_results=merged))
+        if on_scanned is not None:
+            on_scanned(k, cards[-1])
+    return cards
