@@ -95,12 +95,15 @@ def test_select_on_ray_gives_the_same_scans_as_locally(cluster: str) -> None:
     local = select_models(cands, data, config, repeats=3, executor=LocalExecutor())
     remote = select_models(cands, data, config, repeats=3,
                            executor=RayExecutor(address=cluster))
-    for name in local.cards:
-        assert comparable(remote.cards[name]) == comparable(local.cards[name])
+    blocks = select_models(cands, data, config, repeats=3, shard_size=25,
+                           executor=RayExecutor(address=cluster))  # (candidate, block) units
     scanned = [c.key for c in local.criteria if not c.key.startswith(("latency", "size"))]
-    for name in local.values:
-        for key in scanned:
-            assert remote.values[name][key] == local.values[name][key]
+    for run in (remote, blocks):
+        for name in local.cards:
+            assert comparable(run.cards[name]) == comparable(local.cards[name])
+        for name in local.values:
+            for key in scanned:
+                assert run.values[name][key] == local.values[name][key]
 
 
 def test_a_profile_over_parquet_shards_is_the_same_on_ray(cluster: str, tmp_path: Path) -> None:

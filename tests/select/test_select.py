@@ -59,6 +59,25 @@ def test_select_recommends_within_the_requirements(data: Dataset) -> None:
     assert capped.recommended != best and best in [n for n, m in capped.missed.items() if m]
 
 
+def test_select_sharded_within_candidates_gives_the_same_scans(data: Dataset,
+                                                               tmp_path: Path) -> None:
+    """--shard-size: every candidate's blocks in one map; the scans are the unsharded ones."""
+    from trustbench.scorecard import Scorecard
+
+    def same(card: Scorecard) -> list:
+        return [(f.id, f.severity, f.title, {k: (m.value, m.ci) for k, m in f.metrics.items()
+                                              if "time" not in k})
+                for f in card.findings if f.id != "provenance"]
+
+    cands = [Candidate(f"m{s}", toy_mlp(seed=s, hidden=h)) for s, h in ((0, 32), (1, 8))]
+    whole = select_models(cands, data, CONFIG, repeats=3)
+    blocks = select_models(cands, data, CONFIG, repeats=3, shard_size=25,
+                           executor=LocalExecutor(processes=2), blocks=tmp_path)
+    assert {n: same(c) for n, c in blocks.cards.items()} == {
+        n: same(c) for n, c in whole.cards.items()}
+    assert len(list(tmp_path.glob("*.pt"))) == 2 * 3  # 25 + 25 + 10 of 60 points each
+
+
 def test_select_refuses_bad_candidates(data: Dataset) -> None:
     with pytest.raises(InputError, match="at least two"):
         select_models([Candidate("a", toy_mlp())], data, CONFIG)
@@ -85,7 +104,8 @@ def test_the_command(tmp_path: Path, data: Dataset) -> None:
     result = CliRunner().invoke(app, [
         "select", *map(str, paths), "--data", str(tmp_path / "d.npz"), "--eps", "0.05",
         "--attacks", "fgsm", "--n-samples", "60", "--repeats", "5", "--require",
-        "clean_acc >= 0", "--weight", "clean_acc=2", "--out", str(tmp_path / "out")])
+        "clean_acc >= 0", "--weight", "clean_acc=2", "--shard-size", "40", "--out",
+        str(tmp_path / "out")])
     assert result.exit_code == 0, (result.output, result.exception)
     card = json.loads((tmp_path / "out" / "scorecard.json").read_text())
     assert [f["id"] for f in card["findings"]] == ["select.recommendation",

@@ -54,6 +54,10 @@ def select(
     address: ADDRESS = None,
     processes: Annotated[int, typer.Option(help="--executor local: worker processes (0: "
                                            "in this process).", min=0, max=256)] = 0,
+    shard_size: Annotated[int | None, typer.Option(
+        help="Split every candidate's attacks into blocks of this many points, all "
+        "candidates' blocks one map over the executor (the same scans; default: one unit per "
+        "candidate).", min=1, max=1_000_000)] = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Reuse the scans an interrupted run on the same --out stored (same "
         "model, data and settings); scan only the rest.")] = False,
@@ -114,7 +118,8 @@ def select(
         with console.status("select") as status:
             sel = select_models(candidates, dataset, config, requirements=requirements,
                                 weights=weights, repeats=repeats, executor=runner,
-                                done=done, on_scanned=store,
+                                done=done, on_scanned=store, shard_size=shard_size,
+                                blocks=partial / "blocks", resume=resume,
                                 step=lambda s: status.update(f"select: {s}"))
         card = selection_card(sel, data={"name": dataset.name,
                                          "fingerprint": dataset.fingerprint()},

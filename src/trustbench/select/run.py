@@ -1,7 +1,9 @@
 """Scan every candidate with one config, measure it, and choose under constraints.
 
-:func:`select_models` scans each candidate (through an executor: in-process by default),
-measures its latency and size, reads the criteria (:mod:`~trustbench.select.criteria`),
+:func:`select_models` scans each candidate (through an executor: in-process by default;
+one unit of work per candidate, or, with ``shard_size``, one per block of points of every
+candidate, all in one map — :func:`trustbench.execution.sharded.sharded_scans`), measures
+its latency and size, reads the criteria (:mod:`~trustbench.select.criteria`),
 and ranks them (:mod:`~trustbench.select.rank`): the Pareto front, HELM's mean win rate
 (weighted by ``weights`` if given), the candidates that meet every requirement, and the
 recommendation — the eligible candidate with the highest win rate — with, for each
@@ -111,11 +113,16 @@ def select_models(candidates: Sequence[Candidate], data: Dataset, config: Any = 
                   executor: Any = None, repeats: int = 20,
                   done: Mapping[str, Scorecard] | None = None,
                   on_scanned: Callable[[str, Scorecard], None] | None = None,
-                  step: Callable[[str], None] | None = None) -> Selection:
+                  step: Callable[[str], None] | None = None,
+                  shard_size: int | None = None, blocks: str | os.PathLike[str] | None = None,
+                  resume: bool = False) -> Selection:
     """Scan, measure and rank ``candidates``; see the module docstring.
 
     ``done`` holds scans already made (by candidate name: a resumed run), which are not
-    made again; ``on_scanned(name, card)`` is called as each new scan finishes.
+    made again; ``on_scanned(name, card)`` is called as each new scan finishes. With
+    ``shard_size`` the candidates' attacks run in blocks of that many points (the same
+    scorecards); ``blocks`` is a folder that keeps each finished block, read back with
+    ``resume``.
     """
     from trustbench.execution import LocalExecutor
 
@@ -131,9 +138,16 @@ def select_models(candidates: Sequence[Candidate], data: Dataset, config: Any = 
     todo = [c for c in candidates if c.name not in cards]
     say(f"scanning {len(todo)} of {len(candidates)} candidates")
     report = on_scanned or (lambda name, card: None)
-    scanned = (executor or LocalExecutor()).map(
-        _scan_one, todo, shared=(data, config),
-        on_result=lambda i, card: report(todo[i].name, card))
+    if shard_size is not None:
+        from trustbench.execution.sharded import sharded_scans
+
+        scanned = sharded_scans([c.model for c in todo], data, config, executor=executor,
+                                shard_size=shard_size, store=blocks, resume=resume,
+                                on_scanned=lambda i, card: report(todo[i].name, card))
+    else:
+        scanned = (executor or LocalExecutor()).map(
+            _scan_one, todo, shared=(data, config),
+            on_result=lambda i, card: report(todo[i].name, card))
     cards.update(zip((c.name for c in todo), scanned, strict=True))
     cards = {n: cards[n] for n in names}
     x = torch.as_tensor(np.asarray(data.x[:64]), dtype=torch.float32)
