@@ -11,7 +11,9 @@ threads per worker. Measured, each a median of ``--repeats``:
 * the per-task overhead: no-op tasks through the same executor, time per task;
 * the per-model scan cost: the 1-worker sweep time over 16;
 * one scan sharded by point ids (``sharded_scan``, blocks of 45 of the 360 points) on 1 and
-  2 workers, beside the same scan in one process.
+  2 workers, beside the same scan in one process;
+* the same 16-model sweep in (model, block) units (``sharded_scans``, ``select
+  --shard-size 180``: 2 blocks per model, 32 tasks in one map) on 1 and 2 workers.
 
 From those, a simulation of the same sweep on 8, 32 and 128 nodes. A sweep of M models is
 M x S tasks when each scan is cut into S shards, each costing ``cost / S + overhead``; n
@@ -37,12 +39,13 @@ import torch
 
 from trustbench import ScanConfig, load_builtin, scan
 from trustbench.execution import RayExecutor
-from trustbench.execution.sharded import sharded_scan
+from trustbench.execution.sharded import sharded_scan, sharded_scans
 from trustbench.select.run import Candidate, _scan_one
 from trustbench.testing.toy import toy_digits_mlp
 
 MODELS = 16
 SHARD = 45  # points per block of the sharded single scan: 8 blocks of the 360 test points
+SWEEP_SHARD = 180  # points per block of the sweep in (model, block) units: 2 per model
 
 
 def _noop(item: int, shared: object) -> int:
@@ -62,7 +65,7 @@ def sweep(workers: int, candidates: list[Candidate], shared: tuple, repeats: int
     try:
         executor = RayExecutor(address=cluster.address, cpus=1, threads=1)
         executor.map(_noop, range(workers * 2))  # warm the workers up
-        times, noop, sharded = [], [], []
+        times, noop, sharded, blocks = [], [], [], []
         for _ in range(repeats):
             t = time.perf_counter()
             cards = executor.map(_scan_one, candidates, shared=shared)
@@ -74,10 +77,15 @@ def sweep(workers: int, candidates: list[Candidate], shared: tuple, repeats: int
             sharded_scan(candidates[0].model, shared[0], shared[1], executor=executor,
                          shard_size=SHARD)
             sharded.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            sharded_scans([c.model for c in candidates], shared[0], shared[1],
+                          executor=executor, shard_size=SWEEP_SHARD)
+            blocks.append(time.perf_counter() - t)
         assert len(cards) == len(candidates)
         return {"workers": workers, "sweep_s": statistics.median(times), "all_s": times,
                 "task_overhead_s": statistics.median(noop),
-                "sharded_scan_s": statistics.median(sharded), "sharded_all_s": sharded}
+                "sharded_scan_s": statistics.median(sharded), "sharded_all_s": sharded,
+                "block_sweep_s": statistics.median(blocks), "block_sweep_all_s": blocks}
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -117,6 +125,8 @@ def main() -> None:
               "speedup_2_vs_1": one["sweep_s"] / two["sweep_s"],
               "local_scan_s": local_scan, "shard_points": SHARD,
               "sharded_speedup_2_vs_1": one["sharded_scan_s"] / two["sharded_scan_s"],
+              "sweep_shard_points": SWEEP_SHARD,
+              "block_sweep_speedup_2_vs_1": one["block_sweep_s"] / two["block_sweep_s"],
               "scan_cost_s": cost, "task_overhead_s": overhead,
               "cost_per_point_s": per_point, "min_shard_points_for_5pct": min_points,
               "simulated_s": sims, "cpu": os.cpu_count(),
@@ -130,6 +140,9 @@ def main() -> None:
     print(f"one scan: local {local_scan:.2f} s; sharded in blocks of {SHARD} points on 1 "
           f"worker {one['sharded_scan_s']:.2f} s, on 2 workers {two['sharded_scan_s']:.2f} s "
           f"({result['sharded_speedup_2_vs_1']:.2f}x)")
+    print(f"sweep in (model, block) units of {SWEEP_SHARD} points: 1 worker "
+          f"{one['block_sweep_s']:.2f} s, 2 workers {two['block_sweep_s']:.2f} s "
+          f"({result['block_sweep_speedup_2_vs_1']:.2f}x)")
     for n, by in sims.items():
         print(f"{n:>4} nodes: " + ", ".join(f"{s} shard(s)/scan {t:.2f} s" for s, t in by.items()))
 

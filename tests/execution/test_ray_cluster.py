@@ -282,3 +282,45 @@ def test_a_killed_driver_resumes_the_sharded_scan(cluster: str, tmp_path: Path) 
         return [(f["id"], f["severity"], f["title"]) for f in card["findings"]]
 
     assert findings("ray") == findings("local")
+
+
+def test_audit_and_monitor_init_on_a_folder_with_executor_ray(cluster: str,
+                                                              tmp_path: Path) -> None:
+    """The commands' --executor ray over shards write what the local executor writes."""
+    import json
+
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    pytest.importorskip("sqlalchemy")
+    from typer.testing import CliRunner
+
+    from trustbench.cli import app
+    from trustbench.monitor.store import open_store
+
+    rng = np.random.default_rng(3)
+    p1 = rng.random(1200)
+    frame = pd.DataFrame({"x": rng.normal(size=1200).round(1), "k": rng.choice(list("abc"), 1200),
+                          "y": (rng.random(1200) < p1).astype(int), "p0": 1 - p1, "p1": p1})
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i in range(3):
+        frame.iloc[i * 400:(i + 1) * 400].to_parquet(shards / f"s{i}.parquet", index=False)
+    ray = ["--executor", "ray", "--address", cluster]
+    for extra, out in (([], "local"), (ray, "ray")):
+        res = CliRunner().invoke(app, ["audit", "--data", str(shards), "--target", "y",
+                                       "--out", str(tmp_path / out), "-q", *extra])
+        assert res.exit_code == 0, (res.output, res.exception)
+        res = CliRunner().invoke(app, ["monitor", "init", "--db", str(tmp_path / "h.db"),
+                                       "-n", out, "-r", str(shards), "--proba", "p0,p1",
+                                       "--label", "y", *extra])
+        assert res.exit_code == 0, (res.output, res.exception)
+
+    def audited(folder: str) -> Any:
+        card = json.loads((tmp_path / folder / "scorecard.json").read_text())
+        return ([f for f in card["findings"] if f["id"] != "provenance"],
+                card["provenance"]["columns"], card["provenance"]["classes"])
+
+    assert audited("ray") == audited("local")
+    with open_store(tmp_path / "h.db") as store:
+        assert store.profile("ray").to_dict() == store.profile("local").to_dict()
+        assert store.calibration("ray") == store.calibration("local")

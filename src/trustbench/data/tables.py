@@ -296,8 +296,9 @@ def shard_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
         files = sorted(p for p in Path(source).iterdir()
                        if p.suffix.lower() in _SHARD_SUFFIXES and p.is_file())
         if not files:
-            raise InputError(f"{source}: no .parquet or .csv files in the folder",
-                             fix="give a folder of table shards, or a list of files")
+            raise InputError(f"{source}: a folder with no .parquet or .csv files (a folder "
+                             "is read as one table's shards)",
+                             fix="give a table file, or a folder of .parquet/.csv shards")
         return files
     paths = [Path(source)] if isinstance(source, str | Path) else [Path(p) for p in source]
     if not paths:
