@@ -64,9 +64,13 @@ def test_select_sharded_within_candidates_gives_the_same_scans(data: Dataset,
     """--shard-size: every candidate's blocks in one map; the scans are the unsharded ones."""
     from trustbench.scorecard import Scorecard
 
+    def plain(v: object) -> object:  # NaN equal to NaN (the cards came from other processes)
+        return "nan" if isinstance(v, float) and v != v else v
+
     def same(card: Scorecard) -> list:
-        return [(f.id, f.severity, f.title, {k: (m.value, m.ci) for k, m in f.metrics.items()
-                                              if "time" not in k})
+        return [(f.id, f.severity, f.title,
+                 {k: (plain(m.value), None if m.ci is None else tuple(map(plain, m.ci)))
+                  for k, m in f.metrics.items() if "time" not in k})
                 for f in card.findings if f.id != "provenance"]
 
     cands = [Candidate(f"m{s}", toy_mlp(seed=s, hidden=h)) for s, h in ((0, 32), (1, 8))]

@@ -177,9 +177,11 @@ def sharded_scans(models: Sequence[Any], data: Any, config: Any = None, *,
     """Scan several ``models`` on ``data`` with one config, every (model, block) a unit.
 
     All the models' blocks go to ``executor`` in one map, so a sweep of many candidates
-    keeps every worker busy; each model's scorecard is then made on the driver as
-    :func:`sharded_scan` makes it — the local scan's. ``on_scanned(k, card)`` is called as
-    model ``k``'s scorecard is made. The other arguments are :func:`sharded_scan`'s.
+    keeps every worker busy; then each model's remaining steps (everything but the attack
+    curves, given its merged blocks) are one unit of a second map, so they too run side
+    by side. Each scorecard is the local scan's, as :func:`sharded_scan`'s is (which, for
+    its one model, makes it here with ``progress``). ``on_scanned(k, card)`` is called as
+    model ``k``'s scorecard arrives. The other arguments are :func:`sharded_scan`'s.
     """
     from trustbench.execution import LocalExecutor
     from trustbench.scan import plan_scan, scan
@@ -213,14 +215,29 @@ def sharded_scans(models: Sequence[Any], data: Any, config: Any = None, *,
                                             shared=(models, data, plans), on_result=keep)
     _PREPARED.clear()  # in this process (an in-process executor): free the contexts
     done.update(zip(todo, ran, strict=True))
-    cards = []
-    for k, (model, plan) in enumerate(zip(models, plans, strict=True)):
+    merged = []
+    for k, plan in enumerate(plans):
         parts = [done[i] for i, item in enumerate(items) if item[0] == k]
-        merged = {spec.name: [merge_results([p[spec.name][i] for p in parts])
-                              for i in range(len(parts[0][spec.name]))]
-                  for spec in plan.attacks}
-        cards.append(scan(model, data, plan, progress=progress, baseline=baseline,
-                          allow_mismatch=allow_mismatch, attack_results=merged))
-        if on_scanned is not None:
-            on_scanned(k, cards[-1])
-    return cards
+        merged.append({spec.name: [merge_results([p[spec.name][i] for p in parts])
+                                   for i in range(len(parts[0][spec.name]))]
+                       for spec in plan.attacks})
+    report = on_scanned or (lambda k, card: None)
+    if len(models) == 1:  # one model: finish here, with the caller's progress bar
+        card = scan(models[0], data, plans[0], progress=progress, baseline=baseline,
+                    allow_mismatch=allow_mismatch, attack_results=merged[0])
+        report(0, card)
+        return [card]
+    # several: every model's remaining steps are a unit of work of their own, so they run
+    # side by side too instead of one after another here
+    return (executor or LocalExecutor()).map(
+        _finish, list(range(len(models))),
+        shared=(models, data, plans, merged, baseline, allow_mismatch), on_result=report)
+
+
+def _finish(k: int, shared: tuple[Any, ...]) -> Any:
+    """One unit: model ``k``'s scan with its merged attack results (every other step)."""
+    from trustbench.scan import scan
+
+    models, data, plans, merged, baseline, allow_mismatch = shared
+    return scan(models[k], data, plans[k], baseline=baseline, allow_mismatch=allow_mismatch,
+                attack_results=merged[k])
