@@ -147,7 +147,7 @@ def test_bad_shards_are_one_line_errors_naming_the_file(tmp_path: Path) -> None:
         audit_shards(folder, target="y")
     (folder / "part-09.parquet").unlink()
     frame.iloc[:10].assign(x="seven").to_parquet(folder / "part-09.parquet")
-    with pytest.raises(InputError, match=r"part-09\.parquet: column 'x' row 0: 'seven' is not a "
+    with pytest.raises(InputError, match=r"part-09\.parquet: column 'x' data row 1: 'seven' is not a "
                        r"number"):
         audit_shards(folder, target="y")
     (folder / "part-09.parquet").unlink()

@@ -131,3 +131,15 @@ def test_a_reference_shard_with_other_columns_is_named(tmp_path: Path) -> None:
         with pytest.raises(InputError, match=r"b\.parquet: columns differ .*missing \['x2'\]"):
             init_monitor(store, "m", folder, proba_columns=["p0", "p1"])
         assert store.monitors() == []
+
+
+def test_a_reference_without_rows_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy")
+    from trustbench.monitor.jobs import init_monitor
+    from trustbench.monitor.store import open_store
+
+    (tmp_path / "empty.csv").write_text("x1,x2,region\n")
+    with open_store(tmp_path / "h.db") as store:
+        with pytest.raises(InputError, match=r"empty\.csv: no rows"):
+            init_monitor(store, "m", tmp_path / "empty.csv")
+        assert store.monitors() == []

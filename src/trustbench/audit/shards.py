@@ -80,8 +80,9 @@ def _fit_kinds(where: str, frame: pd.DataFrame, kinds: dict[str, str]) -> pd.Dat
         bad = v.isna() & s.notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(f"{where}: column {c!r} row {row}: {str(s.iloc[row])[:40]!r} is not "
-                             "a number, but the column is numeric in the first shard",
+            raise InputError(f"{where}: column {c!r} data row {row + 1}: "
+                             f"{str(s.iloc[row])[:40]!r} is not a number, but the column is "
+                             "numeric in the first shard",
                              fix="write the column as numbers in every shard")
         out = out.assign(**{c: v})
     return out

@@ -98,9 +98,9 @@ def init_monitor(store: Store, name: str, reference: str | Path | Sequence[str |
     order — the same profile, calibration and baseline on every executor. The model's
     outputs on the reference come from ``proba_columns`` or from the ``model`` file (not
     both; each worker loads the file itself, checked against its SHA-256); with
-    ``label_column`` they calibrate label-free estimates and give the accuracy (overall and
-    per group) that labelled windows are compared with: a fall of ``min_drop`` or more that
-    is significant alarms.
+    ``label_column`` they calibrate label-free accuracy estimates and give the accuracy
+    (overall and per group) that labelled windows are compared with: a fall of
+    ``min_drop`` or more that is significant alarms.
     """
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be in (0, 1), got {alpha}")
@@ -145,6 +145,8 @@ def init_monitor(store: Store, name: str, reference: str | Path | Sequence[str |
     for i, (part, outputs) in enumerate(parts):
         profile = profile.merge(part) if i else profile
         seen.absorb(outputs)
+    if profile.rows == 0:
+        raise InputError(f"{where}: no rows", fix="give a reference table with rows")
     profile = Profile(profile.columns, profile.rows, seed, profile.sample_size)
     if file is not None:
         file = replace(file, classes=int(seen.classes or 0))
