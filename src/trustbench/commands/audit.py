@@ -91,7 +91,9 @@ def audit(
 
     if max_rows < 100:
         raise InputError(f"--max-rows must be at least 100, got {max_rows}")
-    sharded = Path(data).is_dir()
+    from trustbench.data.builtin import BUILTIN
+
+    sharded = data not in BUILTIN and Path(data).is_dir()  # a built-in name wins, as in read_table
     runner = _shard_executor(data, sharded, executor, address, processes, {
         "--test": test, "--model": model, "--expect": expect, "--schema": schema,
         "--embeddings": embeddings, "--pred-probs": pred_probs, "--checks": checks})
