@@ -176,6 +176,24 @@ def trl_batch(trainer, n: int) -> dict:
     return trainer.data_collator([trainer.train_dataset[i] for i in range(n)])
 
 
+def trl_bare_steps(trainer, n: int, steps: int, *, copy_batch: bool = False):
+    """A closure running ``steps`` of TRL's own training step on one collated batch.
+
+    ``copy_batch``: each step gets a shallow copy (the reward trainer pops keys from it).
+    """
+    trainer.create_optimizer_and_scheduler(num_training_steps=steps)
+    trainer.current_gradient_accumulation_steps = 1  # set by train()
+    batch = trl_batch(trainer, n)
+    model, opt = trainer.model, trainer.optimizer
+
+    def run():
+        for _ in range(steps):
+            trainer.training_step(model, dict(batch) if copy_batch else batch)
+            opt.step()
+            opt.zero_grad()
+    return run
+
+
 # ---------------------------------------------------------------- comparison helpers
 
 def grad_diff(ours, theirs) -> dict:
@@ -336,17 +354,7 @@ def dpo_timers(prefs, tok, policy0, ref0, tmp, steps):
         def setup():
             trainer = dpo_trainer(copy.deepcopy(policy0), copy.deepcopy(ref0), tok, prefs, tmp,
                                   steps=steps, defaults=defaults, precompute_ref_log_probs=True)
-            trainer.create_optimizer_and_scheduler(num_training_steps=steps)
-            trainer.current_gradient_accumulation_steps = 1  # set by train()
-            batch = trl_batch(trainer, n)
-            model, opt = trainer.model, trainer.optimizer
-
-            def run():
-                for _ in range(steps):
-                    trainer.training_step(model, batch)
-                    opt.step()
-                    opt.zero_grad()
-            return run
+            return trl_bare_steps(trainer, n, steps)
         return setup
 
     def ours_train():
@@ -406,17 +414,7 @@ def reward_timers(prefs, tok, rm0, tmp, steps):
 
     def trl_step():
         trainer = reward_trainer(copy.deepcopy(rm0), tok, prefs, tmp, steps=steps)
-        trainer.create_optimizer_and_scheduler(num_training_steps=steps)
-        trainer.current_gradient_accumulation_steps = 1  # set by train()
-        batch = trl_batch(trainer, n)
-        model, opt = trainer.model, trainer.optimizer
-
-        def run():
-            for _ in range(steps):
-                trainer.training_step(model, dict(batch))
-                opt.step()
-                opt.zero_grad()
-        return run
+        return trl_bare_steps(trainer, n, steps, copy_batch=True)
 
     def ours_train():
         rm = RewardModel(copy.deepcopy(rm0), tok)

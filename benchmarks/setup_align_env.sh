@@ -11,38 +11,16 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.bench-align-venv"
-PY="$VENV/bin/python"
 TORCH_VERSION="2.13.0"
 TRANSFORMERS_VERSION="5.24.0"
 TRL_VERSION="1.16.0"
 ACCELERATE_VERSION="1.16.0"
 DATASETS_VERSION="5.2.0"
 
-if [ ! -x "$PY" ]; then
-    echo "setup_align_env: creating $VENV"
-    python3 -m venv "$VENV"
-fi
-CONSTRAINTS="$VENV/torch-constraint.txt"
-echo "torch==$TORCH_VERSION" > "$CONSTRAINTS"
-pip_install() { "$PY" -m pip install --disable-pip-version-check -q -c "$CONSTRAINTS" "$@"; }
-
-# version of an installed distribution, or empty
-installed() {
-    "$PY" - "$1" <<'EOF'
-import sys
-from importlib.metadata import PackageNotFoundError, version
-try:
-    print(version(sys.argv[1]))
-except PackageNotFoundError:
-    print("")
-EOF
-}
-
-case "$(installed torch)" in
-    "$TORCH_VERSION"*) ;;
-    *) echo "setup_align_env: installing torch==$TORCH_VERSION"
-       pip_install "torch==$TORCH_VERSION" ;;
-esac
+TAG="setup_align_env"
+# shellcheck source=benchmarks/_venv.sh
+source "$ROOT/benchmarks/_venv.sh"
+install_torch
 
 if [ "$(installed trl)" != "$TRL_VERSION" ] \
         || [ "$(installed transformers)" != "$TRANSFORMERS_VERSION" ] \
@@ -54,13 +32,7 @@ if [ "$(installed trl)" != "$TRL_VERSION" ] \
         "accelerate==$ACCELERATE_VERSION" "datasets==$DATASETS_VERSION"
 fi
 
-# trustbench itself, editable, with its own dependencies; torch is already satisfied.
-if ! "$PY" -c "import trustbench, pathlib, sys; \
-sys.exit(0 if pathlib.Path(trustbench.__file__).resolve().is_relative_to(pathlib.Path('$ROOT/src').resolve()) else 1)" \
-        2>/dev/null; then
-    echo "setup_align_env: installing trustbench (editable) from $ROOT"
-    pip_install -e "$ROOT"
-fi
+install_trustbench
 
 # Fail loudly if anything pulled a different torch, or a library does not import.
 "$PY" - "$TORCH_VERSION" <<'EOF'

@@ -12,35 +12,15 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.bench-venv"
-PY="$VENV/bin/python"
 TORCH_VERSION="2.13.0"
 TORCHATTACKS_VERSION="3.5.1"
 ART_VERSION="1.20.1"
 CLEANLAB_VERSION="2.9.0"
 
-if [ ! -x "$PY" ]; then
-    echo "setup_env: creating $VENV"
-    python3 -m venv "$VENV"
-fi
-pip_install() { "$PY" -m pip install --disable-pip-version-check -q "$@"; }
-
-# version of an installed distribution, or empty
-installed() {
-    "$PY" - "$1" <<'EOF'
-import sys
-from importlib.metadata import PackageNotFoundError, version
-try:
-    print(version(sys.argv[1]))
-except PackageNotFoundError:
-    print("")
-EOF
-}
-
-case "$(installed torch)" in
-    "$TORCH_VERSION"*) ;;
-    *) echo "setup_env: installing torch==$TORCH_VERSION"
-       pip_install "torch==$TORCH_VERSION" ;;
-esac
+TAG="setup_env"
+# shellcheck source=benchmarks/_venv.sh
+source "$ROOT/benchmarks/_venv.sh"
+install_torch
 
 # Runtime dependencies of the reference libraries (no torch among them).
 pip_install numpy scipy scikit-learn tqdm setuptools six packaging multiprocess requests
@@ -59,13 +39,7 @@ if [ "$(installed cleanlab)" != "$CLEANLAB_VERSION" ]; then
     pip_install "cleanlab==$CLEANLAB_VERSION"
 fi
 
-# trustbench itself, editable, with its own dependencies; torch is already satisfied.
-if ! "$PY" -c "import trustbench, pathlib, sys; \
-sys.exit(0 if pathlib.Path(trustbench.__file__).resolve().is_relative_to(pathlib.Path('$ROOT/src').resolve()) else 1)" \
-        2>/dev/null; then
-    echo "setup_env: installing trustbench (editable) from $ROOT"
-    pip_install -e "$ROOT"
-fi
+install_trustbench
 
 # Fail loudly if anything pulled a different torch.
 "$PY" - "$TORCH_VERSION" <<'EOF'

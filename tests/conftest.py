@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -89,3 +90,43 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = CliRunner().invoke(app, ["demo", "--n", "60", "--quiet", "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
+
+
+def _comparable(card: Any) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Findings and metrics without what may differ: timings and the run's provenance."""
+    def same(v: Any) -> Any:  # NaN equal to NaN: "not measurable" in both
+        return "nan" if isinstance(v, float) and v != v else v
+
+    return [(f.id, f.severity, f.title,
+             {k: (same(m.value), None if m.ci is None else tuple(map(same, m.ci)))
+              for k, m in f.metrics.items() if "time" not in k})
+            for f in card.findings if f.id != "provenance"]
+
+
+@pytest.fixture
+def comparable() -> Callable[[Any], list[tuple[str, str, str, dict[str, Any]]]]:
+    """What two scorecards of the same scan share wherever they ran (timings aside)."""
+    return _comparable
+
+
+def _kill_once_written(args: Sequence[str], folder: Path, pattern: str, count: int) -> None:
+    """Start the command ``args``; SIGKILL it once ``count`` files match ``folder/pattern``."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(list(args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(folder.glob(pattern))) < count:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)  # the driver dies mid-run
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+
+
+@pytest.fixture
+def kill_once_written() -> Callable[[Sequence[str], Path, str, int], None]:
+    """A real command killed mid-run, for the tests that resume it."""
+    return _kill_once_written

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_sharded import comparable
 
 from trustbench import Dataset, ScanConfig, Schema
 from trustbench.execution import LocalExecutor, RayExecutor
@@ -86,7 +85,7 @@ def test_a_killed_worker_is_replaced_and_the_result_is_the_same(cluster: str,
     assert (tmp_path / "killed-2").exists()  # it really was killed once
 
 
-def test_select_on_ray_gives_the_same_scans_as_locally(cluster: str) -> None:
+def test_select_on_ray_gives_the_same_scans_as_locally(cluster: str, comparable: Any) -> None:
     x, y = toy_blobs(120, seed=5)
     data = Dataset(x.numpy(), y.numpy(), Schema("tabular", np.zeros(8), np.ones(8)),
                    name="blobs")
@@ -121,21 +120,29 @@ def test_a_profile_over_parquet_shards_is_the_same_on_ray(cluster: str, tmp_path
     assert remote.to_dict() == local.to_dict()
 
 
+def _labelled_shards(folder: Path, *, rows: int, shards: int, seed: int) -> None:
+    """Write a labelled table with logged probabilities as ``shards`` Parquet files."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    p1 = rng.random(rows)
+    frame = pd.DataFrame({"x": rng.normal(size=rows).round(1), "k": rng.choice(list("abc"), rows),
+                          "y": (rng.random(rows) < p1).astype(int), "p0": 1 - p1, "p1": p1})
+    step = rows // shards
+    for i in range(shards):
+        frame.iloc[i * step:(i + 1) * step].to_parquet(folder / f"s{i}.parquet", index=False)
+
+
 def test_monitor_init_from_reference_shards_is_the_same_on_ray(cluster: str,
                                                                tmp_path: Path) -> None:
     """A monitor's reference (profile, calibration, baseline) from shards: Ray equals local."""
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
     pytest.importorskip("sqlalchemy")
     from trustbench.monitor.jobs import init_monitor
     from trustbench.monitor.store import open_store
 
-    rng = np.random.default_rng(2)
-    p1 = rng.random(2400)
-    frame = pd.DataFrame({"x": rng.normal(size=2400), "k": rng.choice(list("abc"), 2400),
-                          "y": (rng.random(2400) < p1).astype(int), "p0": 1 - p1, "p1": p1})
-    for i in range(4):
-        frame.iloc[i * 600:(i + 1) * 600].to_parquet(tmp_path / f"r{i}.parquet", index=False)
+    _labelled_shards(tmp_path, rows=2400, shards=4, seed=2)
     roles = {"proba_columns": ["p0", "p1"], "label_column": "y"}
     with open_store(tmp_path / "h.db") as store:
         init_monitor(store, "local", tmp_path, **roles)
@@ -177,7 +184,7 @@ def _busy_workers() -> list[int]:
             if "ray::_run" in line and "IDLE" not in line]
 
 
-def test_a_sharded_scan_on_ray_survives_a_killed_worker(cluster: str) -> None:
+def test_a_sharded_scan_on_ray_survives_a_killed_worker(cluster: str, comparable: Any) -> None:
     """Shard the attacks over the cluster, SIGKILL a busy worker: the same scorecard."""
     import threading
     import time
@@ -239,12 +246,12 @@ def test_trustbench_scan_executor_ray_writes_the_local_scorecard(cluster: str,
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
-def test_a_killed_driver_resumes_the_sharded_scan(cluster: str, tmp_path: Path) -> None:
+def test_a_killed_driver_resumes_the_sharded_scan(cluster: str, tmp_path: Path,
+                                                  kill_once_written: Any) -> None:
     """SIGKILL `trustbench scan --executor ray` once blocks are stored; --resume finishes it."""
     import json
     import shutil
     import subprocess
-    import time
 
     import torch
 
@@ -258,15 +265,7 @@ def test_a_killed_driver_resumes_the_sharded_scan(cluster: str, tmp_path: Path) 
     sharded = [*common, "--out", str(tmp_path / "ray"), "--executor", "ray", "--address",
                cluster, "--shard-size", "20"]
     blocks = tmp_path / "ray" / ".scan-partial"
-    proc = subprocess.Popen(sharded, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list(blocks.glob("*.pt"))) < 2:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)  # the driver dies with blocks in flight
-        proc.wait(timeout=30)
-    finally:
-        proc.kill()
+    kill_once_written(sharded, blocks, "*.pt", 2)  # the driver dies with blocks in flight
     kept = len(list(blocks.glob("*.pt")))
     assert 2 <= kept < 8 and not (tmp_path / "ray" / "scorecard.json").exists()
     resumed = subprocess.run([*sharded, "--resume"], capture_output=True, text=True,
@@ -289,7 +288,7 @@ def test_audit_and_monitor_init_on_a_folder_with_executor_ray(cluster: str,
     """The commands' --executor ray over shards write what the local executor writes."""
     import json
 
-    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
     pytest.importorskip("sqlalchemy")
     from typer.testing import CliRunner
@@ -297,14 +296,9 @@ def test_audit_and_monitor_init_on_a_folder_with_executor_ray(cluster: str,
     from trustbench.cli import app
     from trustbench.monitor.store import open_store
 
-    rng = np.random.default_rng(3)
-    p1 = rng.random(1200)
-    frame = pd.DataFrame({"x": rng.normal(size=1200).round(1), "k": rng.choice(list("abc"), 1200),
-                          "y": (rng.random(1200) < p1).astype(int), "p0": 1 - p1, "p1": p1})
     shards = tmp_path / "shards"
     shards.mkdir()
-    for i in range(3):
-        frame.iloc[i * 400:(i + 1) * 400].to_parquet(shards / f"s{i}.parquet", index=False)
+    _labelled_shards(shards, rows=1200, shards=3, seed=3)
     ray = ["--executor", "ray", "--address", cluster]
     for extra, out in (([], "local"), (ray, "ray")):
         res = CliRunner().invoke(app, ["audit", "--data", str(shards), "--target", "y",

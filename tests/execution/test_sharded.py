@@ -17,17 +17,6 @@ from trustbench.execution.sharded import sharded_scan
 from trustbench.testing.toy import toy_blobs, toy_mlp
 
 
-def comparable(card: Any) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """Findings and metrics without what may differ: timings and the run's provenance."""
-    def same(v: Any) -> Any:  # NaN equal to NaN: "not measurable" in both
-        return "nan" if isinstance(v, float) and v != v else v
-
-    return [(f.id, f.severity, f.title,
-             {k: (same(m.value), None if m.ci is None else tuple(map(same, m.ci)))
-              for k, m in f.metrics.items() if "time" not in k})
-            for f in card.findings if f.id != "provenance"]
-
-
 @pytest.fixture(scope="module")
 def data() -> Dataset:
     x, y = toy_blobs(160, seed=7)
@@ -48,7 +37,7 @@ def test_a_shard_draws_what_its_points_would_draw_unsharded() -> None:
 
 
 @pytest.mark.parametrize("shard_size", [17, 64, 1000])
-def test_sharded_equals_local(shard_size: int, data: Dataset) -> None:
+def test_sharded_equals_local(shard_size: int, data: Dataset, comparable: Any) -> None:
     config = ScanConfig(eps=[0.05, 0.1], norm="linf", attacks=["fgsm", "pgd", "standard"],
                         n=120, seed=2)
     model = toy_mlp(seed=1)
@@ -57,7 +46,7 @@ def test_sharded_equals_local(shard_size: int, data: Dataset) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
-def test_sharded_in_a_process_pool(data: Dataset) -> None:
+def test_sharded_in_a_process_pool(data: Dataset, comparable: Any) -> None:
     """Worker processes get the model pickled: a TorchScript one travels as its bytes."""
     from trustbench.models import TorchModel
 
@@ -76,8 +65,8 @@ def test_sharded_refuses_a_budget_and_a_bad_shard_size(data: Dataset) -> None:
 
 
 def test_a_stored_run_resumes_with_only_the_missing_blocks(data: Dataset, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          comparable: Any) -> None:
     """Blocks are kept as they finish; a resumed run reads them instead of attacking."""
     import trustbench.execution.sharded as sharded
 
@@ -102,7 +91,7 @@ def test_a_stored_run_resumes_with_only_the_missing_blocks(data: Dataset, tmp_pa
 
 
 def test_several_models_share_one_map_and_each_gets_its_local_scorecard(
-        data: Dataset, tmp_path: Path) -> None:
+        data: Dataset, tmp_path: Path, comparable: Any) -> None:
     """Every (model, block) is one unit; each model's scorecard is its local scan's."""
     import trustbench.execution.sharded as sharded
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -59,26 +60,15 @@ def test_select_recommends_within_the_requirements(data: Dataset) -> None:
     assert capped.recommended != best and best in [n for n, m in capped.missed.items() if m]
 
 
-def test_select_sharded_within_candidates_gives_the_same_scans(data: Dataset,
-                                                               tmp_path: Path) -> None:
+def test_select_sharded_within_candidates_gives_the_same_scans(data: Dataset, tmp_path: Path,
+                                                               comparable: Any) -> None:
     """--shard-size: every candidate's blocks in one map; the scans are the unsharded ones."""
-    from trustbench.scorecard import Scorecard
-
-    def plain(v: object) -> object:  # NaN equal to NaN (the cards came from other processes)
-        return "nan" if isinstance(v, float) and v != v else v
-
-    def same(card: Scorecard) -> list:
-        return [(f.id, f.severity, f.title,
-                 {k: (plain(m.value), None if m.ci is None else tuple(map(plain, m.ci)))
-                  for k, m in f.metrics.items() if "time" not in k})
-                for f in card.findings if f.id != "provenance"]
-
     cands = [Candidate(f"m{s}", toy_mlp(seed=s, hidden=h)) for s, h in ((0, 32), (1, 8))]
     whole = select_models(cands, data, CONFIG, repeats=3)
     blocks = select_models(cands, data, CONFIG, repeats=3, shard_size=25,
                            executor=LocalExecutor(processes=2), blocks=tmp_path)
-    assert {n: same(c) for n, c in blocks.cards.items()} == {
-        n: same(c) for n, c in whole.cards.items()}
+    assert {n: comparable(c) for n, c in blocks.cards.items()} == {
+        n: comparable(c) for n, c in whole.cards.items()}
     assert len(list(tmp_path.glob("*.pt"))) == 2 * 3  # 25 + 25 + 10 of 60 points each
 
 
@@ -141,14 +131,12 @@ def test_ray_without_its_extra_names_it(tmp_path: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
-def test_a_killed_driver_resumes_with_only_the_missing_scans(tmp_path: Path,
-                                                             data: Dataset) -> None:
+def test_a_killed_driver_resumes_with_only_the_missing_scans(tmp_path: Path, data: Dataset,
+                                                             kill_once_written: Any) -> None:
     """SIGKILL the command once two scans are stored; --resume scans only the other two."""
     import shutil
-    import signal
     import subprocess
     import sys
-    import time
 
     paths = [_save(tmp_path, s, h) for s, h in ((0, 32), (1, 8), (2, 16), (3, 64))]
     np.savez(tmp_path / "d.npz", x=data.x, y=data.y)
@@ -157,15 +145,7 @@ def test_a_killed_driver_resumes_with_only_the_missing_scans(tmp_path: Path,
             "--attacks", "fgsm,pgd", "--n-samples", "60", "--repeats", "3", "--out",
             str(tmp_path / "out")]
     partial = tmp_path / "out" / ".select-partial"
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(list(partial.glob("*.json"))) < 2:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)  # the driver dies mid-run
-        proc.wait(timeout=30)
-    finally:
-        proc.kill()
+    kill_once_written(args, partial, "*.json", 2)  # the driver dies mid-run
     kept = len(list(partial.glob("*.json")))
     assert 2 <= kept < 4, kept
     assert not (tmp_path / "out" / "scorecard.json").exists()

@@ -21,14 +21,15 @@ from trustbench.data.tables import (
     check_column_names,
     check_finite,
     check_no_empty_column,
+    columns_differ,
     list_columns,
     missing_column,
     read_frame,
 )
 from trustbench.errors import InputError
 
-__all__ = ["Table", "dataset_fingerprint", "parse_expect", "read_array", "read_schema",
-           "read_table", "validate_tables"]
+__all__ = ["Table", "dataset_fingerprint", "feature_columns", "parse_expect", "read_array",
+           "read_schema", "read_table", "validate_tables"]
 
 _LABEL_GUESSES = ("target", "label", "y", "class")
 
@@ -107,6 +108,28 @@ def guess_target(table: Table) -> str:
     return guesses[0]
 
 
+def feature_columns(table: Table, *, target: str | None, groups: list[str],
+                    id_column: str | None, time_column: str | None) -> list[str]:
+    """Check that the role columns exist in ``table``; return the columns with no role.
+
+    Raises InputError for a missing role column (naming the closest columns), a group given
+    twice, or no feature column left.
+    """
+    cols = list(table.frame.columns)
+    roles = [("--target", target)] + [("--group", g) for g in groups] + [
+        ("--id", id_column), ("--time", time_column)]
+    for flag, col in roles:
+        if col is not None and col not in set(cols):
+            raise missing_column(table.name, flag, col, cols)
+    if len(set(groups)) != len(groups):
+        raise InputError(f"--group names a column twice ({groups})")
+    used = {c for _, c in roles if c is not None}
+    features = [c for c in cols if c not in used]
+    if not features:
+        raise InputError(f"{table.name}: no feature columns besides the label and roles")
+    return features
+
+
 def validate_tables(train: Table, test: Table | None, *, target: str, groups: list[str],
                     id_column: str | None, time_column: str | None) -> list[str]:
     """Check the column roles against both tables; return the feature columns.
@@ -116,29 +139,15 @@ def validate_tables(train: Table, test: Table | None, *, target: str, groups: li
     and infinite values.
     """
     cols = list(train.frame.columns)
-    roles = [("--target", target)] + [("--group", g) for g in groups] + [
-        ("--id", id_column), ("--time", time_column)]
-    for table in (train, test):
-        if table is None:
-            continue
-        have = set(table.frame.columns)
-        for flag, col in roles:
-            if col is not None and col not in have:
-                raise missing_column(table.name, flag, col, list(table.frame.columns))
-    if test is not None and list(test.frame.columns) != cols:
-        missing = [c for c in cols if c not in set(test.frame.columns)]
-        extra = [c for c in test.frame.columns if c not in set(cols)]
-        what = (f"missing {missing[:5]}" if missing else "") + (
-            f"{'; ' if missing else ''}unexpected {extra[:5]}" if extra else "")
-        raise InputError(f"{test.name}: columns differ from {train.name} "
-                         f"({what or 'same names in another order'})",
+    features = feature_columns(train, target=target, groups=groups, id_column=id_column,
+                               time_column=time_column)
+    if test is not None:
+        feature_columns(test, target=target, groups=groups, id_column=id_column,
+                        time_column=time_column)
+    what = None if test is None else columns_differ(list(test.frame.columns), cols)
+    if what is not None:
+        raise InputError(f"{test.name}: columns differ from {train.name} ({what})",
                          fix="write both splits with the same columns in the same order")
-    used = {c for _, c in roles if c is not None}
-    if len(set(groups)) != len(groups):
-        raise InputError(f"--group names a column twice ({groups})")
-    features = [c for c in cols if c not in used]
-    if not features:
-        raise InputError(f"{train.name}: no feature columns besides the label and roles")
     for table in (train, test):
         if table is None:
             continue

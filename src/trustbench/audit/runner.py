@@ -192,10 +192,6 @@ def _test_flags(ctx: AuditContext, te: Table) -> Finding:
 
 def _provenance(ctx: AuditContext, tr: Table, te: Table | None, selected: dict,
                 timings: dict[str, float], t0: float) -> dict[str, Any]:
-    import sklearn
-
-    from trustbench._version import __version__
-
     timings["total"] = round(time.perf_counter() - t0, 3)
     data = {k: {"name": t.name, "source": t.source, "sha256": t.sha256, "rows": len(t.frame),
                 "columns": len(t.frame.columns)} for k, t in (("train", tr), ("test", te))
@@ -217,11 +213,20 @@ def _provenance(ctx: AuditContext, tr: Table, te: Table | None, selected: dict,
                    "embeddings": ctx.embeddings is not None,
                    "model": None if ctx.model is None else type(ctx.model).__name__},
         "seed": ctx.seed,
-        "versions": {"trustbench": __version__, "python": platform.python_version(),
-                     "numpy": np.__version__, "pandas": pd.__version__,
-                     "scikit-learn": sklearn.__version__},
         "timings_seconds": timings,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "nist_ai_rmf": "findings are tagged as evidence toward AI RMF 1.0 subcategories; "
-        "no compliance is claimed",
+        **manifest_fields(),
     }
+
+
+def manifest_fields() -> dict[str, Any]:
+    """Return what every audit's provenance records of its run: versions, time, the NIST note."""
+    import sklearn
+
+    from trustbench._version import __version__
+
+    return {"versions": {"trustbench": __version__, "python": platform.python_version(),
+                         "numpy": np.__version__, "pandas": pd.__version__,
+                         "scikit-learn": sklearn.__version__},
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "nist_ai_rmf": "findings are tagged as evidence toward AI RMF 1.0 subcategories; "
+            "no compliance is claimed"}

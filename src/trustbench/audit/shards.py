@@ -22,7 +22,6 @@ duplicates, outliers, ...) are listed as not measured.
 from __future__ import annotations
 
 import hashlib
-import platform
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,11 +32,11 @@ import numpy as np
 import pandas as pd
 
 from trustbench.audit.duplicates import conflicting_labels_finding, exact_duplicates_finding
-from trustbench.audit.io import guess_target, read_table
-from trustbench.audit.profile import column_kind, column_role
-from trustbench.audit.sketches import ColumnSketch, sketch_column
+from trustbench.audit.io import feature_columns, guess_target, read_table
+from trustbench.audit.profile import column_kind, column_role, sketch_frame
+from trustbench.audit.sketches import ColumnSketch
 from trustbench.audit.tags import DOCUMENTATION
-from trustbench.data.tables import check_finite, missing_column, shard_files
+from trustbench.data.tables import check_finite, columns_differ, missing_column, shard_files
 from trustbench.errors import InputError
 from trustbench.findings import Finding
 from trustbench.scorecard import Scorecard
@@ -94,12 +93,8 @@ def _summarise(job: tuple[int, str], shared: dict[str, Any]) -> dict[str, Any]:
     table = read_table(path)
     frame, where = table.frame, table.name
     columns: list[str] = shared["columns"]
-    if list(frame.columns) != columns:
-        missing = [c for c in columns if c not in set(frame.columns)]
-        extra = [c for c in frame.columns if c not in set(columns)]
-        what = "; ".join(filter(None, (f"missing {missing[:5]}" if missing else "",
-                                       f"unexpected {extra[:5]}" if extra else ""))) \
-            or "same names in another order"
+    what = columns_differ(list(frame.columns), columns)
+    if what is not None:
         raise InputError(f"{where}: columns differ from the first shard's ({what})",
                          fix="write every shard with the same columns in the same order")
     target = shared["target"]
@@ -111,8 +106,7 @@ def _summarise(job: tuple[int, str], shared: dict[str, Any]) -> dict[str, Any]:
     check_finite(where, frame, columns)
     kinds: dict[str, str] = shared["kinds"]
     frame = _fit_kinds(where, frame, kinds)
-    sketches = {c: sketch_column(c, frame[c], kinds[c], time=c == shared["time"])
-                for c in columns}
+    sketches = sketch_frame(frame, kinds, time_column=shared["time"])
     h = _row_hashes(frame, shared["features"], kinds)
     hashes, counts = np.unique(h, return_counts=True)
     out: dict[str, Any] = {"file": str(path), "sha256": table.sha256, "rows": len(frame),
@@ -140,23 +134,6 @@ def _repeats(parts: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     return hashes[starts], np.add.reduceat(counts, starts) if len(counts) else counts
 
 
-def _features(table: Any, *, target: str | None, groups: list[str], id_column: str | None,
-              time_column: str | None, exclude: Iterable[str]) -> list[str]:
-    """Check the roles against the first shard; return its feature columns."""
-    cols = list(table.frame.columns)
-    roles = [("--group", g) for g in groups] + [("--id", id_column), ("--time", time_column)]
-    if target is not None:
-        roles.insert(0, ("--target", target))
-    for flag, col in roles:
-        if col is not None and col not in cols:
-            raise missing_column(table.name, flag, col, cols)
-    used = {c for _, c in roles if c is not None} | set(exclude)
-    features = [c for c in cols if c not in used]
-    if not features:
-        raise InputError(f"{table.name}: no feature columns besides the label and roles")
-    return features
-
-
 def _run(files: list[Path], shared: dict[str, Any], executor: Any) -> list[dict[str, Any]]:
     from trustbench.execution import LocalExecutor
 
@@ -180,8 +157,10 @@ def exact_duplicates_shards(files: Sequence[str | Path], *,
     """
     paths = shard_files(files)
     table = read_table(paths[0])
-    cols = _features(table, target=None, groups=[], id_column=None, time_column=None,
-                     exclude=exclude)
+    excluded = set(exclude)
+    cols = [c for c in table.frame.columns if c not in excluded]
+    if not cols:
+        raise InputError(f"{table.name}: no feature columns besides the excluded ones")
     if features:
         missing = [c for c in features if c not in set(table.frame.columns)]
         if missing:
@@ -213,8 +192,8 @@ def audit_shards(source: str | Path | Sequence[str | Path], *, target: str | Non
     groups = list(groups)
     table = read_table(files[0])
     target = target or guess_target(table)
-    features = _features(table, target=target, groups=groups, id_column=id_column,
-                         time_column=time_column, exclude=())
+    features = feature_columns(table, target=target, groups=groups, id_column=id_column,
+                               time_column=time_column)
     parts = _run(files, _shared(table, target=target, features=features,
                                 time_column=time_column), executor)
     sketches: dict[str, ColumnSketch] = dict(parts[0]["sketches"])
@@ -262,9 +241,7 @@ def _provenance(name: str, source: str, sha256: str, rows: int, parts: list[dict
                 target: str, groups: list[str], id_column: str | None,
                 time_column: str | None, features: int, executor: Any,
                 seconds: float) -> dict[str, Any]:
-    import sklearn
-
-    from trustbench._version import __version__
+    from trustbench.audit.runner import manifest_fields
 
     try:
         ordered = sorted(classes)
@@ -283,11 +260,6 @@ def _provenance(name: str, source: str, sha256: str, rows: int, parts: list[dict
         "config": {"checks": list(MERGEABLE_CHECKS), "sharded": True,
                    "executor": type(executor).__name__ if executor else "in process"},
         "seed": 0,
-        "versions": {"trustbench": __version__, "python": platform.python_version(),
-                     "numpy": np.__version__, "pandas": pd.__version__,
-                     "scikit-learn": sklearn.__version__},
         "timings_seconds": {"total": round(seconds, 3)},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "nist_ai_rmf": "findings are tagged as evidence toward AI RMF 1.0 subcategories; "
-        "no compliance is claimed",
+        **manifest_fields(),
     }

@@ -26,8 +26,8 @@ from trustbench.errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["check_column_names", "check_finite", "check_no_empty_column", "list_columns",
-           "missing_column", "numbers_with_text", "read_frame", "shard_files"]
+__all__ = ["check_column_names", "check_finite", "check_no_empty_column", "columns_differ",
+           "list_columns", "missing_column", "numbers_with_text", "read_frame", "shard_files"]
 
 _SHARD_SUFFIXES = (".parquet", ".pq", ".csv")
 
@@ -307,3 +307,20 @@ def shard_files(source: str | Path | Sequence[str | Path]) -> list[Path]:
         if not p.is_file():
             raise InputError(f"{p}: no such file", fix="give the path of a CSV or Parquet file")
     return paths
+
+
+def columns_differ(have: Sequence[Any], expected: Sequence[Any], *,
+                   ordered: bool = True) -> str | None:
+    """Say how ``have`` differs from ``expected`` (``None``: it does not).
+
+    ``"missing [...]; unexpected [...]"`` (five names of each at most), or, when only the
+    order differs and ``ordered``, ``"same names in another order"``.
+    """
+    have, expected = [str(c) for c in have], [str(c) for c in expected]
+    if have == expected or (not ordered and set(have) == set(expected)):
+        return None
+    missing = [c for c in expected if c not in set(have)]
+    extra = [c for c in have if c not in set(expected)]
+    return "; ".join(filter(None, (f"missing {missing[:5]}" if missing else "",
+                                   f"unexpected {extra[:5]}" if extra else ""))) \
+        or "same names in another order"

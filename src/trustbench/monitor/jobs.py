@@ -33,12 +33,14 @@ from typing import Any
 import numpy as np
 
 from trustbench._files import file_sha256
+from trustbench.data.tables import columns_differ, shard_files
 from trustbench.errors import InputError
 from trustbench.findings import Finding, Metric
 from trustbench.monitor.decide import check_drift
 from trustbench.monitor.performance import MIN_DROP
 from trustbench.monitor.profile import (
     CHUNK_ROWS,
+    DEFAULT_SAMPLE_SIZE,
     Profile,
     build_profile,
     data_row,
@@ -52,7 +54,8 @@ from trustbench.scorecard import Scorecard
 
 __all__ = ["LabelsResult", "ReferenceOutputs", "WindowOutputs", "check_labels", "check_monitor",
            "ingest_batch", "ingest_labels", "init_monitor", "labels_of", "need_columns",
-           "probabilities", "untested_outputs", "window_drift", "window_outputs"]
+           "probabilities", "profile_reference", "untested_outputs", "window_drift",
+           "window_outputs"]
 
 MAX_CALIBRATION_ROWS = 1_000_000
 
@@ -116,10 +119,6 @@ def init_monitor(store: Store, name: str, reference: str | Path | Sequence[str |
     if name in store.monitors():  # before reading a reference that may take minutes
         raise InputError(f"{store.where}: a monitor named {name!r} already exists",
                          fix="choose another name, or use that monitor")
-    from trustbench.execution import LocalExecutor
-    from trustbench.monitor.profile import column_kinds
-    from trustbench.monitor.shards import shard_files
-
     where = str(reference) if isinstance(reference, str | Path) else str(reference[0])
     files = shard_files(reference)
     skip = [*proba_columns, *(c for c in (label_column, id_column) if c), *exclude]
@@ -131,23 +130,15 @@ def init_monitor(store: Store, name: str, reference: str | Path | Sequence[str |
         file, scorer = ModelFile.register(
             model, list(first.columns), trust_pickle=trust_pickle, features=features,
             skip=[*skip, *(c for c in (group_column,) if c)])
-    shared = {"columns": [str(c) for c in first.columns], "skip": skip,
-              "kinds": column_kinds(first[[c for c in first.columns if str(c) not in skip]],
-                                    kinds),
-              "proba_columns": list(proba_columns), "label_column": label_column,
-              "group_column": group_column, "model": file.to_dict() if file else None,
-              "trust_pickle": trust_pickle, "seed": seed, "chunk_rows": chunk_rows,
-              "scorer": scorer if executor is None else None}  # in process: loaded once
-    parts = (executor or LocalExecutor()).map(
-        _reference_part, [(i, str(f)) for i, f in enumerate(files)], shared=shared)
-    profile = parts[0][0]
-    seen = ReferenceOutputs(where, proba_columns, label_column, group_column)
-    for i, (part, outputs) in enumerate(parts):
-        profile = profile.merge(part) if i else profile
-        seen.absorb(outputs)
+    outputs = {"proba_columns": list(proba_columns), "label_column": label_column,
+               "group_column": group_column, "model": file.to_dict() if file else None,
+               "trust_pickle": trust_pickle,
+               "scorer": scorer if executor is None else None}  # in process: loaded once
+    profile, seen = profile_reference(files, first, exclude=skip, kinds=kinds, seed=seed,
+                                      chunk_rows=chunk_rows, outputs=outputs,
+                                      executor=executor, where=where)
     if profile.rows == 0:
         raise InputError(f"{where}: no rows", fix="give a reference table with rows")
-    profile = Profile(profile.columns, profile.rows, seed, profile.sample_size)
     if file is not None:
         file = replace(file, classes=int(seen.classes or 0))
     settings = {"proba_columns": list(proba_columns), "label_column": label_column,
@@ -224,24 +215,55 @@ class ReferenceOutputs:
                                          seed=seed).to_dict()
 
 
+_NO_OUTPUTS = {"proba_columns": [], "label_column": None, "group_column": None,
+               "model": None, "trust_pickle": False, "scorer": None}
+
+
+def profile_reference(files: Sequence[Path], first: Any, *, exclude: Sequence[str],
+                      kinds: Mapping[str, str] | None = None, seed: int = 0,
+                      sample_size: int = DEFAULT_SAMPLE_SIZE, chunk_rows: int = CHUNK_ROWS,
+                      outputs: Mapping[str, Any] | None = None, executor: Any = None,
+                      where: str = "the reference") -> tuple[Profile, ReferenceOutputs]:
+    """Profile reference shards, each one unit of work on ``executor``, merged in file order.
+
+    ``first`` is the first shard's first chunk: it decides the column kinds for every shard.
+    Each shard's sample is seeded from ``(seed, its index)``, so the result does not depend
+    on where the units ran. ``outputs`` says where the model's outputs come from (logged
+    ``proba_columns`` or a ``model`` file, with the label and group columns); without it,
+    only the columns are profiled.
+    """
+    from trustbench.execution import LocalExecutor
+    from trustbench.monitor.profile import column_kinds
+
+    shared = {**_NO_OUTPUTS, **(outputs or {}), "columns": [str(c) for c in first.columns],
+              "skip": list(exclude), "seed": seed, "sample_size": sample_size,
+              "chunk_rows": chunk_rows,
+              "kinds": column_kinds(first[[c for c in first.columns
+                                           if str(c) not in set(exclude)]], kinds)}
+    parts = (executor or LocalExecutor()).map(
+        _reference_part, [(i, str(f)) for i, f in enumerate(files)], shared=shared)
+    profile = parts[0][0]
+    seen = ReferenceOutputs(where, shared["proba_columns"], shared["label_column"],
+                            shared["group_column"])
+    for i, (part, shard_outputs) in enumerate(parts):
+        profile = profile.merge(part) if i else profile
+        seen.absorb(shard_outputs)
+    return Profile(profile.columns, profile.rows, seed, profile.sample_size), seen
+
+
 def _reference_part(job: tuple[int, str], shared: dict[str, Any],
                     ) -> tuple[Profile, ReferenceOutputs]:
-    """Profile one reference shard with its model outputs (one unit of work of init)."""
+    """Profile one reference shard with its model outputs (one unit of profile_reference)."""
     index, path = job
     scorer = shared["scorer"]
     if scorer is None and shared["model"] is not None:
         scorer = ModelFile.from_dict(shared["model"]).load(trust_pickle=shared["trust_pickle"])
     seen = ReferenceOutputs(path, shared["proba_columns"], shared["label_column"],
                             shared["group_column"])
-    columns = set(shared["columns"])
-
     def chunks() -> Any:
         for chunk in read_chunks(path, chunk_rows=shared["chunk_rows"]):
-            have = {str(c) for c in chunk.columns}
-            if have != columns:
-                missing, extra = sorted(columns - have), sorted(have - columns)
-                what = "; ".join(filter(None, (f"missing {missing[:5]}" if missing else "",
-                                               f"unexpected {extra[:5]}" if extra else "")))
+            what = columns_differ(list(chunk.columns), shared["columns"], ordered=False)
+            if what is not None:
                 raise InputError(f"{path}: columns differ from the first reference shard's "
                                  f"({what})", fix="give reference shards with the same columns")
             yield chunk
@@ -249,6 +271,7 @@ def _reference_part(job: tuple[int, str], shared: dict[str, Any],
     outputs = scorer is not None or bool(shared["proba_columns"])
     profile = build_profile(chunks(), kinds=shared["kinds"], exclude=shared["skip"],
                             seed=shared["seed"] * 1_000_003 + index, where=path,
+                            sample_size=shared["sample_size"], chunk_rows=shared["chunk_rows"],
                             scores=(lambda chunk: seen.add(chunk, scorer)) if outputs else None)
     return profile, seen
 

@@ -30,36 +30,26 @@ from trustbench.monitor.profile import (
     CHUNK_ROWS,
     DEFAULT_SAMPLE_SIZE,
     Profile,
-    build_profile,
-    column_kinds,
     read_chunks,
 )
 
 __all__ = ["profile_shards", "shard_files"]
-
-def _profile_one(job: tuple[int, str], shared: dict[str, Any]) -> Profile:
-    index, path = job
-    return build_profile(path, kinds=shared["kinds"], exclude=shared["exclude"],
-                         seed=shared["seed"] * 1_000_003 + index,
-                         sample_size=shared["sample_size"], chunk_rows=shared["chunk_rows"])
 
 
 def profile_shards(source: str | Path | Sequence[str | Path], *, executor: Any = None,
                    kinds: dict[str, Any] | None = None, exclude: Iterable[str] = (),
                    seed: int = 0, sample_size: int = DEFAULT_SAMPLE_SIZE,
                    chunk_rows: int = CHUNK_ROWS) -> Profile:
-    """Profile every shard as one unit of work on ``executor``, then merge in file order."""
-    from trustbench.execution import LocalExecutor
+    """Profile every shard as one unit of work on ``executor``, then merge in file order.
+
+    The columns only: :func:`~trustbench.monitor.jobs.profile_reference` without model
+    outputs (``monitor init`` runs it with them).
+    """
+    from trustbench.monitor.jobs import profile_reference
 
     files = shard_files(source)
-    exclude = sorted(set(exclude))
     first = next(read_chunks(files[0], chunk_rows=chunk_rows))
-    decided = column_kinds(first[[c for c in first.columns if str(c) not in exclude]], kinds)
-    shared = {"kinds": decided, "exclude": exclude, "seed": seed, "sample_size": sample_size,
-              "chunk_rows": chunk_rows}
-    parts = (executor or LocalExecutor()).map(
-        _profile_one, [(i, str(p)) for i, p in enumerate(files)], shared=shared)
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.merge(part)
-    return Profile(out.columns, out.rows, seed, out.sample_size)
+    profile, _ = profile_reference(files, first, exclude=sorted(set(exclude)), kinds=kinds,
+                                   seed=seed, sample_size=sample_size, chunk_rows=chunk_rows,
+                                   executor=executor)
+    return profile
